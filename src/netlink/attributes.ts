@@ -1,0 +1,223 @@
+import { NLA_HDRLEN, NLA_TYPE_MASK } from './constants';
+import { ProtocolError } from './errors';
+
+/**
+ * A forward-only cursor over the attributes in `buf[start, end)`.
+ *
+ * ```
+ *  0               2               4
+ *  +---------------+---------------+-------------------+---------+
+ *  | nla_len (LE)  | nla_type (LE) | value             | padding |
+ *  +---------------+---------------+-------------------+---------+
+ *  <---------------- nla_len ------------------------->
+ *  <---------------- NLA_ALIGN(nla_len) --------------------------->
+ * ```
+ *
+ * The cursor allocates nothing per attribute: `next()` moves it and the value
+ * accessors read straight from the buffer at `offset` (pg-protocol's way).
+ * Every length is checked against its parent, so a malformed message raises a
+ * ProtocolError and never reads outside the message.
+ */
+export class AttributeCursor {
+  /** Attribute type without NLA_F_NESTED / NLA_F_NET_BYTEORDER. */
+  type = 0;
+  /** Offset of the value (after the 4-byte header). */
+  offset = 0;
+  /** Length of the value in bytes (nla_len - 4). */
+  length = 0;
+  private pos: number;
+
+  constructor(
+    readonly buf: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    if (start < 0 || end > buf.length || start > end) {
+      throw new ProtocolError(`attribute range ${start}..${end} outside a ${buf.length}-byte buffer`);
+    }
+    this.pos = start;
+  }
+
+  /** Moves to the next attribute; false at the end of the range. */
+  next(): boolean {
+    const pos = this.pos;
+    if (pos >= this.end) return false;
+    if (this.end - pos < NLA_HDRLEN) {
+      throw new ProtocolError(`${this.end - pos} stray bytes after the last attribute`);
+    }
+    const len = this.buf.readUInt16LE(pos);
+    if (len < NLA_HDRLEN || pos + len > this.end) {
+      throw new ProtocolError(`attribute length ${len} at offset ${pos} exceeds its parent`);
+    }
+    this.type = this.buf.readUInt16LE(pos + 2) & NLA_TYPE_MASK;
+    this.offset = pos + NLA_HDRLEN;
+    this.length = len - NLA_HDRLEN;
+    // The last attribute may end unpadded at the end of its parent.
+    this.pos = Math.min(pos + ((len + 3) & ~3), this.end);
+    return true;
+  }
+
+  /** A cursor over the attributes nested in the current one. */
+  nested(): AttributeCursor {
+    return new AttributeCursor(this.buf, this.offset, this.offset + this.length);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.offset]!;
+  }
+
+  u16be(): number {
+    this.need(2);
+    return this.buf.readUInt16BE(this.offset);
+  }
+
+  u32be(): number {
+    this.need(4);
+    return this.buf.readUInt32BE(this.offset);
+  }
+
+  u32le(): number {
+    this.need(4);
+    return this.buf.readUInt32LE(this.offset);
+  }
+
+  u64be(): bigint {
+    this.need(8);
+    return this.buf.readBigUInt64BE(this.offset);
+  }
+
+  /** A NUL-terminated (or unterminated) string value. */
+  string(): string {
+    let stop = this.offset + this.length;
+    const nul = this.buf.indexOf(0, this.offset);
+    if (nul >= 0 && nul < stop) stop = nul;
+    return this.buf.toString('utf8', this.offset, stop);
+  }
+
+  /** A copy of the value (safe to keep after the receive buffer is reused). */
+  bytes(): Buffer {
+    return Buffer.from(this.buf.subarray(this.offset, this.offset + this.length));
+  }
+
+  private need(n: number): void {
+    if (this.length < n) {
+      throw new ProtocolError(`attribute ${this.type} has ${this.length} bytes, needs ${n}`);
+    }
+  }
+}
+
+/**
+ * Builds netlink messages into one growable buffer, so a batch of many
+ * requests can go to the kernel in a single sendmsg.
+ */
+export class MessageWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = Buffer.alloc(initialSize);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** The bytes written so far (a view, valid until the next write). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** A copy of the bytes written so far. */
+  toBuffer(): Buffer {
+    return Buffer.from(this.view());
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Starts an nlmsghdr; returns the offset to pass to endMessage. */
+  beginMessage(type: number, flags: number, seq: number, pid = 0): number {
+    const start = this.reserve(16);
+    this.buf.writeUInt16LE(type, start + 4);
+    this.buf.writeUInt16LE(flags, start + 6);
+    this.buf.writeUInt32LE(seq >>> 0, start + 8);
+    this.buf.writeUInt32LE(pid >>> 0, start + 12);
+    return start;
+  }
+
+  endMessage(start: number): void {
+    this.buf.writeUInt32LE(this.pos - start, start);
+  }
+
+  /** Raw bytes (a family header such as nfgenmsg), padded to 4 bytes. */
+  raw(bytes: Uint8Array): void {
+    const at = this.reserve(align(bytes.length));
+    this.buf.set(bytes, at);
+  }
+
+  u8(type: number, value: number): void {
+    this.buf[this.attr(type, 1)] = value & 0xff;
+  }
+
+  u16be(type: number, value: number): void {
+    this.buf.writeUInt16BE(value & 0xffff, this.attr(type, 2));
+  }
+
+  u32be(type: number, value: number): void {
+    this.buf.writeUInt32BE(value >>> 0, this.attr(type, 4));
+  }
+
+  u64be(type: number, value: bigint): void {
+    this.buf.writeBigUInt64BE(value, this.attr(type, 8));
+  }
+
+  /** A NUL-terminated string, as the kernel's NLA_NUL_STRING expects. */
+  string(type: number, value: string): void {
+    const bytes = Buffer.from(value + '\0', 'utf8');
+    this.buf.set(bytes, this.attr(type, bytes.length));
+  }
+
+  bytes(type: number, value: Uint8Array): void {
+    this.buf.set(value, this.attr(type, value.length));
+  }
+
+  /** Starts a nested attribute (NLA_F_NESTED set); returns the offset for endNested. */
+  beginNested(type: number): number {
+    const start = this.reserve(NLA_HDRLEN);
+    this.buf.writeUInt16LE(type | 0x8000, start + 2);
+    return start;
+  }
+
+  endNested(start: number): void {
+    this.buf.writeUInt16LE(this.pos - start, start);
+  }
+
+  /** Writes an attribute header and returns the value's offset. */
+  private attr(type: number, valueLength: number): number {
+    const len = NLA_HDRLEN + valueLength;
+    const start = this.reserve(align(len));
+    this.buf.writeUInt16LE(len, start);
+    this.buf.writeUInt16LE(type, start + 2);
+    return start + NLA_HDRLEN;
+  }
+
+  /** Claims n zeroed bytes (padding included) and returns their offset. */
+  private reserve(n: number): number {
+    const start = this.pos;
+    if (start + n > this.buf.length) {
+      const bigger = Buffer.alloc(Math.max(this.buf.length * 2, start + n));
+      this.buf.copy(bigger, 0, 0, start);
+      this.buf = bigger;
+    } else {
+      this.buf.fill(0, start, start + n);
+    }
+    this.pos = start + n;
+    return start;
+  }
+}
+
+export function align(n: number): number {
+  return (n + 3) & ~3;
+}
