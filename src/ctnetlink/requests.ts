@@ -1,0 +1,118 @@
+import { MessageWriter } from '../netlink/attributes';
+import { MessageFlags } from '../netlink/constants';
+import { beginNfMessage, Subsystem } from '../nfnetlink/header';
+import { CtAttr, CtMsg } from './constants';
+import type { FlowFilter } from './filter';
+import { encodeDumpFilter, type KernelFilterSupport } from './filter-kernel';
+import type { Flow } from './flow';
+import { encodeFlow, encodeTuple } from './flow-codec';
+import { Status } from './status';
+
+/**
+ * Builders for every conntrack request, one complete netlink message each
+ * (pure: bytes in, bytes out; the request engine sends them).
+ */
+
+/** Which list a dump walks. */
+export type Table = 'conntrack' | 'dying' | 'unconfirmed';
+
+const dumpMsg: Record<Table, CtMsg> = {
+  conntrack: CtMsg.GET,
+  dying: CtMsg.GET_DYING,
+  unconfirmed: CtMsg.GET_UNCONFIRMED,
+};
+
+const REQUEST_ACK = MessageFlags.REQUEST | MessageFlags.ACK;
+
+function finish(w: MessageWriter, start: number): Buffer {
+  w.endMessage(start);
+  return w.toBuffer();
+}
+
+export interface DumpRequest {
+  table?: Table;
+  /** Read and reset the counters (IPCTNL_MSG_CT_GET_CTRZERO); `conntrack -L -z`. */
+  zero?: boolean;
+  /** Kernel-side selection; the caller still re-checks every entry in userspace. */
+  filter?: FlowFilter;
+  kernel?: KernelFilterSupport;
+}
+
+/** A dump of a conntrack list; nfgen_family is the family filter (0 = all). */
+export function dumpRequest(seq: number, req: DumpRequest): Buffer {
+  const w = new MessageWriter();
+  const table = req.table ?? 'conntrack';
+  const msg = req.zero && table === 'conntrack' ? CtMsg.GET_CTRZERO : dumpMsg[table];
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, msg, MessageFlags.REQUEST | MessageFlags.DUMP, seq, req.filter?.family ?? 0);
+  // 1.4.7 sends mark/status filters only for the main list; dying/unconfirmed take none.
+  if (req.filter && table === 'conntrack') encodeDumpFilter(w, req.filter, req.kernel ?? { tupleFilter: false });
+  return finish(w, start);
+}
+
+/** Looks one entry up by its tuple(s) and zone. */
+export function getRequest(seq: number, template: Flow): Buffer {
+  const w = new MessageWriter();
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.GET, REQUEST_ACK, seq, template.family);
+  encodeFlow(w, template);
+  return finish(w, start);
+}
+
+/**
+ * Creates an entry. `exclusive` (NLM_F_EXCL) makes an existing entry an error
+ * (EEXIST); without it the kernel updates the existing entry instead.
+ */
+export function createRequest(seq: number, flow: Flow, exclusive: boolean): Buffer {
+  const w = new MessageWriter();
+  const flags = REQUEST_ACK | MessageFlags.CREATE | (exclusive ? MessageFlags.EXCL : 0);
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.NEW, flags, seq, flow.family);
+  // The kernel refuses to create an entry whose status lacks IPS_CONFIRMED (EBUSY).
+  encodeFlow(w, { ...flow, status: (flow.status ?? 0) | Status.CONFIRMED });
+  return finish(w, start);
+}
+
+/** Changes an existing entry, found by its tuple; only the attributes present change. */
+export function updateRequest(seq: number, flow: Flow): Buffer {
+  const w = new MessageWriter();
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.NEW, REQUEST_ACK, seq, flow.family);
+  // Clearing IPS_CONFIRMED is refused (EBUSY), so a status change keeps it set.
+  encodeFlow(w, flow.status === undefined ? flow : { ...flow, status: flow.status | Status.CONFIRMED });
+  return finish(w, start);
+}
+
+/**
+ * Deletes one entry: its original tuple, zone and, when known, its id. The id
+ * makes the delete exact: if the entry died and a new one took its tuple
+ * meanwhile, the kernel answers ENOENT instead of deleting the newcomer.
+ */
+export function deleteRequest(seq: number, flow: Flow): Buffer {
+  const w = new MessageWriter();
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.DELETE, REQUEST_ACK, seq, flow.family);
+  encodeTuple(w, CtAttr.TUPLE_ORIG, flow.orig);
+  if (flow.zone !== undefined) w.u16be(CtAttr.ZONE, flow.zone);
+  if (flow.id !== undefined) w.u32be(CtAttr.ID, flow.id);
+  return finish(w, start);
+}
+
+/**
+ * Empties the table. A version-0 flush ignores nfgen_family, so every family
+ * goes (what `conntrack -F` does).
+ */
+export function flushRequest(seq: number, family = 0): Buffer {
+  const w = new MessageWriter();
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.DELETE, REQUEST_ACK, seq, family);
+  return finish(w, start);
+}
+
+/** The namespace's global counters (entries, max entries); `conntrack -C`. */
+export function globalStatsRequest(seq: number): Buffer {
+  const w = new MessageWriter();
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.GET_STATS, REQUEST_ACK, seq, 0);
+  return finish(w, start);
+}
+
+/** One message per CPU with its counters; `conntrack -S`. */
+export function cpuStatsRequest(seq: number): Buffer {
+  const w = new MessageWriter();
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.GET_STATS_CPU, MessageFlags.REQUEST | MessageFlags.DUMP, seq, 0);
+  return finish(w, start);
+}

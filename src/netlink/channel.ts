@@ -1,0 +1,361 @@
+import { ExtAckAttr, MessageFlags, MessageType, NLMSG_HDRLEN } from './constants';
+import { AttributeCursor } from './attributes';
+import { DumpInterruptedError, NetlinkError, ProtocolError } from './errors';
+import { MessageCursor } from './messages';
+import type { Transport } from './socket';
+import { debugEnabled, debugMessages } from './debug';
+
+const EAGAIN = 11;
+const ENOBUFS = 105;
+
+/** Receives the replies that carry one request's sequence number. */
+export interface ReplyHandler {
+  /** A data message. The cursor (and its buffer) is valid only during the call. */
+  onMessage?(m: MessageCursor): void;
+  /** The datagram that carried this request's last messages has been processed. */
+  onDatagramEnd?(): void;
+  /** The request finished: ACK (error 0) or NLMSG_DONE. */
+  onDone(): void;
+  onError(err: Error): void;
+}
+
+interface Pending {
+  readonly seq: number;
+  readonly handler: ReplyHandler;
+  interrupted: boolean;
+  /** Consumer went away: swallow the rest of a dump until it ends. */
+  discard: boolean;
+}
+
+export interface ChannelOptions {
+  /** Requests awaiting their ACK at most; bounds the replies queued in the socket. */
+  maxInFlight?: number;
+  /** Receive buffer per datagram. Dump datagrams are at most 32 KiB. */
+  datagramSize?: number;
+  /** Bytes of the family header after nlmsghdr (4 for nfgenmsg), for NFCT_DEBUG. */
+  familyHeaderLength?: number;
+  /** Messages nobody asked for (multicast events). */
+  onUnsolicited?(m: MessageCursor): void;
+  /**
+   * ENOBUFS: the kernel dropped messages for this socket. Event listeners count
+   * it; without this hook every request in flight fails, since its reply may be lost.
+   */
+  onOverrun?(): void;
+}
+
+/** Dump batches queued before reading pauses (backpressure). */
+const HIGH_WATER = 8;
+
+/**
+ * The request engine: many requests in flight on one socket, replies matched
+ * to requests by sequence number, multipart dumps streamed with backpressure.
+ *
+ * Outgoing requests are queued and flushed once per microtask, so a caller
+ * that fires many requests without awaiting each one (a bulk delete) sends
+ * them in one sendmsg, like libmnl's batch example, and then only waits for
+ * the ACKs. At most `maxInFlight` requests are outstanding, so their ACKs
+ * always fit in the socket's receive buffer.
+ */
+export class NetlinkChannel {
+  private readonly pending = new Map<number, Pending>();
+  private readonly outbox: { seq: number; message: Buffer }[] = [];
+  private readonly recvBuf: Buffer;
+  private readonly maxInFlight: number;
+  private seq: number;
+  private flushScheduled = false;
+  private backpressure = 0;
+  private listening = false;
+  private closed = false;
+  private readonly touched: Pending[] = [];
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: ChannelOptions = {},
+  ) {
+    this.recvBuf = Buffer.allocUnsafe(options.datagramSize ?? 64 * 1024);
+    this.maxInFlight = options.maxInFlight ?? 256;
+    this.seq = Math.floor(Date.now() / 1000) >>> 0;
+  }
+
+  get portid(): number {
+    return this.transport.portid;
+  }
+
+  /** Requests sent or queued and not finished yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** A fresh sequence number (never 0: events carry 0). */
+  nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    return this.seq;
+  }
+
+  /**
+   * Queues a complete message (its nlmsg_seq already set to `seq`) whose
+   * replies go to `handler`. The message must ask for an ACK or a dump, so
+   * that the kernel always ends it.
+   */
+  submit(message: Buffer, seq: number, handler: ReplyHandler): void {
+    if (this.closed) {
+      handler.onError(new NetlinkError(9, 'sendmsg', 'the netlink channel is closed'));
+      return;
+    }
+    this.pending.set(seq, { seq, handler, interrupted: false, discard: false });
+    this.outbox.push({ seq, message });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Sends a request and resolves on its ACK; data replies go to onMessage. */
+  request(message: Buffer, seq: number, onMessage?: (m: MessageCursor) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.submit(message, seq, { onMessage, onDone: resolve, onError: reject });
+    });
+  }
+
+  /**
+   * Sends a dump request and yields the decoded entries one datagram at a
+   * time. Reading pauses while the consumer lags, so memory stays flat for
+   * any table size. A dump interrupted by a table change (NLM_F_DUMP_INTR)
+   * delivers what it got, then throws DumpInterruptedError.
+   */
+  dump<T>(message: Buffer, seq: number, decode: (m: MessageCursor) => T | undefined): AsyncIterableIterator<T[]> {
+    const queue: T[][] = [];
+    let current: T[] = [];
+    let finished = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    let paused = false;
+    const channel = this;
+    const notify = (): void => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const deliver = (): void => {
+      if (current.length === 0) return;
+      queue.push(current);
+      current = [];
+      if (!paused && queue.length >= HIGH_WATER) {
+        paused = true;
+        channel.holdReading();
+      }
+      notify();
+    };
+    this.submit(message, seq, {
+      onMessage(m) {
+        const value = decode(m);
+        if (value !== undefined) current.push(value);
+      },
+      onDatagramEnd: deliver,
+      onDone() {
+        deliver();
+        finished = true;
+        notify();
+      },
+      onError(err) {
+        deliver();
+        failure = err;
+        finished = true;
+        notify();
+      },
+    });
+    const release = (): void => {
+      if (paused) {
+        paused = false;
+        channel.releaseReading();
+      }
+    };
+    async function* batches(): AsyncGenerator<T[]> {
+      try {
+        for (;;) {
+          const batch = queue.shift();
+          if (batch) {
+            if (queue.length < HIGH_WATER / 2) release();
+            yield batch;
+          } else if (finished) {
+            if (failure) throw failure;
+            return;
+          } else {
+            await new Promise<void>((resolve) => (wake = resolve));
+          }
+        }
+      } finally {
+        release();
+        if (!finished) channel.abandon(seq);
+      }
+    }
+    return batches();
+  }
+
+  /** Fails every outstanding request and closes the socket. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new NetlinkError(9, 'recvmsg', 'the netlink channel was closed'));
+    this.transport.close();
+  }
+
+  /**
+   * Keep the socket polled while replies are due or a listener is attached.
+   * An idle channel must not hold Node's event loop open.
+   */
+  listen(): void {
+    this.listening = true;
+    this.updatePolling();
+  }
+
+  private abandon(seq: number): void {
+    const p = this.pending.get(seq);
+    if (p) p.discard = true;
+  }
+
+  private holdReading(): void {
+    this.backpressure++;
+    this.updatePolling();
+  }
+
+  private releaseReading(): void {
+    this.backpressure--;
+    this.updatePolling();
+    // Datagrams may already wait in the socket; poll readiness reports them too,
+    // but reading now saves a loop turn.
+    if (this.backpressure === 0) setImmediate(() => this.read());
+  }
+
+  private updatePolling(): void {
+    if (this.closed) return;
+    const wanted = this.backpressure === 0 && (this.listening || this.pending.size > 0);
+    if (wanted) this.transport.resume(() => this.read());
+    else this.transport.pause();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    while (this.outbox.length > 0 && !this.closed) {
+      const room = this.maxInFlight - (this.pending.size - this.outbox.length);
+      if (room <= 0) break;
+      const batch = this.outbox.splice(0, Math.min(room, 64));
+      const buffers = batch.map((b) => b.message);
+      if (debugEnabled) debugMessages('>', buffers, this.options.familyHeaderLength ?? 0);
+      const sent = this.transport.send(buffers);
+      if (sent < 0) {
+        const err = new NetlinkError(-sent, 'sendmsg');
+        for (const b of batch) this.finish(b.seq, err);
+      }
+    }
+    this.updatePolling();
+  }
+
+  private read(): void {
+    const buf = this.recvBuf;
+    while (!this.closed && this.backpressure === 0) {
+      const n = this.transport.recv(buf);
+      if (n < 0) {
+        if (n === -EAGAIN) break;
+        if (n === -ENOBUFS) {
+          this.overrun();
+          continue;
+        }
+        this.failAll(new NetlinkError(-n, 'recvmsg'));
+        break;
+      }
+      if (n > buf.length) {
+        // MSG_TRUNC: the rest of the datagram is gone, and with it replies we cannot name.
+        this.failAll(new ProtocolError(`netlink datagram of ${n} bytes truncated to ${buf.length}`));
+        continue;
+      }
+      if (debugEnabled) debugMessages('<', [buf.subarray(0, n)], this.options.familyHeaderLength ?? 0);
+      this.dispatch(buf, n);
+    }
+    if (this.outbox.length > 0) this.flush();
+    else this.updatePolling();
+  }
+
+  private dispatch(buf: Buffer, n: number): void {
+    const touched = this.touched;
+    const m = new MessageCursor(buf, n);
+    let current: Pending | undefined;
+    try {
+      while (m.next()) {
+        current = m.seq === 0 || m.pid !== this.portid ? undefined : this.pending.get(m.seq);
+        if (!current) {
+          this.options.onUnsolicited?.(m);
+          continue;
+        }
+        if (m.flags & MessageFlags.DUMP_INTR) current.interrupted = true;
+        if (m.type === MessageType.ERROR) this.onErrorMessage(current, m);
+        else if (m.type === MessageType.DONE) this.onDoneMessage(current, m);
+        else if (m.type >= 0x10 && !current.discard) {
+          // Types below 0x10 are netlink control messages (NOOP, OVERRUN): nothing to deliver.
+          if (!touched.includes(current)) touched.push(current);
+          current.handler.onMessage?.(m);
+        }
+      }
+    } catch (err) {
+      // A malformed datagram: the request it belongs to cannot trust the rest.
+      const e = err instanceof Error ? err : new ProtocolError(String(err));
+      if (current) this.finish(current.seq, e);
+      else this.failAll(e);
+    }
+    for (const p of touched) if (!p.discard) p.handler.onDatagramEnd?.();
+    touched.length = 0;
+  }
+
+  /**
+   * NLMSG_ERROR: `int error` then the request's nlmsghdr (and its payload
+   * unless NLM_F_CAPPED), then extended-ack attributes if NLM_F_ACK_TLVS.
+   */
+  private onErrorMessage(p: Pending, m: MessageCursor): void {
+    if (m.end - m.payload < 4) throw new ProtocolError('NLMSG_ERROR without an error code');
+    const errno = -m.buf.readInt32LE(m.payload);
+    if (errno === 0) {
+      this.finish(p.seq);
+      return;
+    }
+    let text: string | undefined;
+    let offset: number | undefined;
+    if (m.flags & MessageFlags.ACK_TLVS && m.end - m.payload >= 4 + NLMSG_HDRLEN) {
+      const echoed = m.flags & MessageFlags.CAPPED ? NLMSG_HDRLEN : m.buf.readUInt32LE(m.payload + 4);
+      const tlvStart = m.payload + 4 + ((echoed + 3) & ~3);
+      if (tlvStart <= m.end) {
+        const a = new AttributeCursor(m.buf, tlvStart, m.end);
+        while (a.next()) {
+          if (a.type === ExtAckAttr.MSG) text = a.string();
+          else if (a.type === ExtAckAttr.OFFS) offset = a.u32le();
+        }
+      }
+    }
+    this.finish(p.seq, new NetlinkError(errno, 'sendmsg', text, offset));
+  }
+
+  /** NLMSG_DONE carries an int: a negative errno if the dump failed midway. */
+  private onDoneMessage(p: Pending, m: MessageCursor): void {
+    const status = m.end - m.payload >= 4 ? m.buf.readInt32LE(m.payload) : 0;
+    if (status < 0) this.finish(p.seq, new NetlinkError(-status, 'recvmsg'));
+    else this.finish(p.seq, p.interrupted ? new DumpInterruptedError() : undefined);
+  }
+
+  private finish(seq: number, err?: Error): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    const queued = this.outbox.findIndex((b) => b.seq === seq);
+    if (queued >= 0) this.outbox.splice(queued, 1);
+    if (err) p.handler.onError(err);
+    else p.handler.onDone();
+  }
+
+  private overrun(): void {
+    if (this.options.onOverrun) this.options.onOverrun();
+    else this.failAll(new NetlinkError(ENOBUFS, 'recvmsg', 'replies were dropped: the socket receive buffer overflowed'));
+  }
+
+  private failAll(err: Error): void {
+    for (const seq of [...this.pending.keys()]) this.finish(seq, err);
+  }
+}

@@ -1,0 +1,316 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MessageWriter } from '../../src/netlink/attributes';
+import { NetlinkChannel } from '../../src/netlink/channel';
+import { MessageFlags, MessageType } from '../../src/netlink/constants';
+import { DumpInterruptedError, NetlinkError, ProtocolError } from '../../src/netlink/errors';
+import { MessageCursor } from '../../src/netlink/messages';
+import type { Transport } from '../../src/netlink/socket';
+
+const PORTID = 4242;
+const DATA = 0x100;
+
+interface Request {
+  type: number;
+  flags: number;
+  seq: number;
+}
+
+/**
+ * A fake kernel: every sendmsg is parsed and handed to `respond`, which
+ * returns the datagrams the kernel would queue for us.
+ */
+class FakeKernel implements Transport {
+  readonly portid = PORTID;
+  readonly queue: Buffer[] = [];
+  readonly sendCalls: Request[][] = [];
+  recvCalls = 0;
+  private onReadable: (() => void) | undefined;
+
+  constructor(private readonly respond: (req: Request) => Buffer[]) {}
+
+  send(buffers: Buffer[]): number {
+    const reqs: Request[] = [];
+    for (const b of buffers) {
+      const m = new MessageCursor(b, b.length);
+      while (m.next()) reqs.push({ type: m.type, flags: m.flags, seq: m.seq });
+    }
+    this.sendCalls.push(reqs);
+    for (const r of reqs) this.queue.push(...this.respond(r));
+    this.kick();
+    return buffers.reduce((n, b) => n + b.length, 0);
+  }
+
+  recv(buf: Buffer): number {
+    this.recvCalls++;
+    const d = this.queue.shift();
+    if (!d) return -11;
+    if (typeof (d as unknown as { errno?: number }).errno === 'number') return -(d as unknown as { errno: number }).errno;
+    d.copy(buf, 0, 0, Math.min(d.length, buf.length));
+    return d.length;
+  }
+
+  resume(onReadable: () => void): void {
+    this.onReadable = onReadable;
+    this.kick();
+  }
+
+  pause(): void {
+    this.onReadable = undefined;
+  }
+
+  close(): void {
+    this.onReadable = undefined;
+  }
+
+  /** Queues datagrams the kernel sends later (e.g. held-back ACKs). */
+  deliver(datagrams: Buffer[]): void {
+    this.queue.push(...datagrams);
+    this.kick();
+  }
+
+  /** Queues an error return of recvmsg (e.g. ENOBUFS). */
+  pushErrno(errno: number): void {
+    this.queue.push(Object.assign(Buffer.alloc(0), { errno }));
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.queue.length > 0) setImmediate(() => this.onReadable?.());
+  }
+}
+
+function message(type: number, flags: number, seq: number, payload: Buffer = Buffer.alloc(0), pid = PORTID): Buffer {
+  const w = new MessageWriter();
+  const start = w.beginMessage(type, flags, seq, pid);
+  w.raw(payload);
+  w.endMessage(start);
+  return w.toBuffer();
+}
+
+function ack(seq: number, errno = 0, extAck?: string): Buffer {
+  const payload = new MessageWriter();
+  const errorCode = Buffer.alloc(4);
+  errorCode.writeInt32LE(-errno);
+  payload.raw(errorCode);
+  // NETLINK_CAP_ACK style: only the request's header is echoed.
+  const echoed = Buffer.alloc(16);
+  echoed.writeUInt32LE(16);
+  echoed.writeUInt32LE(seq, 8);
+  payload.raw(echoed);
+  let flags = errno ? MessageFlags.CAPPED : 0;
+  if (extAck) {
+    payload.string(1, extAck);
+    flags |= MessageFlags.ACK_TLVS;
+  }
+  return message(MessageType.ERROR, flags, seq, payload.toBuffer());
+}
+
+function done(seq: number, flags: number = MessageFlags.MULTI): Buffer {
+  return message(MessageType.DONE, flags, seq, Buffer.alloc(4));
+}
+
+/** A data message whose payload is a u32 value, several per datagram. */
+function entries(seq: number, values: number[], flags: number = MessageFlags.MULTI): Buffer {
+  return Buffer.concat(values.map((v) => {
+    const p = Buffer.alloc(4);
+    p.writeUInt32LE(v);
+    return message(DATA, flags, seq, p);
+  }));
+}
+
+function request(channel: NetlinkChannel, flags: number = MessageFlags.REQUEST | MessageFlags.ACK): { seq: number; buf: Buffer } {
+  const seq = channel.nextSeq();
+  return { seq, buf: message(DATA, flags, seq, Buffer.alloc(0), 0) };
+}
+
+const readValue = (m: MessageCursor): number => m.buf.readUInt32LE(m.payload);
+
+test('an ACK resolves the request; an error rejects with errno, code and extended-ack text', async () => {
+  const kernel = new FakeKernel((r) => [r.seq % 2 ? ack(r.seq, 2, 'no such entry') : ack(r.seq)]);
+  const channel = new NetlinkChannel(kernel);
+  let a = request(channel);
+  if (a.seq % 2) a = request(channel);
+  await channel.request(a.buf, a.seq);
+  const b = request(channel);
+  await assert.rejects(channel.request(b.buf, b.seq), (err: unknown) => {
+    assert.ok(err instanceof NetlinkError);
+    const e: NetlinkError = err;
+    assert.equal(e.code, 'ENOENT');
+    assert.equal(e.errno, -2);
+    assert.equal(e.extAck, 'no such entry');
+    return true;
+  });
+});
+
+test('requests fired together share sendmsg calls and acks match out of order', async () => {
+  const held: Buffer[] = [];
+  const kernel = new FakeKernel((r) => {
+    held.push(ack(r.seq, r.seq % 3 === 0 ? 17 : 0));
+    return [];
+  });
+  const channel = new NetlinkChannel(kernel, { maxInFlight: 50 });
+  const reqs = Array.from({ length: 120 }, () => request(channel));
+  const results = reqs.map((r) => channel.request(r.buf, r.seq).then(() => 'ok', (e: NetlinkError) => e.code));
+  // Answer each window of requests in reverse order, as soon as it was sent.
+  for (let round = 0; round < 10; round++) {
+    await new Promise((r) => setImmediate(r));
+    kernel.deliver(held.splice(0).reverse());
+    await new Promise((r) => setImmediate(r));
+  }
+  const settled = await Promise.all(results);
+  settled.forEach((s, i) => assert.equal(s, reqs[i]!.seq % 3 === 0 ? 'EEXIST' : 'ok'));
+  assert.ok(kernel.sendCalls.every((c) => c.length <= 50), 'never more than maxInFlight outstanding');
+  assert.ok(kernel.sendCalls.length < 120, `batched into ${kernel.sendCalls.length} sendmsg calls`);
+  assert.equal(channel.inFlight, 0);
+});
+
+test('a dump streams batches in order and ends at NLMSG_DONE', async () => {
+  const kernel = new FakeKernel((r) => [entries(r.seq, [1, 2, 3]), entries(r.seq, [4, 5]), done(r.seq)]);
+  const channel = new NetlinkChannel(kernel);
+  const d = request(channel, MessageFlags.REQUEST | MessageFlags.DUMP);
+  const got: number[][] = [];
+  for await (const batch of channel.dump(d.buf, d.seq, readValue)) got.push(batch);
+  assert.deepEqual(got, [[1, 2, 3], [4, 5]]);
+});
+
+test('a slow consumer pauses reading: the engine holds a bounded number of datagrams', async () => {
+  const datagrams = 200;
+  const kernel = new FakeKernel((r) => [
+    ...Array.from({ length: datagrams }, (_, i) => entries(r.seq, [i])),
+    done(r.seq),
+  ]);
+  const channel = new NetlinkChannel(kernel);
+  const d = request(channel, MessageFlags.REQUEST | MessageFlags.DUMP);
+  let seen = 0;
+  let maxAhead = 0;
+  for await (const batch of channel.dump(d.buf, d.seq, readValue)) {
+    seen += batch.length;
+    maxAhead = Math.max(maxAhead, datagrams + 1 - kernel.queue.length - seen);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.equal(seen, datagrams);
+  assert.ok(maxAhead <= 16, `read at most 16 datagrams ahead of the consumer, read ${maxAhead}`);
+});
+
+test('NLM_F_DUMP_INTR delivers what arrived, then throws DumpInterruptedError', async () => {
+  const kernel = new FakeKernel((r) => [
+    entries(r.seq, [1]),
+    entries(r.seq, [2], MessageFlags.MULTI | MessageFlags.DUMP_INTR),
+    done(r.seq, MessageFlags.MULTI | MessageFlags.DUMP_INTR),
+  ]);
+  const channel = new NetlinkChannel(kernel);
+  const d = request(channel, MessageFlags.REQUEST | MessageFlags.DUMP);
+  const got: number[] = [];
+  await assert.rejects(async () => {
+    for await (const batch of channel.dump(d.buf, d.seq, readValue)) got.push(...batch);
+  }, DumpInterruptedError);
+  assert.deepEqual(got, [1, 2]);
+});
+
+test('an error during a dump ends it with that error', async () => {
+  const kernel = new FakeKernel((r) => [entries(r.seq, [7]), ack(r.seq, 22)]);
+  const channel = new NetlinkChannel(kernel);
+  const d = request(channel, MessageFlags.REQUEST | MessageFlags.DUMP);
+  const got: number[] = [];
+  await assert.rejects(async () => {
+    for await (const batch of channel.dump(d.buf, d.seq, readValue)) got.push(...batch);
+  }, (err: unknown) => err instanceof NetlinkError && err.code === 'EINVAL');
+  assert.deepEqual(got, [7]);
+});
+
+test('ENOBUFS fails every request in flight (their replies may be lost)', async () => {
+  const kernel = new FakeKernel(() => []);
+  const channel = new NetlinkChannel(kernel);
+  const a = request(channel);
+  const b = request(channel);
+  const pa = channel.request(a.buf, a.seq);
+  const pb = channel.request(b.buf, b.seq);
+  await new Promise((r) => setImmediate(r));
+  kernel.pushErrno(105);
+  for (const p of [pa, pb]) {
+    await assert.rejects(p, (err: unknown) => err instanceof NetlinkError && err.code === 'ENOBUFS');
+  }
+});
+
+test('ENOBUFS on a listener is reported to onOverrun, and reading goes on', async () => {
+  let overruns = 0;
+  const seen: number[] = [];
+  const kernel = new FakeKernel(() => []);
+  const channel = new NetlinkChannel(kernel, {
+    onOverrun: () => overruns++,
+    onUnsolicited: (m) => seen.push(readValue(m)),
+  });
+  channel.listen();
+  kernel.queue.push(entries(0, [1]));
+  kernel.pushErrno(105);
+  kernel.queue.push(entries(0, [2]));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(overruns, 1);
+  assert.deepEqual(seen, [1, 2]);
+  channel.close();
+});
+
+test('a truncated datagram (MSG_TRUNC) fails the requests in flight with a ProtocolError', async () => {
+  const kernel = new FakeKernel((r) => [Buffer.concat([entries(r.seq, [1]), Buffer.alloc(100 * 1024)])]);
+  const channel = new NetlinkChannel(kernel, { datagramSize: 64 * 1024 });
+  const d = request(channel, MessageFlags.REQUEST | MessageFlags.DUMP);
+  await assert.rejects(async () => {
+    for await (const _ of channel.dump(d.buf, d.seq, readValue)) void _;
+  }, ProtocolError);
+});
+
+test('a message whose length runs past the datagram is a ProtocolError, not a crash', async () => {
+  const kernel = new FakeKernel((r) => {
+    const bad = entries(r.seq, [1]);
+    bad.writeUInt32LE(bad.length + 40, 0);
+    return [bad];
+  });
+  const channel = new NetlinkChannel(kernel);
+  const a = request(channel);
+  await assert.rejects(channel.request(a.buf, a.seq), ProtocolError);
+});
+
+test('messages for other ports or unknown sequence numbers are unsolicited, not replies', async () => {
+  const unsolicited: number[] = [];
+  let seqForStranger = 0;
+  const kernel = new FakeKernel((r) => {
+    seqForStranger = r.seq;
+    const stranger = message(DATA, 0, r.seq, Buffer.from([9, 0, 0, 0]), PORTID + 1);
+    return [Buffer.concat([stranger, entries(r.seq + 1000, [8], 0), ack(r.seq)])];
+  });
+  const channel = new NetlinkChannel(kernel, { onUnsolicited: (m) => unsolicited.push(readValue(m)) });
+  const a = request(channel);
+  const replies: number[] = [];
+  await channel.request(a.buf, a.seq, (m) => replies.push(readValue(m)));
+  assert.ok(seqForStranger > 0);
+  assert.deepEqual(replies, []);
+  assert.deepEqual(unsolicited, [9, 8]);
+});
+
+test('leaving a dump early discards the rest; the channel keeps working', async () => {
+  const kernel = new FakeKernel((r) =>
+    r.flags & MessageFlags.ACK ? [ack(r.seq)] : [entries(r.seq, [1]), entries(r.seq, [2]), entries(r.seq, [3]), done(r.seq)],
+  );
+  const channel = new NetlinkChannel(kernel);
+  const d = request(channel, MessageFlags.REQUEST | MessageFlags.DUMP);
+  for await (const batch of channel.dump(d.buf, d.seq, readValue)) {
+    assert.deepEqual(batch, [1]);
+    break;
+  }
+  const a = request(channel);
+  await channel.request(a.buf, a.seq);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(channel.inFlight, 0);
+});
+
+test('a closed channel fails new and pending requests instead of hanging', async () => {
+  const kernel = new FakeKernel(() => []);
+  const channel = new NetlinkChannel(kernel);
+  const a = request(channel);
+  const pending = channel.request(a.buf, a.seq);
+  channel.close();
+  await assert.rejects(pending, NetlinkError);
+  const b = request(channel);
+  await assert.rejects(channel.request(b.buf, b.seq), NetlinkError);
+});
