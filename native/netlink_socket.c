@@ -18,6 +18,7 @@
 #include <node_api.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -243,7 +244,8 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   napi_value cb, recv, argv[2], result;
   napi_open_handle_scope(p->env, &scope);
   napi_get_reference_value(p->env, p->callback, &cb);
-  napi_get_undefined(p->env, &recv);
+  /* make_callback needs an object as receiver; undefined fails silently. */
+  napi_get_global(p->env, &recv);
   napi_create_int32(p->env, status, &argv[0]);
   napi_create_int32(p->env, events, &argv[1]);
   /* make_callback runs the microtask queue afterwards, so promises settle. */

@@ -21,6 +21,8 @@ import {
   type Table,
 } from '../ctnetlink/requests';
 import { decodeStats } from '../ctnetlink/stats-codec';
+import { invertTuple } from '../ctnetlink/tuple';
+import { hasTupleFields } from '../ctnetlink/tuple-codec';
 
 export interface ConntrackOptions {
   /** Network namespace to work in: a name under /run/netns (as `ip netns` makes) or a path. */
@@ -119,12 +121,15 @@ export class Conntrack {
   /**
    * Creates an entry (`conntrack -I`). With `exclusive: false` an existing
    * entry with the same tuple is updated instead of failing with EEXIST.
-   * Minimum: original tuple with protocol, and a timeout.
+   * Minimum: original tuple with protocol, and a timeout; a missing reply
+   * tuple is derived from the original.
    */
   async create(flow: Flow, options: { exclusive?: boolean } = {}): Promise<void> {
     const channel = this.modify();
     const seq = channel.nextSeq();
-    await channel.request(createRequest(seq, flow, options.exclusive ?? true), seq);
+    // The kernel wants both directions; without NAT the reply is the mirror image.
+    const complete = hasTupleFields(flow.reply) ? flow : { ...flow, reply: invertTuple(flow.orig) };
+    await channel.request(createRequest(seq, complete, options.exclusive ?? true), seq);
   }
 
   /** Changes the attributes present in `flow` of the entry with its original tuple. `conntrack -U`. */

@@ -55,6 +55,7 @@ export const enum CtAttr {
   SYNPROXY = 24, // CTA_SYNPROXY
   FILTER = 25, // CTA_FILTER (Linux 5.8)
   STATUS_MASK = 26, // CTA_STATUS_MASK (Linux 5.19)
+  TIMESTAMP_EVENT = 27, // CTA_TIMESTAMP_EVENT (Linux 6.14, events only; newer than some installed UAPI headers)
 }
 
 /** Inside CTA_TUPLE_ORIG / _REPLY / _MASTER and the expectation tuples (enum ctattr_tuple). */

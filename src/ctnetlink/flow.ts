@@ -115,6 +115,11 @@ export interface Flow {
   countersOrig?: Counters; // CTA_COUNTERS_ORIG
   countersReply?: Counters; // CTA_COUNTERS_REPLY
   timestamp?: Timestamps; // CTA_TIMESTAMP
+  /**
+   * When the kernel generated this event, in nanoseconds since the epoch
+   * (CTA_TIMESTAMP_EVENT); events only, Linux 6.14, with `nf_conntrack_timestamp=1`.
+   */
+  eventTimestamp?: bigint;
   helper?: string; // CTA_HELP / CTA_HELP_NAME
   /** Label bitmap: bit n is byte n/8, bit n%8 when read as 32-bit host-order words (CTA_LABELS). */
   labels?: Buffer;

@@ -45,15 +45,18 @@ export class AttributeCursor {
     if (this.end - pos < NLA_HDRLEN) {
       throw new ProtocolError(`${this.end - pos} stray bytes after the last attribute`);
     }
-    const len = this.buf.readUInt16LE(pos);
+    // Indexing, not Buffer#readUInt16LE: on Node 20 the Buffer read methods cost ~10 ns, indexing ~1 ns.
+    const buf = this.buf;
+    const len = buf[pos]! | (buf[pos + 1]! << 8);
     if (len < NLA_HDRLEN || pos + len > this.end) {
       throw new ProtocolError(`attribute length ${len} at offset ${pos} exceeds its parent`);
     }
-    this.type = this.buf.readUInt16LE(pos + 2) & NLA_TYPE_MASK;
+    this.type = (buf[pos + 2]! | (buf[pos + 3]! << 8)) & NLA_TYPE_MASK;
     this.offset = pos + NLA_HDRLEN;
     this.length = len - NLA_HDRLEN;
     // The last attribute may end unpadded at the end of its parent.
-    this.pos = Math.min(pos + ((len + 3) & ~3), this.end);
+    const next = pos + ((len + 3) & ~3);
+    this.pos = next < this.end ? next : this.end;
     return true;
   }
 
@@ -69,12 +72,16 @@ export class AttributeCursor {
 
   u16be(): number {
     this.need(2);
-    return this.buf.readUInt16BE(this.offset);
+    const buf = this.buf;
+    const o = this.offset;
+    return (buf[o]! << 8) | buf[o + 1]!;
   }
 
   u32be(): number {
     this.need(4);
-    return this.buf.readUInt32BE(this.offset);
+    const buf = this.buf;
+    const o = this.offset;
+    return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
   }
 
   u32le(): number {
@@ -89,10 +96,9 @@ export class AttributeCursor {
 
   /** A NUL-terminated (or unterminated) string value. */
   string(): string {
-    let stop = this.offset + this.length;
-    const nul = this.buf.indexOf(0, this.offset);
-    if (nul >= 0 && nul < stop) stop = nul;
-    return this.buf.toString('utf8', this.offset, stop);
+    const end = this.offset + this.length;
+    const nul = this.buf.subarray(this.offset, end).indexOf(0);
+    return this.buf.toString('utf8', this.offset, nul >= 0 ? this.offset + nul : end);
   }
 
   /** A copy of the value (safe to keep after the receive buffer is reused). */
@@ -158,29 +164,35 @@ export class MessageWriter {
   }
 
   u8(type: number, value: number): void {
-    this.buf[this.attr(type, 1)] = value & 0xff;
+    const at = this.attr(type, 1); // first: attr() may replace this.buf
+    this.buf[at] = value & 0xff;
   }
 
   u16be(type: number, value: number): void {
-    this.buf.writeUInt16BE(value & 0xffff, this.attr(type, 2));
+    const at = this.attr(type, 2);
+    this.buf.writeUInt16BE(value & 0xffff, at);
   }
 
   u32be(type: number, value: number): void {
-    this.buf.writeUInt32BE(value >>> 0, this.attr(type, 4));
+    const at = this.attr(type, 4);
+    this.buf.writeUInt32BE(value >>> 0, at);
   }
 
   u64be(type: number, value: bigint): void {
-    this.buf.writeBigUInt64BE(value, this.attr(type, 8));
+    const at = this.attr(type, 8);
+    this.buf.writeBigUInt64BE(value, at);
   }
 
   /** A NUL-terminated string, as the kernel's NLA_NUL_STRING expects. */
   string(type: number, value: string): void {
     const bytes = Buffer.from(value + '\0', 'utf8');
-    this.buf.set(bytes, this.attr(type, bytes.length));
+    const at = this.attr(type, bytes.length);
+    this.buf.set(bytes, at);
   }
 
   bytes(type: number, value: Uint8Array): void {
-    this.buf.set(value, this.attr(type, value.length));
+    const at = this.attr(type, value.length);
+    this.buf.set(value, at);
   }
 
   /** Starts a nested attribute (NLA_F_NESTED set); returns the offset for endNested. */

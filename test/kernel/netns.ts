@@ -18,6 +18,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export interface ExecResult {
   stdout: Buffer;
@@ -38,21 +42,25 @@ export interface ExecOptions {
 const DEFAULT_TIMEOUT_MS = 60_000;
 const NAME_PREFIX = 'ctts-';
 
-/** Runs `cmd args` and collects everything; never rejects because of the exit status. */
+/**
+ * Runs `cmd args` and collects everything; never rejects because of the exit status.
+ *
+ * `input` is handed over as a regular file, not a pipe: Node's stdio pipes are
+ * socketpairs, and programs that open /dev/stdin (conntrack -R -) cannot open
+ * a socket by path (ENXIO).
+ */
 export async function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  const child = spawn(cmd, args, {
-    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    env: childEnv(opts.env),
-  });
+  const stdin = opts.input === undefined ? 'ignore' : await inputFile(opts.input);
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, args, { stdio: [stdin, 'pipe', 'pipe'], env: childEnv(opts.env) });
+  } finally {
+    if (typeof stdin === 'number') closeSync(stdin);
+  }
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout!.on('data', (b: Buffer) => out.push(b));
   child.stderr!.on('data', (b: Buffer) => err.push(b));
-  if (opts.input !== undefined) {
-    // A child that exits without reading its stdin must not fail the run with EPIPE.
-    child.stdin!.on('error', () => {});
-    child.stdin!.end(opts.input);
-  }
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   try {
     const [status, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
@@ -72,6 +80,18 @@ export async function runOk(cmd: string, args: readonly string[], opts: ExecOpti
     );
   }
   return r;
+}
+
+/** An open read-only descriptor of an already unlinked file holding `data`. */
+async function inputFile(data: string | Buffer): Promise<number> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ctts-input-'));
+  const file = path.join(dir, 'stdin');
+  try {
+    await writeFile(file, data);
+    return openSync(file, 'r');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function childEnv(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
@@ -287,6 +307,8 @@ export interface TrafficOptions {
   ipv6?: boolean;
   /** Keep one TCP connection per family open (ESTABLISHED, ASSURED) until close(). Default false. */
   keepOpen?: boolean;
+  /** Load CT_STATE_RULESET first (false: the caller loaded a `ct` ruleset itself). Default true. */
+  ruleset?: boolean;
 }
 
 /** The flows made, as the kernel saw them (ports are chosen by the kernel). */
@@ -373,8 +395,8 @@ async function udp(host, type) {
  * Resolves when every flow exists in the table.
  */
 export async function makeTraffic(ns: Netns, options: TrafficOptions = {}): Promise<Traffic> {
-  const opts = { tcp: true, udp: true, icmp: true, ipv6: true, keepOpen: false, ...options };
-  await ensureCtRuleset(ns);
+  const opts = { tcp: true, udp: true, icmp: true, ipv6: true, keepOpen: false, ruleset: true, ...options };
+  if (opts.ruleset) await ensureCtRuleset(ns);
   const child = ns.spawn(process.execPath, ['-e', TRAFFIC_SCRIPT, JSON.stringify(opts)]);
   const stderr: Buffer[] = [];
   child.stderr!.on('data', (b: Buffer) => stderr.push(b));

@@ -1,0 +1,66 @@
+/**
+ * The legality check of conntrack 1.4.7 (spec §4.2, §4.3): which options a
+ * command needs, allows or refuses, checked after the whole command line was
+ * scanned, first violation wins.
+ */
+import type { CommandSelection, LegalityRow, OptionFlag } from './options';
+import { ADDRESS_PAIRS, OPTIONS } from './options';
+import { ParameterProblem } from './problems';
+import type { ProtocolModule } from './protocols';
+
+/** One matrix: its options in check order, whether each was given, and the pair rule. */
+interface Matrix {
+  readonly options: readonly { readonly flag: string; readonly legal: LegalityRow }[];
+  readonly given: (index: number) => boolean;
+  readonly pairs: readonly { readonly options: readonly [number, number]; readonly message: string }[];
+}
+
+/**
+ * generic_opt_check(): in option order, a missing mandatory option or a
+ * present illegal one is the error. Then, if the command's row has a pair
+ * cell, one pair must be complete; otherwise the message of the first pair
+ * given in part (or of the first pair when none is) is the error.
+ */
+function checkMatrix(kind: CommandSelection, matrix: Matrix): void {
+  let pairRule = false;
+  matrix.options.forEach((option, i) => {
+    const cell = option.legal[kind];
+    if (!matrix.given(i) && cell === 'M') {
+      throw new ParameterProblem(`You need to supply the \`--${option.flag}' option for this command`);
+    }
+    if (matrix.given(i) && cell === '.') {
+      throw new ParameterProblem(`Illegal option \`--${option.flag}' with this command`);
+    }
+    if (cell === 'T') pairRule = true;
+  });
+  if (!pairRule || matrix.pairs.length === 0) return;
+  const complete = matrix.pairs.some((p) => p.options.every(matrix.given));
+  if (complete) return;
+  const partial = matrix.pairs.find((p) => p.options.some(matrix.given)) ?? matrix.pairs[0]!;
+  throw new ParameterProblem(partial.message);
+}
+
+/** The generic check (§4.2 steps 1–3). */
+export function checkGenericOptions(kind: CommandSelection, given: ReadonlySet<OptionFlag>): void {
+  if (given.has('any-nat') && (given.has('src-nat') || given.has('dst-nat'))) {
+    throw new ParameterProblem("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
+  }
+  const index = (flag: OptionFlag): number => OPTIONS.findIndex((o) => o.flag === flag);
+  checkMatrix(kind, {
+    options: OPTIONS,
+    given: (i) => given.has(OPTIONS[i]!.flag),
+    pairs: ADDRESS_PAIRS.map((p) => ({ options: [index(p.flags[0]), index(p.flags[1])] as const, message: p.message })),
+  });
+}
+
+/**
+ * The protocol module's check (§4 step 4). `flags` is the bit set of the
+ * module's options that were given (bit i = options[i]), as 1.4.7 keeps it.
+ */
+export function checkProtocolOptions(kind: CommandSelection, module: ProtocolModule, flags: number): void {
+  checkMatrix(kind, {
+    options: module.options,
+    given: (i) => (flags & (1 << i)) !== 0,
+    pairs: module.pairRule?.pairs ?? [],
+  });
+}

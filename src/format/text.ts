@@ -1,0 +1,134 @@
+/**
+ * The default one-line conntrack format of `conntrack -L/-G/-D/-U/-E`, byte
+ * for byte as libnetfilter_conntrack 1.0.9 prints it (snprintf_default.c,
+ * spec §8.1). It runs once per entry of a dump, so it only concatenates
+ * strings: no arrays, no joins, no regular expressions.
+ */
+
+import type { Counters, Flow, Tuple } from '../ctnetlink/flow';
+import { Status } from '../ctnetlink/status';
+import {
+  dccpStateName,
+  l3Name,
+  l4Layout,
+  L4Layout,
+  l4Name,
+  namedLabels,
+  sctpStateName,
+  tcpStateName,
+  unspecifiedAddress,
+} from './names';
+import { ctimeOfNanoseconds, textDeltaTime, wallClockSeconds } from './timestamp';
+
+/** Which event a line reports (`conntrack -E`); absent for dumps. */
+export type EventType = 'new' | 'update' | 'destroy';
+
+export interface TextOptions {
+  /** `-o extended`: prefix the layer-3 name and number. */
+  extended?: boolean;
+  /** `-o id`: print `id=` (when the kernel sent CTA_ID). */
+  id?: boolean;
+  /** `-o ktimestamp`: print `[start=…]`/`[stop=…]` in local time. */
+  ktimestamp?: boolean;
+  /**
+   * Present when a label map is loaded (`-o labels` or any label option): the
+   * name of a label bit, if it has one. Then CTA_LABELS is printed.
+   */
+  labelName?: (bit: number) => string | undefined;
+  /** Event type for the `%9s` prefix of event lines. */
+  event?: EventType;
+  /** Clock for `delta-time` of running entries (whole seconds); default: wall clock. */
+  nowSeconds?: () => number;
+}
+
+/** `%9s ` of `[NEW]`, `[UPDATE]`, `[DESTROY]`. */
+const EVENT_PIECES: Readonly<Record<EventType, string>> = {
+  new: '    [NEW] ',
+  update: ' [UPDATE] ',
+  destroy: '[DESTROY] ',
+};
+
+/** `%-8s %u ` of a name and its number, for every u8 value, built once. */
+function namedNumberPieces(name: (n: number) => string): readonly string[] {
+  const pieces: string[] = [];
+  for (let n = 0; n < 256; n++) pieces.push(name(n).padEnd(8) + ' ' + n + ' ');
+  return pieces;
+}
+
+const L3_PIECES = namedNumberPieces(l3Name);
+const L4_PIECES = namedNumberPieces(l4Name);
+
+/**
+ * `src=… dst=… ` plus the layer-4 fields of one direction. Addresses are
+ * printed only for IPv4/IPv6 (libnetfilter_conntrack takes the family of both
+ * tuples from nfgen_family); absent fields print as C's zeroed struct would.
+ */
+function tupleText(t: Tuple, family: number): string {
+  const zero = unspecifiedAddress(family);
+  const s = zero === undefined ? '' : 'src=' + (t.src ?? zero) + ' dst=' + (t.dst ?? zero) + ' ';
+  switch (l4Layout(t.proto)) {
+    case L4Layout.PORTS:
+      return s + 'sport=' + (t.sport ?? 0) + ' dport=' + (t.dport ?? 0) + ' ';
+    case L4Layout.GRE_KEYS:
+      return s + 'srckey=0x' + (t.sport ?? 0).toString(16) + ' dstkey=0x' + (t.dport ?? 0).toString(16) + ' ';
+    case L4Layout.ICMP:
+      return s + 'type=' + (t.icmpType ?? 0) + ' code=' + (t.icmpCode ?? 0) + ' id=' + (t.icmpId ?? 0) + ' ';
+    default:
+      return s;
+  }
+}
+
+function countersText(c: Counters): string {
+  return 'packets=' + c.packets + ' bytes=' + c.bytes + ' ';
+}
+
+/** One conntrack entry in the default format, without the trailing newline. */
+export function formatText(flow: Flow, opts: TextOptions = {}): string {
+  const { orig, reply, status, timestamp } = flow;
+  let s = opts.event === undefined ? '' : EVENT_PIECES[opts.event];
+  if (opts.extended) s += L3_PIECES[flow.family & 0xff];
+  s += L4_PIECES[(orig.proto ?? 0) & 0xff];
+  if (flow.timeout !== undefined) s += flow.timeout + ' ';
+  if (flow.tcp?.state !== undefined) s += tcpStateName(flow.tcp.state) + ' ';
+  if (flow.sctp?.state !== undefined) s += sctpStateName(flow.sctp.state) + ' ';
+  if (flow.dccp?.state !== undefined) s += dccpStateName(flow.dccp.state) + ' ';
+
+  s += tupleText(orig, flow.family);
+  if (orig.zone !== undefined) s += 'zone-orig=' + orig.zone + ' ';
+  if (flow.countersOrig !== undefined) s += countersText(flow.countersOrig);
+  if (status !== undefined && !(status & Status.SEEN_REPLY)) s += '[UNREPLIED] ';
+
+  s += tupleText(reply, flow.family);
+  if (reply.zone !== undefined) s += 'zone-reply=' + reply.zone + ' ';
+  if (flow.countersReply !== undefined) s += countersText(flow.countersReply);
+  if (status !== undefined) {
+    if (status & Status.HW_OFFLOAD) s += '[HW_OFFLOAD] ';
+    else if (status & Status.OFFLOAD) s += '[OFFLOAD] ';
+    else if (status & Status.ASSURED) s += '[ASSURED] ';
+  }
+
+  if (flow.mark !== undefined) s += 'mark=' + flow.mark + ' ';
+  if (flow.secmark !== undefined) s += 'secmark=' + flow.secmark + ' ';
+  // secctx and helper are printed raw, as C does.
+  if (flow.secctx !== undefined) s += 'secctx=' + flow.secctx + ' ';
+  if (flow.zone !== undefined) s += 'zone=' + flow.zone + ' ';
+  if (timestamp?.start !== undefined) {
+    const now = (opts.nowSeconds ?? wallClockSeconds)();
+    s += 'delta-time=' + textDeltaTime(timestamp.start, timestamp.stop, now) + ' ';
+  }
+  if (opts.ktimestamp && timestamp !== undefined) {
+    if (timestamp.start !== undefined) s += '[start=' + ctimeOfNanoseconds(timestamp.start) + '] ';
+    if (timestamp.stop !== undefined) s += '[stop=' + ctimeOfNanoseconds(timestamp.stop) + '] ';
+  }
+  if (flow.helper !== undefined) s += 'helper=' + flow.helper + ' ';
+  if (flow.use !== undefined) s += 'use=' + flow.use + ' ';
+  if (opts.id && flow.id !== undefined) s += 'id=' + flow.id + ' ';
+  if (opts.labelName !== undefined && flow.labels !== undefined) {
+    // C prints "labels=" + "name," per name, then backs up over the last
+    // character: the final comma, or the "=" when no set bit has a name.
+    const names = namedLabels(flow.labels, opts.labelName, '', ',');
+    s += names === '' ? 'labels ' : 'labels=' + names.slice(0, -1) + ' ';
+  }
+  // Every piece ends with a space; C drops the last one.
+  return s.slice(0, -1);
+}
