@@ -1,27 +1,60 @@
 import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 
-/** Bytes collected before one write(2); big enough that a million-line dump costs few syscalls. */
-const FLUSH_AT = 256 * 1024;
+/** glibc's stdio buffer for a pipe or file (st_blksize); output leaves in blocks of this size. */
+const BLOCK = 4096;
+/** Bytes collected before a write(2); large, so a million-line dump costs few syscalls. */
+const FLUSH_AT = 64 * BLOCK;
 
 /**
- * Line output on a file descriptor, written synchronously in large chunks.
- *
- * We write the fd directly instead of process.stdout: Node turns a piped
- * stdout into a non-blocking stream with its own buffering, which makes
- * output order against stderr and exit timing hard to control; the C tool
- * writes with stdio and so do we, in effect.
+ * How C stdio buffers a stream, which decides how stdout and stderr
+ * interleave when both go to one pipe (`conntrack -L 2>&1 | ...`):
+ * stderr is unbuffered, stdout is line-buffered on a terminal and written
+ * in whole blocks otherwise, the last partial block at exit. We reproduce
+ * that so even merged output is byte-identical to the C tool's.
+ */
+type Buffering = 'none' | 'line' | 'block';
+
+/**
+ * Line output on a file descriptor, written synchronously. We write the fd
+ * directly instead of process.stdout, whose piped form is asynchronous and
+ * would reorder output against stderr and exit.
  */
 export class Output {
   private pending = '';
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    private readonly buffering: Buffering,
+  ) {}
 
   write(text: string): void {
+    if (this.buffering === 'none') {
+      writeAll(this.fd, Buffer.from(text));
+      return;
+    }
     this.pending += text;
-    if (this.pending.length >= FLUSH_AT) this.flush();
+    if (this.pending.length >= FLUSH_AT) this.sync();
   }
 
-  flush(): void {
+  /**
+   * Writes what C stdio would have written by now: everything on a terminal,
+   * whole blocks otherwise. Call before anything goes to the other stream.
+   */
+  sync(): void {
+    if (this.buffering === 'line') {
+      this.end();
+      return;
+    }
+    const data = Buffer.from(this.pending);
+    const whole = data.length - (data.length % BLOCK);
+    if (whole === 0) return;
+    this.pending = data.subarray(whole).toString();
+    writeAll(this.fd, data.subarray(0, whole));
+  }
+
+  /** Writes everything (exit, or a line that must reach a live reader now). */
+  end(): void {
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';
@@ -54,5 +87,5 @@ function writeAll(fd: number, data: Buffer): void {
   }
 }
 
-export const stdout = new Output(1);
-export const stderr = new Output(2);
+export const stdout = new Output(1, isatty(1) ? 'line' : 'block');
+export const stderr = new Output(2, 'none');

@@ -1,0 +1,128 @@
+import type { Flow } from '../../ctnetlink/flow';
+import { NetlinkError } from '../../netlink/errors';
+import { labelBitmap } from '../labelmap';
+import type { CommandLine } from '../parse';
+import { validateForExecution } from '../parse';
+import { BANNER } from '../problems';
+import { summary, type RunContext } from './context';
+import { EntryPrinter } from './printer';
+
+const ENOENT = 2;
+
+/**
+ * `-U`: change every matching entry (spec §7.8), with 1.4.8's fixes of the
+ * 1.4.7 defects D2–D4: each update goes out with the entry's own family,
+ * an entry that vanished is skipped, any other failure stops the command,
+ * and every updated entry is printed as the kernel now has it. The updates
+ * of one dumped batch are in flight together.
+ */
+export async function update(ctx: RunContext): Promise<number> {
+  const { cmd } = ctx;
+  validateForExecution(cmd);
+  const ct = ctx.conntrack();
+  const printer = new EntryPrinter(cmd, { savePrefix: '-A', xmlFrame: 'none', labels: true, ktimestamp: false }, ctx.out, ctx.err);
+  let updated = 0;
+  const apply = async (entry: Flow): Promise<Flow | undefined> => {
+    const change = updateFor(entry, cmd);
+    if (!change) return undefined;
+    try {
+      await ct.update(change);
+    } catch (err) {
+      if (err instanceof NetlinkError && err.positiveErrno === ENOENT) return undefined;
+      throw err;
+    }
+    return ct.get({ family: entry.family, orig: entry.orig, reply: {}, ...(entry.zone !== undefined && { zone: entry.zone }) });
+  };
+  try {
+    for await (const batch of ct.dumpBatches(cmd.filter)) {
+      for (const now of await Promise.all(batch.map(apply))) {
+        if (!now) continue;
+        printer.print(now);
+        updated++;
+      }
+    }
+  } finally {
+    ctx.out.sync();
+  }
+  summary(ctx, BANNER, `${updated} flow entries have been updated.`);
+  return updated > 0 ? 0 : 1;
+}
+
+/**
+ * The update request for one entry: its original tuple (and zone, so entries
+ * in a zone can be found) plus the changes of the command line. Undefined
+ * when it would change nothing; 1.4.7 then sends nothing and does not count
+ * the entry.
+ */
+export function updateFor(entry: Flow, cmd: CommandLine): Flow | undefined {
+  const t = cmd.template;
+  const u: Flow = { family: entry.family, orig: entry.orig, reply: {} };
+  if (entry.zone !== undefined) u.zone = entry.zone;
+  let changed = false;
+  if (t.timeout !== undefined) {
+    u.timeout = t.timeout;
+    changed ||= t.timeout !== entry.timeout;
+  }
+  if (cmd.status) {
+    u.status = ((entry.status ?? 0) | cmd.status.value) >>> 0;
+    changed ||= u.status !== entry.status;
+  }
+  if (cmd.mark) {
+    u.mark = (((entry.mark ?? 0) & ~cmd.mark.mask) ^ cmd.mark.value) >>> 0;
+    changed ||= u.mark !== entry.mark;
+  }
+  if (t.tcp) {
+    u.tcp = t.tcp;
+    changed ||= t.tcp.state !== undefined && t.tcp.state !== entry.tcp?.state;
+    changed ||= t.tcp.flagsOrig !== undefined && t.tcp.flagsOrig.flags !== entry.tcp?.flagsOrig?.flags;
+    changed ||= t.tcp.flagsReply !== undefined && t.tcp.flagsReply.flags !== entry.tcp?.flagsReply?.flags;
+  }
+  if (t.sctp) {
+    u.sctp = t.sctp;
+    changed ||= t.sctp.state !== undefined && t.sctp.state !== entry.sctp?.state;
+    changed ||= t.sctp.vtagOrig !== undefined && t.sctp.vtagOrig !== entry.sctp?.vtagOrig;
+    changed ||= t.sctp.vtagReply !== undefined && t.sctp.vtagReply !== entry.sctp?.vtagReply;
+  }
+  if (t.dccp) {
+    u.dccp = t.dccp;
+    changed ||= t.dccp.state !== undefined && t.dccp.state !== entry.dccp?.state;
+  }
+  const labels = labelChange(entry, cmd);
+  if (labels) {
+    Object.assign(u, labels.attributes);
+    changed ||= labels.changed;
+  }
+  return changed ? u : undefined;
+}
+
+/**
+ * CTA_LABELS (+ CTA_LABELS_MASK) for `--label-add` / `--label-del`. With a
+ * mask the kernel changes only the masked bits, so adding sends just the
+ * added bits, sized like the entry's label set; `--label-del` without names
+ * sends an all-zero set without mask, which the kernel takes as "clear all".
+ */
+function labelChange(entry: Flow, cmd: CommandLine): { attributes: Pick<Flow, 'labels' | 'labelsMask'>; changed: boolean } | undefined {
+  const { add, del } = cmd.labels;
+  const old = entry.labels;
+  if (add) {
+    const bits = padded(labelBitmap(add), old?.length ?? 0);
+    if (!old) return { attributes: { labels: bits }, changed: true };
+    return { attributes: { labels: bits, labelsMask: bits }, changed: !covers(old, bits) };
+  }
+  if (del === 'all') return { attributes: { labels: Buffer.alloc(4) }, changed: old !== undefined && old.some((b) => b !== 0) };
+  if (del && old) {
+    const mask = padded(labelBitmap(del), old.length).subarray(0, old.length);
+    const kept = Buffer.from(old.map((b, i) => b & ~mask[i]!));
+    return { attributes: { labels: kept, labelsMask: mask }, changed: !kept.equals(old) };
+  }
+  return undefined;
+}
+
+/** Zero-extends a label bitmap to `size` bytes (the entry's label set size). */
+function padded(bits: Buffer, size: number): Buffer {
+  return bits.length >= size ? bits : Buffer.concat([bits, Buffer.alloc(size - bits.length)]);
+}
+
+function covers(have: Buffer, bits: Buffer): boolean {
+  return bits.every((b, i) => ((have[i] ?? 0) & b) === b);
+}
