@@ -16,10 +16,16 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -155,6 +161,27 @@ static napi_value js_getsockopt(napi_env env, napi_callback_info info) {
   return int_value(env, v);
 }
 
+/*
+ * getsockoptBuffer(fd, level, name, buffer) -> bytes the kernel wrote.
+ * For options whose value is a struct or an array, such as SO_MEMINFO
+ * (u32[SK_MEMINFO_VARS], with the socket's drop count).
+ */
+static napi_value js_getsockopt_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t a[3];
+  void *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_errno(env, EINVAL, "getsockopt");
+  for (int i = 0; i < 3; i++) CHECK(napi_get_value_int32(env, argv[i], &a[i]));
+  CHECK(napi_get_buffer_info(env, argv[3], &data, &len));
+  socklen_t got = (socklen_t)len;
+  if (getsockopt(a[0], a[1], a[2], data, &got) < 0)
+    return throw_errno(env, errno, "getsockopt");
+  return int_value(env, got);
+}
+
 /* attachFilter(fd, program) where program holds struct sock_filter[] (8 bytes each) */
 static napi_value js_attach_filter(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -257,7 +284,8 @@ static void on_poll_closed(uv_handle_t *handle) {
   free(handle->data);
 }
 
-static poller_t *get_poller(napi_env env, napi_value v) {
+/* The C object behind a handle (a poller or a reader); NULL for anything else. */
+static void *get_external(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
   return p;
@@ -290,7 +318,7 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller_t *p = get_poller(env, argv[0]);
+  poller_t *p = get_external(env, argv[0]);
   if (!p || p->closed) return NULL;
   int r = uv_poll_start(&p->poll, UV_READABLE, on_poll);
   if (r < 0) return throw_errno(env, -r, "uv_poll_start");
@@ -302,7 +330,7 @@ static napi_value js_poll_stop(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller_t *p = get_poller(env, argv[0]);
+  poller_t *p = get_external(env, argv[0]);
   if (p && !p->closed) uv_poll_stop(&p->poll);
   return NULL;
 }
@@ -312,7 +340,7 @@ static napi_value js_poll_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller_t *p = get_poller(env, argv[0]);
+  poller_t *p = get_external(env, argv[0]);
   if (!p || p->closed) return NULL;
   p->closed = 1;
   uv_poll_stop(&p->poll);
@@ -322,12 +350,257 @@ static napi_value js_poll_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * ---- read-ahead: a thread that receives while JavaScript decodes ----
+ *
+ * A netlink dump runs inside the recvmsg() that asks for its next datagram,
+ * so with one thread the kernel's work and ours take turns. A reader thread
+ * calls recvmsg() back to back into a ring of datagram records and JS takes
+ * them out in order: the kernel's share of a dump moves to the second core.
+ * The ring bounds memory: when it is full the thread stops reading, the
+ * socket fills, and the kernel pauses the dump (the same backpressure as
+ * not reading at all). Records carry what recvmsg() returned, errors
+ * included, so JS sees exactly the sequence a direct reader would.
+ *
+ * Record: int32 result (datagram length, or -errno), uint32 bytes stored,
+ * then the bytes, padded to 8. A result of RECORD_WRAP means "continue at
+ * the start of the ring".
+ */
+#define RECORD_HDR 8
+#define MAX_DATAGRAM (64 * 1024)
+#define RECORD_WRAP INT32_MIN
+
+typedef struct {
+  int fd;
+  int wake; /* eventfd that interrupts poll() when stopping */
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t room;
+  uint8_t *ring;
+  size_t size;
+  /* Byte counters that only grow: the thread advances head, JS advances tail. */
+  _Atomic size_t head, tail;
+  /* JS found the ring empty: the next record must wake its loop. */
+  _Atomic int asleep;
+  /* The thread waits for room: the next release must signal it. */
+  _Atomic int waiting;
+  int stop;    /* under lock */
+  int started; /* the thread exists and must be joined */
+  int referenced;
+  uv_async_t async;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+} reader_t;
+
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Waits until a record of the largest size fits contiguously; 0 when stopping. */
+static int wait_for_room(reader_t *r, size_t *at) {
+  for (;;) {
+    size_t head = atomic_load(&r->head);
+    size_t offset = head % r->size;
+    size_t contiguous = r->size - offset;
+    size_t need = RECORD_HDR + MAX_DATAGRAM;
+    /* A record never wraps: jumping to the start costs the rest of the ring. */
+    size_t want = contiguous < need ? contiguous + need : need;
+    pthread_mutex_lock(&r->lock);
+    atomic_store(&r->waiting, 1);
+    while (!r->stop && r->size - (head - atomic_load(&r->tail)) < want)
+      pthread_cond_wait(&r->room, &r->lock);
+    atomic_store(&r->waiting, 0);
+    int stop = r->stop;
+    pthread_mutex_unlock(&r->lock);
+    if (stop) return 0;
+    if (contiguous >= need) { *at = offset; return 1; }
+    int32_t wrap[2] = {RECORD_WRAP, 0};
+    memcpy(r->ring + offset, wrap, sizeof wrap);
+    atomic_store(&r->head, head + contiguous);
+  }
+}
+
+static void publish(reader_t *r, size_t bytes) {
+  atomic_store(&r->head, atomic_load(&r->head) + bytes);
+  if (atomic_exchange(&r->asleep, 0)) uv_async_send(&r->async);
+}
+
+static void *reader_main(void *arg) {
+  reader_t *r = arg;
+  struct pollfd fds[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->wake, .events = POLLIN}};
+  size_t at;
+  while (wait_for_room(r, &at)) {
+    uint8_t *record = r->ring + at;
+    struct sockaddr_nl from;
+    struct iovec iov = {.iov_base = record + RECORD_HDR, .iov_len = MAX_DATAGRAM};
+    struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n = recvmsg(r->fd, &msg, MSG_TRUNC | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (poll(fds, 2, -1) < 0 && errno != EINTR) n = -1;
+      else if (fds[1].revents) break; /* stopping */
+      else continue;
+    }
+    int32_t hdr[2];
+    hdr[0] = n < 0 ? -errno : (int32_t)n;
+    hdr[1] = n < 0 ? 0 : (n > MAX_DATAGRAM ? MAX_DATAGRAM : (uint32_t)n);
+    memcpy(record, hdr, sizeof hdr);
+    publish(r, RECORD_HDR + align8(hdr[1]));
+    /* ENOBUFS is an event (messages were dropped), anything else ends reading. */
+    if (n < 0 && hdr[0] != -ENOBUFS) break;
+  }
+  return NULL;
+}
+
+static void on_readahead(uv_async_t *handle) {
+  reader_t *r = handle->data;
+  napi_handle_scope scope;
+  napi_value cb, recv, result;
+  napi_open_handle_scope(r->env, &scope);
+  napi_get_reference_value(r->env, r->callback, &cb);
+  napi_get_global(r->env, &recv);
+  napi_make_callback(r->env, r->context, recv, cb, 0, NULL, &result);
+  napi_close_handle_scope(r->env, scope);
+}
+
+static void on_readahead_closed(uv_handle_t *handle) {
+  reader_t *r = handle->data;
+  free(r->ring);
+  free(r);
+}
+
+/*
+ * readAheadStart(fd, ringBytes, onReadable()) -> handle. The thread starts
+ * receiving at once; onReadable runs (on the loop) when records arrive after
+ * readAheadRecv found the ring empty. The handle does not keep the loop alive
+ * until readAheadRef(handle, true).
+ */
+static napi_value js_read_ahead_start(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], handle, name;
+  int32_t fd, ring_bytes;
+  uv_loop_t *loop;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &ring_bytes));
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  size_t size = align8((size_t)(ring_bytes > 0 ? ring_bytes : 0));
+  if (size < 4 * (RECORD_HDR + MAX_DATAGRAM)) size = 4 * (RECORD_HDR + MAX_DATAGRAM);
+  reader_t *r = calloc(1, sizeof *r);
+  if (r) r->ring = malloc(size);
+  if (!r || !r->ring) { if (r) free(r); return throw_errno(env, ENOMEM, "malloc"); }
+  r->fd = fd;
+  r->size = size;
+  r->env = env;
+  r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (r->wake < 0) { int e = errno; free(r->ring); free(r); return throw_errno(env, e, "eventfd"); }
+  pthread_mutex_init(&r->lock, NULL);
+  pthread_cond_init(&r->room, NULL);
+  uv_async_init(loop, &r->async, on_readahead);
+  r->async.data = r;
+  uv_unref((uv_handle_t *)&r->async);
+  CHECK(napi_create_reference(env, argv[2], 1, &r->callback));
+  CHECK(napi_create_string_utf8(env, "NetlinkReadAhead", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &r->context));
+  int e = pthread_create(&r->thread, NULL, reader_main, r);
+  if (e) {
+    close(r->wake);
+    napi_delete_reference(env, r->callback);
+    napi_async_destroy(env, r->context);
+    uv_close((uv_handle_t *)&r->async, on_readahead_closed);
+    return throw_errno(env, e, "pthread_create");
+  }
+  r->started = 1;
+  CHECK(napi_create_external(env, r, NULL, NULL, &handle));
+  return handle;
+}
+
+/*
+ * readAheadRecv(handle, buffer) -> what recvmsg(MSG_TRUNC) would have
+ * returned for the next datagram (its bytes copied into buffer), or -EAGAIN
+ * when none is waiting yet.
+ */
+static napi_value js_read_ahead_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader_t *r = get_external(env, argv[0]);
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  if (!r || !r->started) return int_value(env, -EBADF);
+  for (;;) {
+    size_t tail = atomic_load(&r->tail);
+    if (tail == atomic_load(&r->head)) {
+      atomic_store(&r->asleep, 1);
+      /* Re-check: the thread may have published just before asleep was set. */
+      if (tail == atomic_load(&r->head)) return int_value(env, -EAGAIN);
+      atomic_store(&r->asleep, 0);
+    }
+    size_t offset = tail % r->size;
+    int32_t hdr[2];
+    memcpy(hdr, r->ring + offset, sizeof hdr);
+    size_t bytes = hdr[0] == RECORD_WRAP ? r->size - offset : RECORD_HDR + align8((uint32_t)hdr[1]);
+    if (hdr[0] != RECORD_WRAP) memcpy(data, r->ring + offset + RECORD_HDR, (uint32_t)hdr[1] < len ? (uint32_t)hdr[1] : len);
+    atomic_store(&r->tail, tail + bytes);
+    if (atomic_load(&r->waiting)) {
+      pthread_mutex_lock(&r->lock);
+      pthread_cond_signal(&r->room);
+      pthread_mutex_unlock(&r->lock);
+    }
+    if (hdr[0] != RECORD_WRAP) return int_value(env, hdr[0]);
+  }
+}
+
+/* readAheadRef(handle, on): whether pending read-ahead keeps the event loop alive. */
+static napi_value js_read_ahead_ref(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool on;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader_t *r = get_external(env, argv[0]);
+  CHECK(napi_get_value_bool(env, argv[1], &on));
+  if (!r || !r->started || r->referenced == on) return NULL;
+  r->referenced = on;
+  if (on) {
+    uv_ref((uv_handle_t *)&r->async);
+    /* Records that arrived while nobody was reading wake no one by themselves. */
+    uv_async_send(&r->async);
+  } else {
+    uv_unref((uv_handle_t *)&r->async);
+  }
+  return NULL;
+}
+
+/* readAheadStop(handle): stops and joins the thread; must come before close(fd). */
+static napi_value js_read_ahead_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader_t *r = get_external(env, argv[0]);
+  if (!r || !r->started) return NULL;
+  r->started = 0;
+  pthread_mutex_lock(&r->lock);
+  r->stop = 1;
+  pthread_cond_signal(&r->room);
+  pthread_mutex_unlock(&r->lock);
+  uint64_t one = 1;
+  if (write(r->wake, &one, sizeof one) < 0) abort(); /* an eventfd write cannot fail here */
+  pthread_join(r->thread, NULL);
+  close(r->wake);
+  pthread_mutex_destroy(&r->lock);
+  pthread_cond_destroy(&r->room);
+  napi_delete_reference(env, r->callback);
+  napi_async_destroy(env, r->context);
+  uv_close((uv_handle_t *)&r->async, on_readahead_closed);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"bind", NULL, js_bind, NULL, NULL, NULL, napi_default, NULL},
       {"setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_default, NULL},
       {"getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_default, NULL},
+      {"getsockoptBuffer", NULL, js_getsockopt_buffer, NULL, NULL, NULL, napi_default, NULL},
       {"attachFilter", NULL, js_attach_filter, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"recv", NULL, js_recv, NULL, NULL, NULL, napi_default, NULL},
@@ -336,6 +609,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_default, NULL},
       {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_default, NULL},
       {"pollClose", NULL, js_poll_close, NULL, NULL, NULL, napi_default, NULL},
+      {"readAheadStart", NULL, js_read_ahead_start, NULL, NULL, NULL, napi_default, NULL},
+      {"readAheadRecv", NULL, js_read_ahead_recv, NULL, NULL, NULL, napi_default, NULL},
+      {"readAheadRef", NULL, js_read_ahead_ref, NULL, NULL, NULL, napi_default, NULL},
+      {"readAheadStop", NULL, js_read_ahead_stop, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;

@@ -12,6 +12,11 @@
  */
 export { Conntrack, type ConntrackOptions, type CpuStats, type DumpOptions } from './api/conntrack';
 export type { Table } from './ctnetlink/requests';
+export type { ExpectationLookup, NewExpectation } from './api/expectations';
+export { EventStream, isLost, type EventsLost, type EventStreamOptions } from './api/event-stream';
+export { defaultEventBufferSize, type EventOptions } from './api/events';
+export { EventMask, type ConntrackEvent, type EventType } from './ctnetlink/event';
+export type { Expectation, ExpectationEvent, ExpectationEventType, ExpectationNat } from './ctnetlink/expect';
 export type { FlowFilter, NatFilter, NatMatch } from './ctnetlink/filter';
 export type {
   Counters,
@@ -27,4 +32,5 @@ export type {
   Tuple,
 } from './ctnetlink/flow';
 export { Status, STATUS_NAMES } from './ctnetlink/status';
+export { Slot, TupleField, WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';

@@ -1,18 +1,27 @@
+import { MessageWriter } from '../netlink/attributes';
 import { NetlinkChannel } from '../netlink/channel';
 import { NetlinkOption } from '../netlink/constants';
-import { NetlinkError } from '../netlink/errors';
+import { isNotFound, NetlinkError } from '../netlink/errors';
 import type { MessageCursor } from '../netlink/messages';
 import { NetlinkSocket } from '../netlink/socket';
 import { messageType, NFGENMSG_LEN, Subsystem } from '../nfnetlink/header';
 import { CtMsg } from '../ctnetlink/constants';
 import type { FlowFilter } from '../ctnetlink/filter';
-import { compileFilter } from '../ctnetlink/filter-match';
-import type { Flow } from '../ctnetlink/flow';
+import {
+  kernelCovers,
+  kernelSupportFromProbeError,
+  usesTupleFilter,
+  writeFilterProbe,
+  type KernelFilterSupport,
+} from '../ctnetlink/filter-kernel';
+import { compileFilter, matchesAll } from '../ctnetlink/filter-match';
+import type { Flow, Tuple } from '../ctnetlink/flow';
 import { decodeFlow } from '../ctnetlink/flow-codec';
 import {
   cpuStatsRequest,
   createRequest,
   deleteRequest,
+  deleteRequestFor,
   dumpRequest,
   flushRequest,
   getRequest,
@@ -23,6 +32,15 @@ import {
 import { decodeStats } from '../ctnetlink/stats-codec';
 import { invertTuple } from '../ctnetlink/tuple';
 import { hasTupleFields } from '../ctnetlink/tuple-codec';
+import { compileWirePrefilter } from '../ctnetlink/filter-wire';
+import { WireEntry } from '../ctnetlink/wire-entry';
+import type { Expectation, ExpectationEvent } from '../ctnetlink/expect';
+import { expectationStatsRequest } from '../ctnetlink/expect-requests';
+import type { EventStream, EventStreamOptions } from './event-stream';
+import type { ConntrackEvent } from '../ctnetlink/event';
+import { conntrackEvents, type EventOptions } from './events';
+import * as expectations from './expectations';
+import type { ExpectationLookup, NewExpectation } from './expectations';
 
 export interface ConntrackOptions {
   /** Network namespace to work in: a name under /run/netns (as `ip netns` makes) or a path. */
@@ -43,18 +61,33 @@ export interface CpuStats {
 }
 
 const CT_NEW = messageType(Subsystem.CTNETLINK, CtMsg.NEW);
-const ENOENT = 2;
 
 /** Pipelined requests share this receive buffer for their ACKs and replies. */
 const MODIFY_RCVBUF = 4 * 1024 * 1024;
 
+/** Dumps are received ahead on a second core into this much memory (32 of the kernel's 32 KiB datagrams). */
+const READ_AHEAD = 1024 * 1024;
+
+/**
+ * Bulk changes unfinished at most: enough to fill many sendmsg calls, few
+ * enough that their replies always fit the modify socket's receive buffer.
+ */
+const PIPELINE_DEPTH = 1024;
+
+const NO_TUPLE_FILTER: KernelFilterSupport = { tupleFilter: false };
+
+/** A dump request and the userspace part of its filter (none when the kernel does all of it). */
+interface DumpPlan {
+  request: Buffer;
+  seq: number;
+  match: ((flow: Flow) => boolean) | undefined;
+  /** A cheap necessary condition of `match` on the undecoded entry. */
+  prefilter: ((entry: WireEntry) => boolean) | undefined;
+}
+
 function decodeEntry(m: MessageCursor): Flow | undefined {
   if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return undefined;
   return decodeFlow(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof NetlinkError && err.positiveErrno === ENOENT;
 }
 
 /**
@@ -71,6 +104,9 @@ function isNotFound(err: unknown): boolean {
 export class Conntrack {
   private queryChannel: NetlinkChannel | undefined;
   private modifyChannel: NetlinkChannel | undefined;
+  private readonly sockets = new Map<NetlinkChannel, NetlinkSocket>();
+  /** What the kernel filters in dumps: probed once, by the first dump that could use CTA_FILTER. */
+  private kernelFilter: Promise<KernelFilterSupport> | undefined;
 
   private constructor(private readonly options: ConntrackOptions) {}
 
@@ -84,14 +120,35 @@ export class Conntrack {
    * the cheapest way to walk a big table. `conntrack -L`.
    */
   async *dumpBatches(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
-    const channel = this.query();
-    const seq = channel.nextSeq();
-    const match = compileFilter(filter);
-    const request = dumpRequest(seq, { table: options.table, zero: options.zero, filter });
-    for await (const batch of channel.dump(request, seq, decodeEntry)) {
-      const kept = batch.filter(match);
+    const { request, seq, match } = await this.dumpPlan(filter, options);
+    for await (const batch of this.query().dump(request, seq, decodeEntry)) {
+      const kept = match ? batch.filter(match) : batch;
       if (kept.length > 0) yield kept;
     }
+  }
+
+  /**
+   * Visits the entries of a table in kernel order as the kernel sent them,
+   * undecoded: the cheapest way through a big table (`conntrack -L` prints
+   * this way). `visit` runs synchronously for every entry the filter keeps,
+   * with one WireEntry that is reused and valid only during the call
+   * (`entry.flow()` decodes it). Resolves with the number of entries visited;
+   * rejects with what `visit` threw, or DumpInterruptedError after the last
+   * entry when the table changed during the dump.
+   */
+  async dumpRaw(filter: FlowFilter, options: DumpOptions, visit: (entry: WireEntry) => void): Promise<number> {
+    const { request, seq, match, prefilter } = await this.dumpPlan(filter, options);
+    const entry = new WireEntry();
+    let visited = 0;
+    await this.query().request(request, seq, (m) => {
+      if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return;
+      entry.set(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
+      if (prefilter && !prefilter(entry)) return;
+      if (match && !match(entry.flow())) return;
+      visited++;
+      visit(entry);
+    });
+    return visited;
   }
 
   /** Entries of a table in kernel order, one at a time. */
@@ -145,10 +202,109 @@ export class Conntrack {
    * and a delete, and that is not an error.
    */
   async delete(flow: Flow): Promise<boolean> {
+    return this.deleteBy((seq) => deleteRequest(seq, flow));
+  }
+
+  /**
+   * Runs `apply` on every entry a dump keeps while the dump goes on and hands
+   * the results to `emit` in dump order, skipping undefined ones: the engine
+   * of bulk changes (`conntrack -D`, `-U`). Up to PIPELINE_DEPTH applications
+   * are unfinished at a time, so their requests leave many per sendmsg; past
+   * that the dump pauses. `apply` gets the reused WireEntry, valid only until
+   * it returns (copy what the result needs). The first failure of `apply` or
+   * `emit` ends the dump and rejects; resolves with the number emitted.
+   */
+  async pipeline<R>(
+    filter: FlowFilter,
+    apply: (entry: WireEntry) => Promise<R | undefined>,
+    emit: (result: R) => void,
+  ): Promise<number> {
+    const query = this.query();
+    const window: { done: boolean; value: R | undefined }[] = [];
+    let failed = false;
+    let failure: unknown;
+    let held = false;
+    let emitted = 0;
+    let drained: (() => void) | undefined;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      failure = err;
+    };
+    const release = (): void => {
+      if (held) {
+        held = false;
+        query.releaseReading();
+      }
+    };
+    const settle = (): void => {
+      while (window.length > 0 && window[0]!.done && !failed) {
+        const { value } = window.shift()!;
+        if (value === undefined) continue;
+        try {
+          emit(value);
+          emitted++;
+        } catch (err) {
+          fail(err);
+        }
+      }
+      if (failed || window.length <= PIPELINE_DEPTH / 2) release();
+      if (failed || window.length === 0) drained?.();
+    };
+    try {
+      await this.dumpRaw(filter, {}, (entry) => {
+        if (failed) throw failure;
+        const slot: { done: boolean; value: R | undefined } = { done: false, value: undefined };
+        window.push(slot);
+        apply(entry).then(
+          (value) => {
+            slot.value = value;
+            slot.done = true;
+            settle();
+          },
+          (err: unknown) => {
+            fail(err);
+            settle();
+          },
+        );
+        if (!held && window.length >= PIPELINE_DEPTH) {
+          held = true;
+          query.holdReading();
+        }
+      });
+      if (window.length > 0 && !failed) await new Promise<void>((resolve) => (drained = resolve));
+    } finally {
+      release();
+    }
+    if (failed) throw failure;
+    return emitted;
+  }
+
+  /**
+   * Deletes every matching entry and shows each deleted one to `visit` (as it
+   * was dumped, in kernel order) once the kernel confirmed it. Entries that
+   * vanish meanwhile are skipped. Deletes travel pipelined while the dump goes
+   * on. Resolves with the number deleted. `conntrack -D`.
+   */
+  async deleteEach(filter: FlowFilter, visit: (deleted: WireEntry) => void): Promise<number> {
+    const shown = new WireEntry();
+    return this.pipeline(
+      filter,
+      async (entry) => {
+        // The dump reuses the entry's bytes; the deleted one is shown later, from a copy.
+        const copy = { bytes: Buffer.from(entry.buf.subarray(entry.start, entry.end)), family: entry.family };
+        return (await this.deleteBy((seq) => deleteRequestFor(seq, entry))) ? copy : undefined;
+      },
+      ({ bytes, family }) => visit(shown.set(bytes, 0, bytes.length, family)),
+    );
+  }
+
+  /** Sends one delete; false when the entry was gone already (ENOENT). */
+  private async deleteBy(request: (seq: number) => Buffer): Promise<boolean> {
     const channel = this.modify();
     const seq = channel.nextSeq();
     try {
-      await channel.request(deleteRequest(seq, flow), seq);
+      await channel.request(request(seq), seq);
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -180,9 +336,7 @@ export class Conntrack {
       await channel.request(flushRequest(seq), seq);
       return undefined;
     }
-    let count = 0;
-    for await (const deleted of this.deleteMatching(filter)) count += deleted.length;
-    return count;
+    return this.deleteEach(filter, () => {});
   }
 
   /** Number of entries in the namespace's table (`conntrack -C`). */
@@ -201,10 +355,84 @@ export class Conntrack {
 
   /** Per-CPU counters (`conntrack -S`). */
   async stats(): Promise<CpuStats[]> {
+    return this.cpuStats(cpuStatsRequest);
+  }
+
+  /**
+   * Expectations in kernel order; by default of every family
+   * (`conntrack -L expect` lists IPv4 unless `-f ipv6`).
+   */
+  dumpExpectations(options: { family?: number } = {}): AsyncGenerator<Expectation> {
+    return expectations.dumpExpectations(this.query(), options.family ?? 0);
+  }
+
+  /** The expectation whose expected tuple is `tuple`; undefined when there is none. `conntrack -G expect`. */
+  getExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<Expectation | undefined> {
+    return expectations.getExpectation(this.query(), tuple, lookup);
+  }
+
+  /**
+   * Creates an expectation (`conntrack -I expect`). The master must exist
+   * and have a helper (ENOENT, EOPNOTSUPP otherwise); the helper's policy
+   * may replace the timeout and evict older expectations of the master.
+   * With `exclusive: false` an existing one only gets the new timeout.
+   */
+  async createExpectation(exp: NewExpectation, options: { exclusive?: boolean } = {}): Promise<void> {
+    await expectations.createExpectation(this.modify(), exp, options.exclusive ?? true);
+  }
+
+  /** Deletes the expectation with this expected tuple; false when there is none. `conntrack -D expect`. */
+  deleteExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<boolean> {
+    return expectations.deleteExpectation(this.modify(), tuple, lookup);
+  }
+
+  /** Deletes every expectation of every family, or those of one helper's masters. `conntrack -F expect`. */
+  async flushExpectations(options: { helper?: string } = {}): Promise<void> {
+    await expectations.flushExpectations(this.modify(), options.helper);
+  }
+
+  /** Per-CPU expectation counters (`conntrack -S expect`): CTA_STATS_EXP_NEW, _CREATE, _DELETE. */
+  async expectationStats(): Promise<CpuStats[]> {
+    return this.cpuStats(expectationStatsRequest);
+  }
+
+  /**
+   * Expectation events (`conntrack -E expect`) on a socket of their own,
+   * until `close()`. The kernel reports an expectation only when its master
+   * was created while events were on (`net.netfilter.nf_conntrack_events=1`,
+   * or the default 2 with a listener already present).
+   */
+  expectationEvents(options: Omit<EventStreamOptions, 'netns'> = {}): EventStream<ExpectationEvent> {
+    return expectations.expectationEvents({ ...options, netns: this.options.netns });
+  }
+
+  /**
+   * Conntrack events (`conntrack -E`) on a socket of their own, until
+   * `close()` or `options.signal` aborts: NEW, UPDATE and DESTROY as
+   * `options.mask` selects, filtered like dumps. Where the kernel had to drop
+   * events, an EventsLost item (and 'lost' event) says how many. The kernel
+   * reports an entry's events only if they were on when it was created
+   * (`net.netfilter.nf_conntrack_events=1`, or the default 2 with a listener
+   * present then).
+   */
+  events(options: EventOptions = {}): EventStream<ConntrackEvent> {
+    return conntrackEvents({ ...options, netns: this.options.netns });
+  }
+
+  /** Closes the sockets; requests still in flight fail. */
+  close(): void {
+    this.queryChannel?.close();
+    this.modifyChannel?.close();
+    this.queryChannel = this.modifyChannel = undefined;
+    this.sockets.clear();
+  }
+
+  /** One message per CPU (res_id = the CPU), its counters in wire order. */
+  private async cpuStats(request: (seq: number) => Buffer): Promise<CpuStats[]> {
     const channel = this.query();
     const seq = channel.nextSeq();
     const all: CpuStats[] = [];
-    for await (const batch of channel.dump(cpuStatsRequest(seq), seq, (m) => ({
+    for await (const batch of channel.dump(request(seq), seq, (m) => ({
       cpu: m.buf.readUInt16BE(m.payload + 2),
       counters: decodeStats(m.buf, m.payload + NFGENMSG_LEN, m.end),
     }))) {
@@ -213,11 +441,52 @@ export class Conntrack {
     return all;
   }
 
-  /** Closes the sockets; requests still in flight fail. */
-  close(): void {
-    this.queryChannel?.close();
-    this.modifyChannel?.close();
-    this.queryChannel = this.modifyChannel = undefined;
+  /**
+   * What a dump sends the kernel for `filter` and what is left to check here.
+   * Only the main table takes kernel filters; tuple filters only after the
+   * probe said the kernel understands them.
+   */
+  private async dumpPlan(filter: FlowFilter, options: DumpOptions): Promise<DumpPlan> {
+    const table = options.table ?? 'conntrack';
+    const main = table === 'conntrack';
+    const kernel = main && usesTupleFilter(filter) ? await this.filterSupport() : NO_TUPLE_FILTER;
+    const seq = this.query().nextSeq();
+    this.readAhead(this.query());
+    const request = dumpRequest(seq, { table, zero: options.zero, filter, kernel });
+    if ((main && kernelCovers(filter, kernel)) || matchesAll(filter)) return { request, seq, match: undefined, prefilter: undefined };
+    const pre = compileWirePrefilter(filter);
+    return { request, seq, match: pre?.exact ? undefined : compileFilter(filter), prefilter: pre?.test };
+  }
+
+  private filterSupport(): Promise<KernelFilterSupport> {
+    this.kernelFilter ??= this.probeFilter().catch((err: unknown) => {
+      this.kernelFilter = undefined;
+      throw err;
+    });
+    return this.kernelFilter;
+  }
+
+  private async probeFilter(): Promise<KernelFilterSupport> {
+    const channel = this.query();
+    const seq = channel.nextSeq();
+    const w = new MessageWriter();
+    writeFilterProbe(w, seq);
+    try {
+      await channel.request(w.toBuffer(), seq);
+    } catch (err) {
+      if (err instanceof NetlinkError) return kernelSupportFromProbeError(err.positiveErrno);
+      throw err;
+    }
+    return kernelSupportFromProbeError(0);
+  }
+
+  /**
+   * Dumps receive on a second core (NetlinkSocket.readAhead): the kernel's
+   * share of a dump runs inside the recvmsg calls. Not changes: the kernel
+   * makes their replies inside sendmsg, so they are waiting when it returns.
+   */
+  private readAhead(channel: NetlinkChannel): void {
+    this.sockets.get(channel)?.readAhead(READ_AHEAD);
   }
 
   /** Dumps and lookups. */
@@ -248,6 +517,8 @@ export class Conntrack {
       socket.close();
       throw err;
     }
-    return new NetlinkChannel(socket, { familyHeaderLength: NFGENMSG_LEN });
+    const channel = new NetlinkChannel(socket, { familyHeaderLength: NFGENMSG_LEN, maxInFlight: pipelined ? PIPELINE_DEPTH : undefined });
+    this.sockets.set(channel, socket);
+    return channel;
   }
 }

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
+import { TextBuffer } from '../format/text-buffer';
 
 /** glibc's stdio buffer for a pipe or file (st_blksize); output leaves in blocks of this size. */
 const BLOCK = 4096;
@@ -21,7 +22,8 @@ type Buffering = 'none' | 'line' | 'block';
  * would reorder output against stderr and exit.
  */
 export class Output {
-  private pending = '';
+  /** What C stdio would still hold (and more: see sync). Formatters may append to it directly, then call wrote(). */
+  readonly pending = new TextBuffer(FLUSH_AT + BLOCK);
 
   constructor(
     private readonly fd: number,
@@ -33,7 +35,12 @@ export class Output {
       writeAll(this.fd, Buffer.from(text));
       return;
     }
-    this.pending += text;
+    this.pending.text(text);
+    this.wrote();
+  }
+
+  /** Bytes were appended to `pending`: writes out when enough have collected. */
+  wrote(): void {
     if (this.pending.length >= FLUSH_AT) this.sync();
   }
 
@@ -46,19 +53,22 @@ export class Output {
       this.end();
       return;
     }
-    const data = Buffer.from(this.pending);
-    const whole = data.length - (data.length % BLOCK);
+    const whole = this.pending.length - (this.pending.length % BLOCK);
     if (whole === 0) return;
-    this.pending = data.subarray(whole).toString();
-    writeAll(this.fd, data.subarray(0, whole));
+    try {
+      writeAll(this.fd, this.pending.buf.subarray(0, whole));
+    } finally {
+      this.pending.consume(whole);
+    }
   }
 
   /** Writes everything (exit, or a line that must reach a live reader now). */
   end(): void {
     if (this.pending.length === 0) return;
-    const text = this.pending;
-    this.pending = '';
-    writeAll(this.fd, Buffer.from(text));
+    const length = this.pending.length;
+    // Emptied first: a broken pipe must not leave the bytes to be written again at exit.
+    this.pending.length = 0;
+    writeAll(this.fd, this.pending.buf.subarray(0, length));
   }
 }
 

@@ -60,6 +60,8 @@ export interface OutputFlags {
   readonly labels: boolean;
   readonly userspace: boolean;
   readonly save: boolean;
+  /** Our extension: one JSON object per line (expectations: `-L expect`, `-E expect`). */
+  readonly json: boolean;
 }
 
 /** Label options as bit numbers, ascending (§3.12). */
@@ -196,11 +198,12 @@ const STATUS_KEYWORDS: readonly (readonly [string, number])[] = [
 const EVENT_KEYWORDS: readonly (readonly [string, number])[] = [
   ['ALL', 7], ['NEW', 1], ['UPDATES', 2], ['DESTROY', 4],
 ];
-const OUTPUT_KEYWORDS = ['xml', 'extended', 'timestamp', 'id', 'ktimestamp', 'labels', 'userspace', 'save'] as const;
+/** `json` comes last, so every abbreviation 1.4.7 accepts keeps its meaning. */
+const OUTPUT_KEYWORDS = ['xml', 'extended', 'timestamp', 'id', 'ktimestamp', 'labels', 'userspace', 'save', 'json'] as const;
 type OutputKeyword = (typeof OUTPUT_KEYWORDS)[number];
 /** Output keyword bits. 1.4.7 gives `userspace` none; ours is excluded from the save conflict instead. */
 const OUTPUT_BITS: Readonly<Record<OutputKeyword, number>> = {
-  xml: 1, extended: 2, timestamp: 4, id: 8, ktimestamp: 16, labels: 32, userspace: 128, save: 64,
+  xml: 1, extended: 2, timestamp: 4, id: 8, ktimestamp: 16, labels: 32, userspace: 128, save: 64, json: 256,
 };
 
 /** strncasecmp(item, keyword, item.length) == 0: the item is an ASCII-case-insensitive prefix of the keyword. */

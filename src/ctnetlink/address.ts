@@ -13,14 +13,16 @@ export function formatIPv4(buf: Uint8Array, off: number): string {
 }
 
 /**
- * The text of the 16 bytes at `off`, as glibc's inet_ntop(AF_INET6) writes it:
- * lower-case hex without leading zeros; the longest run of two or more zero
- * words (the first on a tie) becomes `::`; and when that run starts the
- * address and covers six words, or five words followed by ffff, the last 32
- * bits print as a dotted quad (`::a.b.c.d`, `::ffff:a.b.c.d`).
+ * How glibc's inet_ntop(AF_INET6) lays out the 16 bytes at `off`: the
+ * longest run of two or more zero words (the first on a tie) becomes `::`;
+ * and when that run starts the address and covers six words, or five words
+ * followed by ffff, the last 32 bits print as a dotted quad (`::a.b.c.d`,
+ * `::ffff:a.b.c.d`). Packed into one number so that per-entry callers
+ * allocate nothing: bits 0-3 the run's first word, bits 4-7 its length (0:
+ * no run), bit 8 the dotted-quad tail.
  */
-export function formatIPv6(buf: Uint8Array, off: number): string {
-  let bestBase = -1;
+export function ipv6Layout(buf: Uint8Array, off: number): number {
+  let bestBase = 0;
   let bestLen = 0;
   let curBase = -1;
   for (let i = 0; i < 8; i++) {
@@ -34,21 +36,32 @@ export function formatIPv6(buf: Uint8Array, off: number): string {
       curBase = -1;
     }
   }
-  if (bestLen < 2) bestBase = -1;
+  if (bestLen < 2) return 0;
+  const quad = bestBase === 0 && (bestLen === 6 || (bestLen === 5 && buf[off + 10] === 0xff && buf[off + 11] === 0xff));
+  return bestBase | (bestLen << 4) | (quad ? IPV6_QUAD_TAIL : 0);
+}
 
+export const IPV6_QUAD_TAIL = 0x100;
+
+/**
+ * The text of the 16 bytes at `off`, as glibc's inet_ntop(AF_INET6) writes it
+ * (layout: ipv6Layout): lower-case hex words without leading zeros.
+ */
+export function formatIPv6(buf: Uint8Array, off: number): string {
+  const layout = ipv6Layout(buf, off);
+  const runBase = layout & 0xf;
+  const runEnd = runBase + ((layout >> 4) & 0xf);
   let text = '';
   for (let i = 0; i < 8; i++) {
-    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
-      if (i === bestBase) text += ':';
+    if (i >= runBase && i < runEnd) {
+      if (i === runBase) text += ':';
       continue;
     }
     if (i !== 0) text += ':';
-    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && buf[off + 10] === 0xff && buf[off + 11] === 0xff))) {
-      return text + formatIPv4(buf, off + 12);
-    }
+    if (i === 6 && layout & IPV6_QUAD_TAIL) return text + formatIPv4(buf, off + 12);
     text += ((buf[off + 2 * i]! << 8) | buf[off + 2 * i + 1]!).toString(16);
   }
-  if (bestBase >= 0 && bestBase + bestLen === 8) text += ':';
+  if (runEnd === 8 && runEnd > runBase) text += ':';
   return text;
 }
 

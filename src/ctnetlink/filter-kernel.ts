@@ -71,6 +71,60 @@ export interface KernelFilterSupport {
 }
 
 /**
+ * Whether encodeDumpFilter sends tuple fields (CTA_FILTER) for `filter` on a
+ * kernel that supports them: only then is the probe worth asking.
+ */
+export function usesTupleFilter(filter: FlowFilter): boolean {
+  const family = filter.family;
+  if (family !== Family.INET && family !== Family.INET6) return false;
+  return (
+    kernelTuple(filter.orig, filter.reply, family, filter.srcMask !== undefined, filter.dstMask !== undefined).flags !== 0 ||
+    kernelTuple(filter.reply, filter.orig, family, false, false).flags !== 0
+  );
+}
+
+/**
+ * Whether the kernel evaluates ALL of `filter`, with the predicate's exact
+ * meaning: family, mark, and tuple fields encodeDumpFilter sends. Then every
+ * entry of the dump matches and the userspace predicate can be skipped.
+ * A timeout counts as a field, since 1.4.7 compares it next to other fields.
+ */
+export function kernelCovers(filter: FlowFilter, kernel: KernelFilterSupport): boolean {
+  for (const key in filter) {
+    const value = filter[key as keyof FlowFilter];
+    if (value === undefined) continue;
+    switch (key as keyof FlowFilter) {
+      case 'family':
+      case 'mark':
+        break;
+      // Not status: kernels before 5.19 ignore it in dumps, and the probe cannot tell.
+      case 'orig':
+      case 'reply':
+        break; // below
+      default:
+        return false;
+    }
+  }
+  if (filter.orig === undefined && filter.reply === undefined) return true;
+  const family = filter.family;
+  if (!kernel.tupleFilter || (family !== Family.INET && family !== Family.INET6)) return false;
+  return (
+    sendsAll(filter.orig, kernelTuple(filter.orig, filter.reply, family, filter.srcMask !== undefined, filter.dstMask !== undefined)) &&
+    sendsAll(filter.reply, kernelTuple(filter.reply, filter.orig, family, false, false))
+  );
+}
+
+/** Every field of `t` went into the kernel's tuple (the family is the dump's own). */
+function sendsAll(t: Tuple | undefined, sent: KernelTuple): boolean {
+  if (t === undefined) return true;
+  for (const key in t) {
+    const k = key as keyof Tuple;
+    if (t[k] !== undefined && sent.tuple[k] !== t[k]) return false;
+  }
+  return true;
+}
+
+/**
  * Writes the kernel-side part of `filter` into the dump request being built
  * in `w` (after its nfgenmsg). The caller must put `filter.family ?? 0` in
  * nfgen_family: that byte is the kernel's family filter, and CTA_FILTER is
@@ -205,32 +259,36 @@ function u32host(w: MessageWriter, type: number, value: number): void {
 // Probe
 
 /**
- * The flags the probe asks about: every one encodeDumpFilter may send
- * (all but CTA_TUPLE_ZONE).
+ * The flags of the probe: every one encodeDumpFilter may send (all but
+ * CTA_TUPLE_ZONE), and in the original direction also one no kernel knows.
  */
+const PROBE_UNKNOWN_FLAG = 1 << 31;
 const PROBE_ORIG_FLAGS =
   FilterFlag.IP_SRC | FilterFlag.IP_DST | FilterFlag.PROTO_NUM | FilterFlag.PROTO_SRC_PORT | FilterFlag.PROTO_DST_PORT |
-  FilterFlag.PROTO_ICMPV6_TYPE | FilterFlag.PROTO_ICMPV6_CODE | FilterFlag.PROTO_ICMPV6_ID;
+  FilterFlag.PROTO_ICMPV6_TYPE | FilterFlag.PROTO_ICMPV6_CODE | FilterFlag.PROTO_ICMPV6_ID | PROBE_UNKNOWN_FLAG;
 const PROBE_REPLY_FLAGS =
   FilterFlag.PROTO_NUM | FilterFlag.PROTO_ICMP_TYPE | FilterFlag.PROTO_ICMP_CODE | FilterFlag.PROTO_ICMP_ID;
 
 /**
  * Writes the probe for CTA_FILTER support: one complete IPCTNL_MSG_CT_GET dump
- * request (REQUEST|DUMP, AF_INET) that matches nothing, so it costs one walk
- * of the table and no output.
+ * request (REQUEST|DUMP, AF_INET) that a kernel with CTA_FILTER refuses
+ * before it walks the table, so on such a kernel it costs one round trip.
  *
  * Procedure (once per socket, or per network namespace): send it, read until
  * NLMSG_DONE or NLMSG_ERROR, and pass the error (0 for DONE) to
  * kernelSupportFromProbeError.
  *
- * It carries CTA_MARK 1 with CTA_MARK_MASK 0 (`(mark & 0) == 1` never holds)
- * and a CTA_FILTER with every flag encodeDumpFilter may send: an IPv4 TCP
- * original tuple (addresses and ports) and an ICMP echo-reply reply tuple
- * (type, code and id), so both the port and the ICMP parser must accept it.
- * Kernels that know CTA_FILTER but not one of these flags answer EINVAL or
- * EOPNOTSUPP. Kernels before 5.8 do not know attribute 25 and skip it
- * (nfnetlink parses leniently): they answer DONE, and later dumps carrying
- * CTA_FILTER are simply not narrowed, which the userspace predicate covers.
+ * Its CTA_FILTER names every flag encodeDumpFilter may send (an IPv4 TCP
+ * original tuple with addresses and ports, an ICMP echo-reply reply tuple
+ * with type, code and id) plus an unknown bit. Kernels that know CTA_FILTER
+ * (5.8: all these flags came together) check the flag words first and
+ * refuse the unknown bit at once: EOPNOTSUPP in 5.8, EINVAL since the check
+ * became a netlink policy mask (6.18 answers EINVAL). Kernels before 5.8 do not
+ * know attribute 25 and skip it (nfnetlink parses leniently): they walk the
+ * table and answer DONE. For them the probe also carries CTA_MARK 1 with
+ * CTA_MARK_MASK 0 (`(mark & 0) == 1` never holds), so that walk sends nothing.
+ * A full walk would cost ~0.4 s per million entries, which is why the probe
+ * is built to be refused rather than accepted.
  */
 export function writeFilterProbe(w: MessageWriter, seq: number): void {
   const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.GET, MessageFlags.REQUEST | MessageFlags.DUMP, seq, Family.INET);
@@ -252,13 +310,14 @@ const ENOTSUPP = 524; // the kernel-internal code that leaks through some netlin
 /**
  * Interprets the probe's answer: `errno` is 0 when the dump ended with
  * NLMSG_DONE, else the NLMSG_ERROR code (either sign). EINVAL and EOPNOTSUPP
- * (ENOTSUPP) mean the kernel rejects our CTA_FILTER: no tuple filtering. Any
- * other error says nothing about the feature (EPERM, ENOMEM, ...) and would
- * fail the real dump too, so it is thrown as a NetlinkError.
+ * (ENOTSUPP) are the refusal of the unknown flag: CTA_FILTER is understood.
+ * DONE means it was skipped: no tuple filtering. Any other error says nothing
+ * about the feature (EPERM, ENOMEM, ...) and would fail the real dump too, so
+ * it is thrown as a NetlinkError.
  */
 export function kernelSupportFromProbeError(errno: number): KernelFilterSupport {
   const e = Math.abs(errno);
-  if (e === 0) return { tupleFilter: true };
-  if (e === EINVAL || e === EOPNOTSUPP || e === ENOTSUPP) return { tupleFilter: false };
+  if (e === EINVAL || e === EOPNOTSUPP || e === ENOTSUPP) return { tupleFilter: true };
+  if (e === 0) return { tupleFilter: false };
   throw new NetlinkError(e, 'filter probe');
 }

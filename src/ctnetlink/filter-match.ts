@@ -245,7 +245,7 @@ function networkTest(filter: FlowFilter, which: 'src' | 'dst', maskText: string)
  * status, id, zone, labels, or state (which needs -p anyway). Timeout and the
  * family are not in the list: `-t` alone is never compared (§6.5, D18).
  */
-function usesComparison(filter: FlowFilter): boolean {
+export function usesComparison(filter: FlowFilter): boolean {
   return (
     hasFields(filter.orig) ||
     hasFields(filter.reply) ||
@@ -316,9 +316,35 @@ function comparisonTests(filter: FlowFilter): Test[] {
 }
 
 /**
+ * The fields of one filter direction that the comparison tests: the layer-4
+ * fields 1.4.7 compares for the protocol (`other` lends its protocol when
+ * this direction has none), without addresses that a network mask compares
+ * instead (§6.4). The zone compares non-strictly (absent = 0), everything
+ * else strictly. The predicate and the kernel's event filter (filter-bpf.ts)
+ * both compile exactly these.
+ */
+export function comparedFields(t: Tuple, other: Tuple | undefined, srcMasked: boolean, dstMasked: boolean): Tuple {
+  const fields = l4Fields(t.proto ?? other?.proto);
+  const ports = (fields & L4Fields.PORTS) !== 0;
+  const icmp = (fields & L4Fields.ICMP) !== 0;
+  return {
+    l3: t.l3,
+    proto: t.proto,
+    src: srcMasked ? undefined : t.src,
+    dst: dstMasked ? undefined : t.dst,
+    sport: ports ? t.sport : undefined,
+    dport: ports ? t.dport : undefined,
+    icmpType: icmp ? t.icmpType : undefined,
+    icmpCode: icmp ? t.icmpCode : undefined,
+    icmpId: icmp ? t.icmpId : undefined,
+    zone: t.zone,
+  };
+}
+
+/**
  * The test of one direction, as a single closure: unset filter fields are
  * constants here, so skipping them costs a comparison with undefined and no
- * call. `other` lends its protocol when this direction has none.
+ * call.
  */
 function tupleTest(
   t: Tuple,
@@ -327,17 +353,10 @@ function tupleTest(
   srcMasked: boolean,
   dstMasked: boolean,
 ): Test | undefined {
-  const { l3, proto, zone } = t;
-  const src = t.src !== undefined && !srcMasked ? canonical(t.src, l3) : undefined;
-  const dst = t.dst !== undefined && !dstMasked ? canonical(t.dst, l3) : undefined;
-  const fields = l4Fields(proto ?? other?.proto);
-  const ports = (fields & L4Fields.PORTS) !== 0;
-  const icmp = (fields & L4Fields.ICMP) !== 0;
-  const sport = ports ? t.sport : undefined;
-  const dport = ports ? t.dport : undefined;
-  const icmpType = icmp ? t.icmpType : undefined;
-  const icmpCode = icmp ? t.icmpCode : undefined;
-  const icmpId = icmp ? t.icmpId : undefined;
+  const c = comparedFields(t, other, srcMasked, dstMasked);
+  const { l3, proto, sport, dport, icmpType, icmpCode, icmpId, zone } = c;
+  const src = c.src !== undefined ? canonical(c.src, l3) : undefined;
+  const dst = c.dst !== undefined ? canonical(c.dst, l3) : undefined;
   const compared = [l3, proto, src, dst, sport, dport, icmpType, icmpCode, icmpId, zone];
   if (compared.every((v) => v === undefined)) return undefined;
   return (f) => {

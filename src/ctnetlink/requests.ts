@@ -7,6 +7,7 @@ import { encodeDumpFilter, type KernelFilterSupport } from './filter-kernel';
 import type { Flow } from './flow';
 import { encodeFlow, encodeTuple } from './flow-codec';
 import { Status } from './status';
+import { Slot, TupleField, type WireEntry } from './wire-entry';
 
 /**
  * Builders for every conntrack request, one complete netlink message each
@@ -90,6 +91,21 @@ export function deleteRequest(seq: number, flow: Flow): Buffer {
   encodeTuple(w, CtAttr.TUPLE_ORIG, flow.orig);
   if (flow.zone !== undefined) w.u16be(CtAttr.ZONE, flow.zone);
   if (flow.id !== undefined) w.u32be(CtAttr.ID, flow.id);
+  return finish(w, start);
+}
+
+/**
+ * deleteRequest for an entry as dumped, without decoding it: its original
+ * tuple attribute is copied as the kernel sent it, then CTA_ZONE and CTA_ID.
+ */
+export function deleteRequestFor(seq: number, entry: WireEntry): Buffer {
+  entry.index();
+  const w = new MessageWriter(128);
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.DELETE, REQUEST_ACK, seq, entry.family);
+  const tuple = entry.at[Slot.ORIG + TupleField.ATTR]!;
+  if (tuple >= 0) w.raw(entry.buf.subarray(tuple, tuple + entry.len[Slot.ORIG + TupleField.ATTR]!));
+  if (entry.has(Slot.ZONE)) w.u16be(CtAttr.ZONE, entry.u16(Slot.ZONE));
+  if (entry.has(Slot.ID)) w.u32be(CtAttr.ID, entry.u32(Slot.ID));
   return finish(w, start);
 }
 

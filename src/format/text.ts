@@ -19,9 +19,10 @@ import {
   unspecifiedAddress,
 } from './names';
 import { ctimeOfNanoseconds, textDeltaTime, wallClockSeconds } from './timestamp';
+import type { EventType } from '../ctnetlink/event';
 
 /** Which event a line reports (`conntrack -E`); absent for dumps. */
-export type EventType = 'new' | 'update' | 'destroy';
+export type { EventType };
 
 export interface TextOptions {
   /** `-o extended`: prefix the layer-3 name and number. */
@@ -42,7 +43,7 @@ export interface TextOptions {
 }
 
 /** `%9s ` of `[NEW]`, `[UPDATE]`, `[DESTROY]`. */
-const EVENT_PIECES: Readonly<Record<EventType, string>> = {
+export const EVENT_PIECES: Readonly<Record<EventType, string>> = {
   new: '    [NEW] ',
   update: ' [UPDATE] ',
   destroy: '[DESTROY] ',
@@ -55,27 +56,37 @@ function namedNumberPieces(name: (n: number) => string): readonly string[] {
   return pieces;
 }
 
-const L3_PIECES = namedNumberPieces(l3Name);
-const L4_PIECES = namedNumberPieces(l4Name);
+export const L3_PIECES = namedNumberPieces(l3Name);
+export const L4_PIECES = namedNumberPieces(l4Name);
 
 /**
- * `src=… dst=… ` plus the layer-4 fields of one direction. Addresses are
- * printed only for IPv4/IPv6 (libnetfilter_conntrack takes the family of both
- * tuples from nfgen_family); absent fields print as C's zeroed struct would.
+ * `SRC=… DST=… ` of one tuple, named by the tags (`src=`/` dst=` for
+ * conntracks, `mask-src=`/` mask-dst=` etc. for expectations). Addresses are
+ * printed only for IPv4/IPv6 (libnetfilter_conntrack takes the family of
+ * every tuple from nfgen_family); absent ones print as C's zeroed struct would.
  */
-function tupleText(t: Tuple, family: number): string {
+export function addressText(t: Tuple, family: number, srcTag: string, dstTag: string): string {
   const zero = unspecifiedAddress(family);
-  const s = zero === undefined ? '' : 'src=' + (t.src ?? zero) + ' dst=' + (t.dst ?? zero) + ' ';
+  return zero === undefined ? '' : srcTag + (t.src ?? zero) + dstTag + (t.dst ?? zero) + ' ';
+}
+
+/** The layer-4 fields of one tuple by its own protocol, space-terminated; nothing for protocols without a tracker. */
+export function l4Text(t: Tuple): string {
   switch (l4Layout(t.proto)) {
     case L4Layout.PORTS:
-      return s + 'sport=' + (t.sport ?? 0) + ' dport=' + (t.dport ?? 0) + ' ';
+      return 'sport=' + (t.sport ?? 0) + ' dport=' + (t.dport ?? 0) + ' ';
     case L4Layout.GRE_KEYS:
-      return s + 'srckey=0x' + (t.sport ?? 0).toString(16) + ' dstkey=0x' + (t.dport ?? 0).toString(16) + ' ';
+      return 'srckey=0x' + (t.sport ?? 0).toString(16) + ' dstkey=0x' + (t.dport ?? 0).toString(16) + ' ';
     case L4Layout.ICMP:
-      return s + 'type=' + (t.icmpType ?? 0) + ' code=' + (t.icmpCode ?? 0) + ' id=' + (t.icmpId ?? 0) + ' ';
+      return 'type=' + (t.icmpType ?? 0) + ' code=' + (t.icmpCode ?? 0) + ' id=' + (t.icmpId ?? 0) + ' ';
     default:
-      return s;
+      return '';
   }
+}
+
+/** `src=… dst=… ` plus the layer-4 fields of one direction. */
+function tupleText(t: Tuple, family: number): string {
+  return addressText(t, family, 'src=', ' dst=') + l4Text(t);
 }
 
 function countersText(c: Counters): string {
@@ -123,12 +134,15 @@ export function formatText(flow: Flow, opts: TextOptions = {}): string {
   if (flow.helper !== undefined) s += 'helper=' + flow.helper + ' ';
   if (flow.use !== undefined) s += 'use=' + flow.use + ' ';
   if (opts.id && flow.id !== undefined) s += 'id=' + flow.id + ' ';
-  if (opts.labelName !== undefined && flow.labels !== undefined) {
-    // C prints "labels=" + "name," per name, then backs up over the last
-    // character: the final comma, or the "=" when no set bit has a name.
-    const names = namedLabels(flow.labels, opts.labelName, '', ',');
-    s += names === '' ? 'labels ' : 'labels=' + names.slice(0, -1) + ' ';
-  }
+  if (opts.labelName !== undefined && flow.labels !== undefined) s += labelsText(flow.labels, opts.labelName);
   // Every piece ends with a space; C drops the last one.
   return s.slice(0, -1);
+}
+
+/** `labels=a,b ` of a label bitmap. */
+export function labelsText(labels: Buffer, labelName: (bit: number) => string | undefined): string {
+  // C prints "labels=" + "name," per name, then backs up over the last
+  // character: the final comma, or the "=" when no set bit has a name.
+  const names = namedLabels(labels, labelName, '', ',');
+  return names === '' ? 'labels ' : 'labels=' + names.slice(0, -1) + ' ';
 }

@@ -23,6 +23,22 @@ export function timestampPrefix(sec: number, usec: number): string {
 }
 
 /**
+ * The line prefix of `conntrack -L expect` / `-E expect` with `-o timestamp`
+ * (non-XML): `printf("[%-8ld.%-6ld]\t", tv_sec, tv_usec)`. Unlike the
+ * conntrack events' prefix these are widths, not precisions: the numbers
+ * are left-justified and padded with spaces (usec 54302 prints `54302 `).
+ */
+export function expectTimestampPrefix(sec: number, usec: number): string {
+  return '[' + String(sec).padEnd(8) + '.' + String(usec).padEnd(6) + ']\t';
+}
+
+/** The wall clock as gettimeofday() gives it: whole seconds and microseconds. */
+export function wallClockTimeval(): { sec: number; usec: number } {
+  const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  return { sec: Math.floor(micros / 1e6), usec: micros % 1e6 };
+}
+
+/**
  * ctime() of `seconds` without its trailing newline, e.g.
  * `Sun Nov 22 08:28:51 2026`: glibc's asctime layout
  * `%.3s %.3s%3d %.2d:%.2d:%.2d %d`, so the day of month is space padded.

@@ -37,7 +37,7 @@ export const XML_HEADER = '<?xml version="1.0" encoding="utf-8"?>\n<conntrack>\n
 /** What `-L` and `-E` print after the last `<flow>`. */
 export const XML_FOOTER = '</conntrack>\n';
 
-const FLOW_OPEN: Readonly<Record<EventType, string>> = {
+export const FLOW_OPEN: Readonly<Record<EventType, string>> = {
   new: '<flow type="new">',
   update: '<flow type="update">',
   destroy: '<flow type="destroy">',
@@ -45,24 +45,33 @@ const FLOW_OPEN: Readonly<Record<EventType, string>> = {
 
 const ZERO_COUNTERS: Counters = { packets: 0n, bytes: 0n };
 
+/** `<src>…</src><dst>…</dst>` of one tuple; empty elements for families other than IPv4/IPv6. */
+export function addressXml(t: Tuple, family: number): string {
+  const zero = unspecifiedAddress(family);
+  return zero === undefined ? '<src></src><dst></dst>' : '<src>' + (t.src ?? zero) + '</src><dst>' + (t.dst ?? zero) + '</dst>';
+}
+
+/** `<layer3 …>` / `<layer4 …>` opening tags of a family or protocol number. */
+export function layerOpenXml(layer: 3 | 4, protonum: number): string {
+  return '<layer' + layer + ' protonum="' + protonum + '" protoname="' + (layer === 3 ? l3Name(protonum) : l4Name(protonum)) + '">';
+}
+
+/** The ports or GRE keys of one tuple by its own protocol; ICMP type/code/id are not part of the XML format. */
+export function l4Xml(t: Tuple): string {
+  switch (l4Layout(t.proto)) {
+    case L4Layout.PORTS:
+      return '<sport>' + (t.sport ?? 0) + '</sport><dport>' + (t.dport ?? 0) + '</dport>';
+    case L4Layout.GRE_KEYS:
+      return '<srckey>0x' + (t.sport ?? 0).toString(16) + '</srckey><dstkey>0x' + (t.dport ?? 0).toString(16) + '</dstkey>';
+    default:
+      return '';
+  }
+}
+
 /** `<meta direction="…">` of one tuple. */
 function tupleMeta(direction: string, t: Tuple, family: number, counters: Counters | undefined): string {
-  let s = '<meta direction="' + direction + '"><layer3 protonum="' + family + '" protoname="' + l3Name(family) + '">';
-  const zero = unspecifiedAddress(family);
-  s += zero === undefined ? '<src></src><dst></dst>' : '<src>' + (t.src ?? zero) + '</src><dst>' + (t.dst ?? zero) + '</dst>';
-  const proto = t.proto ?? 0;
-  s += '</layer3><layer4 protonum="' + proto + '" protoname="' + l4Name(proto) + '">';
-  switch (l4Layout(proto)) {
-    case L4Layout.PORTS:
-      s += '<sport>' + (t.sport ?? 0) + '</sport><dport>' + (t.dport ?? 0) + '</dport>';
-      break;
-    case L4Layout.GRE_KEYS:
-      s += '<srckey>0x' + (t.sport ?? 0).toString(16) + '</srckey><dstkey>0x' + (t.dport ?? 0).toString(16) + '</dstkey>';
-      break;
-    default:
-      break; // ICMP type/code/id are not part of the XML format
-  }
-  s += '</layer4>';
+  let s = '<meta direction="' + direction + '">' + layerOpenXml(3, family) + addressXml(t, family) + '</layer3>';
+  s += layerOpenXml(4, t.proto ?? 0) + l4Xml(t) + '</layer4>';
   if (t.zone !== undefined) s += '<zone>' + t.zone + '</zone>';
   if (counters !== undefined) {
     s += '<counters><packets>' + counters.packets + '</packets><bytes>' + counters.bytes + '</bytes></counters>';

@@ -25,17 +25,29 @@ export class AttributeCursor {
   offset = 0;
   /** Length of the value in bytes (nla_len - 4). */
   length = 0;
-  private pos: number;
+  private pos = 0;
 
   constructor(
-    readonly buf: Buffer,
+    public buf: Buffer,
     start: number,
-    readonly end: number,
+    public end: number,
   ) {
+    this.reset(buf, start, end);
+  }
+
+  /**
+   * Points the cursor at the attributes in `buf[start, end)`. Per-entry hot
+   * paths keep one cursor per nesting level and reset it instead of
+   * allocating one per nested attribute (see `enter`).
+   */
+  reset(buf: Buffer, start: number, end: number): this {
     if (start < 0 || end > buf.length || start > end) {
       throw new ProtocolError(`attribute range ${start}..${end} outside a ${buf.length}-byte buffer`);
     }
+    this.buf = buf;
+    this.end = end;
     this.pos = start;
+    return this;
   }
 
   /** Moves to the next attribute; false at the end of the range. */
@@ -63,6 +75,11 @@ export class AttributeCursor {
   /** A cursor over the attributes nested in the current one. */
   nested(): AttributeCursor {
     return new AttributeCursor(this.buf, this.offset, this.offset + this.length);
+  }
+
+  /** Like nested(), but reuses `into`. */
+  enter(into: AttributeCursor): AttributeCursor {
+    return into.reset(this.buf, this.offset, this.offset + this.length);
   }
 
   u8(): number {
@@ -96,9 +113,7 @@ export class AttributeCursor {
 
   /** A NUL-terminated (or unterminated) string value. */
   string(): string {
-    const end = this.offset + this.length;
-    const nul = this.buf.subarray(this.offset, end).indexOf(0);
-    return this.buf.toString('utf8', this.offset, nul >= 0 ? this.offset + nul : end);
+    return cString(this.buf, this.offset, this.offset + this.length);
   }
 
   /** A copy of the value (safe to keep after the receive buffer is reused). */
@@ -228,6 +243,12 @@ export class MessageWriter {
     this.pos = start + n;
     return start;
   }
+}
+
+/** The UTF-8 text in `buf[start, end)` up to its first NUL, if any. */
+export function cString(buf: Buffer, start: number, end: number): string {
+  const nul = buf.indexOf(0, start);
+  return buf.toString('utf8', start, nul >= 0 && nul < end ? nul : end);
 }
 
 export function align(n: number): number {

@@ -41,10 +41,21 @@ export interface ChannelOptions {
    * it; without this hook every request in flight fails, since its reply may be lost.
    */
   onOverrun?(): void;
+  /** The socket was read empty: listeners settle what a burst changed (the loss of an overrun). */
+  onDrained?(): void;
+  /** recvmsg failed otherwise (not EAGAIN, not ENOBUFS); requests in flight fail with the same error. */
+  onReceiveError?(err: NetlinkError): void;
 }
 
 /** Dump batches queued before reading pauses (backpressure). */
 const HIGH_WATER = 8;
+
+/**
+ * Datagrams read per wakeup at most. A socket that never runs empty (an
+ * event storm) must not starve the event loop: signal handlers and timers
+ * run between bursts.
+ */
+const MAX_BURST = 1024;
 
 /**
  * The request engine: many requests in flight on one socket, replies matched
@@ -214,12 +225,17 @@ export class NetlinkChannel {
     if (p) p.discard = true;
   }
 
-  private holdReading(): void {
+  /**
+   * Stops reading the socket until as many releaseReading() calls: the
+   * kernel then queues, and drops past the receive buffer (ENOBUFS for
+   * multicast). For consumers of unsolicited messages that fall behind.
+   */
+  holdReading(): void {
     this.backpressure++;
     this.updatePolling();
   }
 
-  private releaseReading(): void {
+  releaseReading(): void {
     this.backpressure--;
     this.updatePolling();
     // Datagrams may already wait in the socket; poll readiness reports them too,
@@ -253,15 +269,25 @@ export class NetlinkChannel {
 
   private read(): void {
     const buf = this.recvBuf;
-    while (!this.closed && this.backpressure === 0) {
+    for (let burst = 0; !this.closed && this.backpressure === 0; burst++) {
+      if (burst === MAX_BURST) {
+        // Resumed from the event loop: a read-ahead transport does not signal again until read empty.
+        setImmediate(() => this.read());
+        break;
+      }
       const n = this.transport.recv(buf);
       if (n < 0) {
-        if (n === -EAGAIN) break;
+        if (n === -EAGAIN) {
+          this.options.onDrained?.();
+          break;
+        }
         if (n === -ENOBUFS) {
           this.overrun();
           continue;
         }
-        this.failAll(new NetlinkError(-n, 'recvmsg'));
+        const err = new NetlinkError(-n, 'recvmsg');
+        this.failAll(err);
+        this.options.onReceiveError?.(err);
         break;
       }
       if (n > buf.length) {

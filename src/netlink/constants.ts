@@ -53,6 +53,14 @@ export const enum SocketOption {
   SO_RCVBUF = 8,
   SO_SNDBUFFORCE = 32,
   SO_RCVBUFFORCE = 33,
+  SO_MEMINFO = 55, // u32[SK_MEMINFO_VARS], Linux 4.12
+}
+
+/** Indexes into SO_MEMINFO's array (enum SK_MEMINFO_* in linux/sock_diag.h). */
+export const enum MemInfo {
+  RMEM_ALLOC = 0, // SK_MEMINFO_RMEM_ALLOC: bytes queued for reading (skb truesize)
+  DROPS = 8, // SK_MEMINFO_DROPS: messages the socket could not take
+  VARS = 9, // SK_MEMINFO_VARS
 }
 
 export const enum NetlinkOption {

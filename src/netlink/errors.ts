@@ -42,6 +42,11 @@ export class NetlinkError extends Error {
   }
 }
 
+/** Whether the kernel said ENOENT: the object asked for does not exist (any more). */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof NetlinkError && err.positiveErrno === 2;
+}
+
 /**
  * The bytes broke the netlink framing rules (a bad length, a truncated header,
  * an attribute running past its parent). Never a crash: decoders throw this.

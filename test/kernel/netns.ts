@@ -28,6 +28,8 @@ export interface ExecResult {
   stderr: Buffer;
   status: number | null;
   signal: NodeJS.Signals | null;
+  /** True when the child was killed because it outlived ExecOptions.timeoutMs. */
+  timedOut: boolean;
 }
 
 export interface ExecOptions {
@@ -61,10 +63,14 @@ export async function run(cmd: string, args: readonly string[], opts: ExecOption
   const err: Buffer[] = [];
   child.stdout!.on('data', (b: Buffer) => out.push(b));
   child.stderr!.on('data', (b: Buffer) => err.push(b));
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   try {
     const [status, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-    return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), status, signal };
+    return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), status, signal, timedOut };
   } finally {
     clearTimeout(timer);
   }
@@ -75,7 +81,8 @@ export async function runOk(cmd: string, args: readonly string[], opts: ExecOpti
   const r = await run(cmd, args, opts);
   if (r.status !== 0) {
     throw new Error(
-      `command failed (status ${r.status}, signal ${r.signal}): ${[cmd, ...args].join(' ')}\n` +
+      `command failed (status ${r.status}, signal ${r.signal}${r.timedOut ? ', timed out' : ''}): ` +
+        `${[cmd, ...args].join(' ')}\n` +
         r.stderr.toString() + r.stdout.toString(),
     );
   }

@@ -5,80 +5,9 @@ import { NetlinkChannel } from '../../src/netlink/channel';
 import { MessageFlags, MessageType } from '../../src/netlink/constants';
 import { DumpInterruptedError, NetlinkError, ProtocolError } from '../../src/netlink/errors';
 import { MessageCursor } from '../../src/netlink/messages';
-import type { Transport } from '../../src/netlink/socket';
+import { FakeKernel, PORTID } from './fake-kernel';
 
-const PORTID = 4242;
 const DATA = 0x100;
-
-interface Request {
-  type: number;
-  flags: number;
-  seq: number;
-}
-
-/**
- * A fake kernel: every sendmsg is parsed and handed to `respond`, which
- * returns the datagrams the kernel would queue for us.
- */
-class FakeKernel implements Transport {
-  readonly portid = PORTID;
-  readonly queue: Buffer[] = [];
-  readonly sendCalls: Request[][] = [];
-  recvCalls = 0;
-  private onReadable: (() => void) | undefined;
-
-  constructor(private readonly respond: (req: Request) => Buffer[]) {}
-
-  send(buffers: Buffer[]): number {
-    const reqs: Request[] = [];
-    for (const b of buffers) {
-      const m = new MessageCursor(b, b.length);
-      while (m.next()) reqs.push({ type: m.type, flags: m.flags, seq: m.seq });
-    }
-    this.sendCalls.push(reqs);
-    for (const r of reqs) this.queue.push(...this.respond(r));
-    this.kick();
-    return buffers.reduce((n, b) => n + b.length, 0);
-  }
-
-  recv(buf: Buffer): number {
-    this.recvCalls++;
-    const d = this.queue.shift();
-    if (!d) return -11;
-    if (typeof (d as unknown as { errno?: number }).errno === 'number') return -(d as unknown as { errno: number }).errno;
-    d.copy(buf, 0, 0, Math.min(d.length, buf.length));
-    return d.length;
-  }
-
-  resume(onReadable: () => void): void {
-    this.onReadable = onReadable;
-    this.kick();
-  }
-
-  pause(): void {
-    this.onReadable = undefined;
-  }
-
-  close(): void {
-    this.onReadable = undefined;
-  }
-
-  /** Queues datagrams the kernel sends later (e.g. held-back ACKs). */
-  deliver(datagrams: Buffer[]): void {
-    this.queue.push(...datagrams);
-    this.kick();
-  }
-
-  /** Queues an error return of recvmsg (e.g. ENOBUFS). */
-  pushErrno(errno: number): void {
-    this.queue.push(Object.assign(Buffer.alloc(0), { errno }));
-    this.kick();
-  }
-
-  private kick(): void {
-    if (this.queue.length > 0) setImmediate(() => this.onReadable?.());
-  }
-}
 
 function message(type: number, flags: number, seq: number, payload: Buffer = Buffer.alloc(0), pid = PORTID): Buffer {
   const w = new MessageWriter();

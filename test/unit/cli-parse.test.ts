@@ -31,7 +31,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const parse = (...args: string[]): CommandLine => parseCommandLine(['conntrack', ...args], env);
 
-const NO_OUTPUT = { xml: false, extended: false, timestamp: false, id: false, ktimestamp: false, labels: false, userspace: false, save: false };
+const NO_OUTPUT = { xml: false, extended: false, timestamp: false, id: false, ktimestamp: false, labels: false, userspace: false, save: false, json: false };
 const TCP_FLAGS = { flags: 0x0a, mask: 0x0a };
 
 describe('the option table', () => {
@@ -200,6 +200,12 @@ describe('filters of -L, -D, -G, -E (§6)', () => {
 
   test('-o save alone; userspace does not conflict with it', () => {
     assert.deepEqual(parse('-L', '-o', 'save,userspace').output, { ...NO_OUTPUT, save: true, userspace: true });
+  });
+
+  test('-o json (our extension) comes after every 1.4.7 word: only its own prefixes mean it', () => {
+    assert.deepEqual(parse('-L', 'expect', '-o', 'j,timestamp').output, { ...NO_OUTPUT, json: true, timestamp: true });
+    assert.deepEqual(parse('-L', '-o', 'e').output, { ...NO_OUTPUT, extended: true });
+    assert.throws(() => parse('-L', '-o', 'json,save'), /cannot combine save output/);
   });
 
   test('labels: -l merges, the map is kept for printing and -o labels', () => {

@@ -4,7 +4,9 @@ import { endianness } from 'node:os';
 import type { FlowFilter } from '../../src/ctnetlink/filter';
 import {
   encodeDumpFilter,
+  kernelCovers,
   kernelSupportFromProbeError,
+  usesTupleFilter,
   writeFilterProbe,
   type KernelFilterSupport,
 } from '../../src/ctnetlink/filter-kernel';
@@ -191,7 +193,7 @@ test('ICMP fields; types the kernel cannot invert are left out', () => {
   assert.equal(encode({ family: 10, orig: { proto: 58, icmpCode: 0 } }).origFlags, PROTO_NUM | ICMPV6_CODE);
 });
 
-test('the probe is one dump request that matches nothing and names every flag we use', () => {
+test('the probe is one dump request that matches nothing and names every flag we use, and one unknown', () => {
   const w = new MessageWriter();
   writeFilterProbe(w, 77);
   const b = w.toBuffer();
@@ -203,17 +205,52 @@ test('the probe is one dump request that matches nothing and names every flag we
   const d = decode(b, 20);
   assert.deepEqual(d.mark, [1, 0]);
   const all = IP_SRC | IP_DST | PROTO_NUM | SRC_PORT | DST_PORT | ICMP_TYPE | ICMP_CODE | ICMP_ID | ICMPV6_TYPE | ICMPV6_CODE | ICMPV6_ID;
-  assert.equal(d.origFlags! | d.replyFlags!, all);
+  assert.equal((d.origFlags! | d.replyFlags!) >>> 0, (all | (1 << 31)) >>> 0);
   assert.equal(d.orig!.proto, 6);
   assert.equal(d.reply!.proto, 1);
 });
 
+test('kernelCovers: only filters the kernel evaluates whole skip the predicate', () => {
+  const yes: KernelFilterSupport = { tupleFilter: true };
+  const no: KernelFilterSupport = { tupleFilter: false };
+  const covered: FlowFilter[] = [
+    {},
+    { family: 2 },
+    { mark: { value: 1, mask: 0xff } },
+    { family: 2, orig: { proto: 6, dport: 443 } },
+    { family: 10, orig: { l3: 10, proto: 17, sport: 53 } },
+    { family: 2, orig: { src: '10.0.0.1', dst: '10.0.0.2', proto: 6 }, reply: { sport: 80 }, mark: { value: 0, mask: 0 } },
+    { family: 2, orig: { proto: 1, icmpType: 8, icmpCode: 0, icmpId: 7 } },
+  ];
+  for (const f of covered) assert.ok(kernelCovers(f, yes), JSON.stringify(f));
+  const userspace: FlowFilter[] = [
+    { orig: { proto: 6 } }, // no family: CTA_FILTER needs one
+    { family: 2, orig: { proto: 6 }, timeout: 5 },
+    { family: 2, status: { value: 8, mask: 8 } }, // ignored by kernels before 5.19
+    { family: 10, orig: { src: '2001:db8::1' } }, // inverted by the kernel: never sent
+    { family: 2, orig: { src: '10.0.0.0' }, srcMask: '255.0.0.0' },
+    { family: 2, orig: { proto: 6, zone: 1 } },
+    { family: 2, orig: { proto: 47, sport: 1 } },
+    { family: 2, orig: { proto: 1, icmpType: 3 } },
+    { family: 2, zone: 0 },
+    { family: 2, id: 5 },
+    { family: 2, orig: { l3: 10, proto: 6 } },
+  ];
+  for (const f of userspace) assert.ok(!kernelCovers(f, yes), JSON.stringify(f));
+  assert.ok(!kernelCovers({ family: 2, orig: { proto: 6 } }, no));
+  assert.ok(kernelCovers({ family: 2, mark: { value: 1, mask: 1 } }, no));
+  assert.ok(usesTupleFilter({ family: 2, orig: { proto: 6 } }));
+  assert.ok(!usesTupleFilter({ orig: { proto: 6 } }));
+  assert.ok(!usesTupleFilter({ family: 10, orig: { src: '2001:db8::1' } }));
+});
+
 test('kernelSupportFromProbeError', () => {
-  assert.deepEqual(kernelSupportFromProbeError(0), { tupleFilter: true });
-  assert.deepEqual(kernelSupportFromProbeError(-22), { tupleFilter: false });
-  assert.deepEqual(kernelSupportFromProbeError(22), { tupleFilter: false });
-  assert.deepEqual(kernelSupportFromProbeError(-95), { tupleFilter: false });
-  assert.deepEqual(kernelSupportFromProbeError(-524), { tupleFilter: false });
+  assert.deepEqual(kernelSupportFromProbeError(0), { tupleFilter: false });
+  assert.deepEqual(kernelSupportFromProbeError(-22), { tupleFilter: true });
+  assert.deepEqual(kernelSupportFromProbeError(22), { tupleFilter: true });
+  assert.deepEqual(kernelSupportFromProbeError(-95), { tupleFilter: true });
+  assert.deepEqual(kernelSupportFromProbeError(95), { tupleFilter: true });
+  assert.deepEqual(kernelSupportFromProbeError(-524), { tupleFilter: true });
   assert.throws(() => kernelSupportFromProbeError(-1), (e: unknown) => e instanceof NetlinkError && e.code === 'EPERM');
 });
 

@@ -15,10 +15,7 @@ export async function remove(ctx: RunContext): Promise<number> {
   const printer = new EntryPrinter(cmd, { savePrefix: '-D', xmlFrame: 'none', labels: false, ktimestamp: false }, ctx.out, ctx.err);
   let deleted = 0;
   try {
-    for await (const batch of ctx.conntrack().deleteMatching(cmd.filter)) {
-      for (const flow of batch) printer.print(flow);
-      deleted += batch.length;
-    }
+    deleted = await ctx.conntrack().deleteEach(cmd.filter, (entry) => printer.printEntry(entry));
   } finally {
     ctx.out.sync();
   }

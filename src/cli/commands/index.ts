@@ -1,29 +1,33 @@
 import type { CommandSelection } from '../options';
 import type { RunContext } from './context';
-import { count } from './count';
-import { create } from './create';
-import { remove } from './delete';
-import { flush } from './flush';
-import { get } from './get';
-import { help, version } from './info';
-import { list } from './list';
-import { stats } from './stats';
-import { update } from './update';
 
 export type Command = (ctx: RunContext) => Promise<number>;
 
-/** The command each kind runs; kinds not listed are not implemented yet. */
+/**
+ * The command each kind runs; kinds not listed are not implemented yet. Each
+ * is loaded when it runs: a one-shot command should not pay for compiling
+ * every other one (start-up is most of what `conntrack -C` costs).
+ */
 export const COMMAND_RUNNERS: Partial<Record<CommandSelection, Command>> = {
-  CT_LIST: list,
-  CT_GET: get,
-  CT_CREATE: create,
-  CT_ADD: create,
-  CT_UPDATE: update,
-  CT_DELETE: remove,
-  CT_FLUSH: flush,
-  CT_COUNT: count,
-  CT_STATS: stats,
-  CT_VERSION: version,
-  CT_HELP: help,
-  USAGE: help,
+  CT_LIST: (ctx) => import('./list').then((m) => m.list(ctx)),
+  CT_GET: (ctx) => import('./get').then((m) => m.get(ctx)),
+  CT_CREATE: (ctx) => import('./create').then((m) => m.create(ctx)),
+  CT_ADD: (ctx) => import('./create').then((m) => m.create(ctx)),
+  CT_UPDATE: (ctx) => import('./update').then((m) => m.update(ctx)),
+  CT_DELETE: (ctx) => import('./delete').then((m) => m.remove(ctx)),
+  CT_FLUSH: (ctx) => import('./flush').then((m) => m.flush(ctx)),
+  CT_EVENT: (ctx) => import('./events').then((m) => m.events(ctx)),
+  CT_COUNT: (ctx) => import('./count').then((m) => m.count(ctx)),
+  CT_STATS: (ctx) => import('./stats').then((m) => m.stats(ctx)),
+  EXP_LIST: (ctx) => import('./expect-list').then((m) => m.listExpectations(ctx)),
+  EXP_GET: (ctx) => import('./expect-get').then((m) => m.getExpectation(ctx)),
+  EXP_CREATE: (ctx) => import('./expect-create').then((m) => m.createExpectation(ctx)),
+  EXP_DELETE: (ctx) => import('./expect-delete').then((m) => m.deleteExpectation(ctx)),
+  EXP_FLUSH: (ctx) => import('./expect-flush').then((m) => m.flushExpectations(ctx)),
+  EXP_EVENT: (ctx) => import('./expect-event').then((m) => m.expectationEvents(ctx)),
+  EXP_COUNT: (ctx) => import('./expect-list').then((m) => m.countExpectations(ctx)),
+  EXP_STATS: (ctx) => import('./stats').then((m) => m.stats(ctx)),
+  CT_VERSION: (ctx) => import('./info').then((m) => m.version(ctx)),
+  CT_HELP: (ctx) => import('./info').then((m) => m.help(ctx)),
+  USAGE: (ctx) => import('./info').then((m) => m.help(ctx)),
 };

@@ -27,11 +27,7 @@ export async function list(ctx: RunContext): Promise<number> {
     ktimestamp: true,
   }, ctx.out, ctx.err);
   const table = cmd.table === 'dying' || cmd.table === 'unconfirmed' ? cmd.table : 'conntrack';
-  let shown = 0;
-  for await (const batch of ctx.conntrack().dumpBatches(cmd.filter, { table, zero: main && cmd.zero })) {
-    for (const flow of batch) printer.print(flow);
-    shown += batch.length;
-  }
+  const shown = await ctx.conntrack().dumpRaw(cmd.filter, { table, zero: main && cmd.zero }, (entry) => printer.printEntry(entry));
   printer.finish();
   ctx.out.sync();
   summary(ctx, BANNER, `${shown} flow entries have been shown.`);

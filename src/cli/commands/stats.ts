@@ -10,13 +10,24 @@ const NAMES = [
   'unknown1', 'unknown2', 'unknown3', 'unknown4',
 ];
 
+/** 1.4.7's names of CTA_STATS_EXP_* 1..3; it skips numbers past them. */
+const EXPECT_NAMES = ['expect_new', 'expect_create', 'expect_delete'];
+
 const PROC_STATS = '/proc/net/stat/nf_conntrack';
 
-/** `-S`: one line of counters per CPU (spec §7.16). */
+/**
+ * `-S` and `-S expect`: one line of counters per CPU (spec §7.16). When
+ * netlink fails both fall back to the conntrack counters of /proc, as
+ * 1.4.7 does.
+ */
 export async function stats(ctx: RunContext): Promise<number> {
+  const ct = ctx.conntrack();
   let lines: string[];
   try {
-    lines = (await ctx.conntrack().stats()).map(netlinkLine);
+    lines =
+      ctx.cmd.command === 'EXP_STATS'
+        ? (await ct.expectationStats()).map((s) => netlinkLine(s, EXPECT_NAMES))
+        : (await ct.stats()).map((s) => netlinkLine(s, NAMES));
   } catch {
     lines = procLines();
   }
@@ -26,11 +37,11 @@ export async function stats(ctx: RunContext): Promise<number> {
 
 const cpuPrefix = (cpu: number): string => `cpu=${String(cpu).padEnd(4)}\t`;
 
-function netlinkLine(s: CpuStats): string {
+function netlinkLine(s: CpuStats, names: readonly string[]): string {
   let line = cpuPrefix(s.cpu);
   const counters = [...s.counters].sort((a, b) => a.type - b.type);
   for (const { type, value } of counters) {
-    const name = NAMES[type - 1];
+    const name = names[type - 1];
     if (name !== undefined) line += `${name}=${value} `;
   }
   return `${line}\n`;

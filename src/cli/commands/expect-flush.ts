@@ -1,0 +1,12 @@
+import { BANNER } from '../problems';
+import type { RunContext } from './context';
+
+/** `-F expect`: every expectation of every family goes; the message follows even a failed request (spec §7.11). */
+export async function flushExpectations(ctx: RunContext): Promise<number> {
+  try {
+    await ctx.conntrack().flushExpectations();
+  } finally {
+    ctx.err.write(`${BANNER}: expectation table has been emptied.\n`);
+  }
+  return 0;
+}
