@@ -454,11 +454,10 @@ export class Conntrack {
     this.readAhead(this.query());
     const request = dumpRequest(seq, { table, zero: options.zero, filter, kernel });
     if ((main && kernelCovers(filter, kernel)) || matchesAll(filter)) return { request, seq, match: undefined, prefilter: undefined };
-    const pre = compileWirePrefilter(filter);
     // The byte-level prefilter only skips decoding; the predicate always re-checks,
     // so a result never depends on which path ran (a prefilter marked exact let
     // non-matching entries through: test/kernel/library.test.ts).
-    return { request, seq, match: compileFilter(filter), prefilter: pre?.test };
+    return { request, seq, match: compileFilter(filter), prefilter: compileWirePrefilter(filter) };
   }
 
   private filterSupport(): Promise<KernelFilterSupport> {

@@ -150,7 +150,16 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
         const event = decode(m);
         if (event === undefined) return;
         this.receivedCount++;
-        this.deliver(event);
+        try {
+          this.deliver(event);
+        } catch (err) {
+          // A listener threw. The channel would take it for a malformed datagram
+          // and drop it; it is the caller's, uncaught, as from any I/O callback.
+          this.close();
+          process.nextTick(() => {
+            throw err;
+          });
+        }
       },
       onOverrun: () => this.overrun(),
       onDrained: () => {

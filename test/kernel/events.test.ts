@@ -1,7 +1,6 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Conntrack } from '../../src/api/conntrack';
-import type { EventStream } from '../../src/api/event-stream';
 import { isLost } from '../../src/api/event-stream';
 import { EventMask, type ConntrackEvent } from '../../src/ctnetlink/event';
 import type { FlowFilter } from '../../src/ctnetlink/filter';
@@ -23,14 +22,19 @@ function udpFlow(i: number, extra: Partial<Flow> = {}): Flow {
   };
 }
 
-/** Events the stream delivers until `done` settles, then a short quiet period. */
-async function collect(stream: EventStream<ConntrackEvent>, produce: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  stream.on('event', (e) => lines.push(formatText(e.flow, { event: e.type })));
-  await produce();
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  stream.close();
-  return lines;
+/** Waits until `done()` holds, at most `ms`. */
+async function until(done: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/** A namespace whose table holds `n` UDP entries, made through our library (5000 creates in flight). */
+async function filledTable(t: TestContext, prefix: string, n: number): Promise<{ ns: Netns; ct: Conntrack }> {
+  const ns = await withNetns(t, prefix);
+  const ct = Conntrack.open({ netns: ns.name });
+  t.after(() => ct.close());
+  for (let i = 0; i < n; i += 5000) await Promise.all(Array.from({ length: Math.min(5000, n - i) }, (_, j) => ct.create(udpFlow(i + j))));
+  return { ns, ct };
 }
 
 /** The Drops column of /proc/net/netlink for the event sockets of the namespace, by port id. */
@@ -125,11 +129,8 @@ test('the kernel filter and the userspace filter alone deliver the same events',
 });
 
 test('a storm into a tiny buffer: received + reported lost = produced, the kernel count', async (t) => {
-  const ns = await withNetns(t, 'evstorm');
-  const ct = Conntrack.open({ netns: ns.name });
-  t.after(() => ct.close());
   const produced = 20_000;
-  await Promise.all(Array.from({ length: produced }, (_, i) => ct.create(udpFlow(i))));
+  const { ns, ct } = await filledTable(t, 'evstorm', produced);
   const stream = ct.events({ mask: EventMask.DESTROY, bufferSize: 4096 });
   t.after(() => stream.close());
   let received = 0;
@@ -161,39 +162,30 @@ test('a storm into a tiny buffer: received + reported lost = produced, the kerne
 });
 
 test('the default buffer takes a 100,000-entry flush without loss, and says how big it is', async (t) => {
-  const ns = await withNetns(t, 'evflush');
-  const ct = Conntrack.open({ netns: ns.name });
-  t.after(() => ct.close());
   const n = 100_000;
-  for (let i = 0; i < n; i += 5000) await Promise.all(Array.from({ length: 5000 }, (_, j) => ct.create(udpFlow(i + j))));
+  const { ns, ct } = await filledTable(t, 'evflush', n);
   const stream = ct.events({ mask: EventMask.DESTROY });
   t.after(() => stream.close());
   assert.ok(stream.bufferSize! >= 64 * 1024 * 1024, `buffer in effect: ${stream.bufferSize}`);
   let received = 0;
-  const lines = collect(stream, async () => {
-    await ns.execOk(REFERENCE_CONNTRACK, ['-F']);
-    const deadline = Date.now() + 60_000;
-    while (received < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  });
   stream.on('event', () => received++);
-  assert.equal((await lines).length, n);
+  await ns.execOk(REFERENCE_CONNTRACK, ['-F']);
+  await until(() => received === n);
+  stream.close();
+  assert.equal(received, n);
   assert.equal(stream.lost, 0);
   assert.equal(stream.overruns, 0);
 });
 
 test('reliable mode: the kernel redelivers the DESTROY events a tiny buffer could not take', async (t) => {
-  const ns = await withNetns(t, 'evreliable');
-  const ct = Conntrack.open({ netns: ns.name });
-  t.after(() => ct.close());
   const produced = 20_000;
-  await Promise.all(Array.from({ length: produced }, (_, i) => ct.create(udpFlow(i))));
+  const { ns, ct } = await filledTable(t, 'evreliable', produced);
   const stream = ct.events({ mask: EventMask.DESTROY, bufferSize: 4096, reliable: true });
   t.after(() => stream.close());
   let received = 0;
   stream.on('event', () => received++);
   await ns.execOk(REFERENCE_CONNTRACK, ['-F']);
-  const deadline = Date.now() + 60_000;
-  while (received < produced && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  await until(() => received === produced);
   const failedDeliveries = (await kernelDrops(ns)).values().next().value;
   stream.close();
   assert.equal(received, produced);

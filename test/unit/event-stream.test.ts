@@ -95,9 +95,11 @@ test('a lagging iteration pauses reading, and resumes it', async () => {
   const kernel = new DroppingKernel();
   const stream = new EventStream(kernel, decodeEvent);
   kernel.deliver(events(Array.from({ length: 3000 }, (_, i) => i + 1)));
+  while (stream.received === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   await new Promise((resolve) => setTimeout(resolve, 20));
   // Reading stopped at the high-water mark: the rest waits in the (fake) kernel.
-  assert.ok(kernel.queue.length > 0 && kernel.queue.length < 3000, `queued in the kernel: ${kernel.queue.length}`);
+  assert.equal(stream.received, 1024);
+  assert.equal(kernel.queue.length, 3000 - 1024);
   let n = 0;
   for await (const item of stream) {
     assert.ok(!isLost(item));

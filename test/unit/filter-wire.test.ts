@@ -40,16 +40,11 @@ test('compileWirePrefilter never rejects what compileFilter accepts', () => {
     const pre = compileWirePrefilter(f);
     const match = compileFilter(f);
     for (const e of entries) {
-      if (pre?.exact) assert.equal(pre.test(e), match(e.flow()), `exact ${JSON.stringify(f)}`);
-      if (pre === undefined || pre.test(e)) continue;
+      if (pre === undefined || pre(e)) continue;
       skipped++;
       assert.equal(match(e.flow()), false, JSON.stringify(f));
     }
   }
   assert.ok(skipped > 100, `the prefilter skipped ${skipped} entries`);
   assert.equal(compileWirePrefilter({ mark: { value: 1, mask: 1 } }), undefined);
-  assert.equal(compileWirePrefilter({ orig: { proto: 17 } })!.exact, true);
-  assert.equal(compileWirePrefilter({ family: 2, reply: { proto: 1 } })!.exact, true);
-  assert.equal(compileWirePrefilter({ orig: { proto: 6, dport: 443 } })!.exact, false);
-  assert.equal(compileWirePrefilter({ orig: { proto: 6 }, timeout: 5 })!.exact, false);
 });

@@ -13,8 +13,8 @@ const ENOENT = 2;
  * `-U`: change every matching entry (spec §7.8), with 1.4.8's fixes of the
  * 1.4.7 defects D2–D4: each update goes out with the entry's own family,
  * an entry that vanished is skipped, any other failure stops the command,
- * and every updated entry is printed as the kernel now has it. The updates
- * of one dumped batch are in flight together.
+ * and every updated entry is printed as the kernel now has it. Updates go
+ * out pipelined while the dump goes on (Conntrack.pipeline).
  */
 export async function update(ctx: RunContext): Promise<number> {
   const { cmd } = ctx;
@@ -34,13 +34,7 @@ export async function update(ctx: RunContext): Promise<number> {
     return ct.get({ family: entry.family, orig: entry.orig, reply: {}, ...(entry.zone !== undefined && { zone: entry.zone }) });
   };
   try {
-    for await (const batch of ct.dumpBatches(cmd.filter)) {
-      for (const now of await Promise.all(batch.map(apply))) {
-        if (!now) continue;
-        printer.print(now);
-        updated++;
-      }
-    }
+    updated = await ct.pipeline(cmd.filter, (entry) => apply(entry.flow()), (now) => printer.print(now));
   } finally {
     ctx.out.sync();
   }
