@@ -1,11 +1,11 @@
 import { MessageWriter } from '../netlink/attributes';
 import { NetlinkChannel } from '../netlink/channel';
 import { NetlinkOption } from '../netlink/constants';
-import { isNotFound, NetlinkError } from '../netlink/errors';
+import { DumpInterruptedError, isNotFound, NetlinkError } from '../netlink/errors';
 import type { MessageCursor } from '../netlink/messages';
 import { NetlinkSocket } from '../netlink/socket';
 import { messageType, NFGENMSG_LEN, Subsystem } from '../nfnetlink/header';
-import { CtMsg } from '../ctnetlink/constants';
+import { CtMsg, Family } from '../ctnetlink/constants';
 import type { FlowFilter } from '../ctnetlink/filter';
 import {
   kernelCovers,
@@ -21,7 +21,6 @@ import {
   cpuStatsRequest,
   createRequest,
   deleteRequest,
-  deleteRequestFor,
   dumpRequest,
   flushRequest,
   getRequest,
@@ -38,6 +37,7 @@ import type { Expectation, ExpectationEvent } from '../ctnetlink/expect';
 import { expectationStatsRequest } from '../ctnetlink/expect-requests';
 import type { EventStream, EventStreamOptions } from './event-stream';
 import type { ConntrackEvent } from '../ctnetlink/event';
+import { BulkDelete } from './bulk-delete';
 import { conntrackEvents, type EventOptions } from './events';
 import * as expectations from './expectations';
 import type { ExpectationLookup, NewExpectation } from './expectations';
@@ -75,6 +75,19 @@ const READ_AHEAD = 1024 * 1024;
 const PIPELINE_DEPTH = 1024;
 
 const NO_TUPLE_FILTER: KernelFilterSupport = { tupleFilter: false };
+
+/** The families conntrack tracks, in the order a split dump asks for them. */
+const PER_FAMILY = [Family.INET, Family.INET6] as const;
+
+/**
+ * A failure of one dump of a split dump: an interruption is reported after
+ * the remaining dumps ran (like a single dump reports it after its last
+ * entry); anything else ends the dump at once.
+ */
+function laterDumps(err: unknown): DumpInterruptedError {
+  if (err instanceof DumpInterruptedError) return err;
+  throw err;
+}
 
 /** A dump request and the userspace part of its filter (none when the kernel does all of it). */
 interface DumpPlan {
@@ -120,11 +133,18 @@ export class Conntrack {
    * the cheapest way to walk a big table. `conntrack -L`.
    */
   async *dumpBatches(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
-    const { request, seq, match } = await this.dumpPlan(filter, options);
-    for await (const batch of this.query().dump(request, seq, decodeEntry)) {
-      const kept = match ? batch.filter(match) : batch;
-      if (kept.length > 0) yield kept;
+    let interrupted: DumpInterruptedError | undefined;
+    for (const { request, seq, match } of await this.dumpPlans(filter, options)) {
+      try {
+        for await (const batch of this.query().dump(request, seq, decodeEntry)) {
+          const kept = match ? batch.filter(match) : batch;
+          if (kept.length > 0) yield kept;
+        }
+      } catch (err) {
+        interrupted = laterDumps(err);
+      }
     }
+    if (interrupted) throw interrupted;
   }
 
   /**
@@ -132,22 +152,32 @@ export class Conntrack {
    * undecoded: the cheapest way through a big table (`conntrack -L` prints
    * this way). `visit` runs synchronously for every entry the filter keeps,
    * with one WireEntry that is reused and valid only during the call
-   * (`entry.flow()` decodes it). Resolves with the number of entries visited;
+   * (`entry.flow()` decodes it). Without `filter.family`, a filter on tuple
+   * fields runs as one dump per family, IPv4 then IPv6, because the kernel
+   * compares tuples only in single-family dumps: each family's entries come in
+   * kernel order, and IPv4 ones before IPv6 ones. Resolves with the number of entries visited;
    * rejects with what `visit` threw, or DumpInterruptedError after the last
    * entry when the table changed during the dump.
    */
   async dumpRaw(filter: FlowFilter, options: DumpOptions, visit: (entry: WireEntry) => void): Promise<number> {
-    const { request, seq, match, prefilter } = await this.dumpPlan(filter, options);
     const entry = new WireEntry();
     let visited = 0;
-    await this.query().request(request, seq, (m) => {
-      if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return;
-      entry.set(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
-      if (prefilter && !prefilter(entry)) return;
-      if (match && !match(entry.flow())) return;
-      visited++;
-      visit(entry);
-    });
+    let interrupted: DumpInterruptedError | undefined;
+    for (const { request, seq, match, prefilter } of await this.dumpPlans(filter, options)) {
+      try {
+        await this.query().request(request, seq, (m) => {
+          if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return;
+          entry.set(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
+          if (prefilter && !prefilter(entry)) return;
+          if (match && !match(entry.flow())) return;
+          visited++;
+          visit(entry);
+        });
+      } catch (err) {
+        interrupted = laterDumps(err);
+      }
+    }
+    if (interrupted) throw interrupted;
     return visited;
   }
 
@@ -287,16 +317,17 @@ export class Conntrack {
    * on. Resolves with the number deleted. `conntrack -D`.
    */
   async deleteEach(filter: FlowFilter, visit: (deleted: WireEntry) => void): Promise<number> {
-    const shown = new WireEntry();
-    return this.pipeline(
-      filter,
-      async (entry) => {
-        // The dump reuses the entry's bytes; the deleted one is shown later, from a copy.
-        const copy = { bytes: Buffer.from(entry.buf.subarray(entry.start, entry.end)), family: entry.family };
-        return (await this.deleteBy((seq) => deleteRequestFor(seq, entry))) ? copy : undefined;
-      },
-      ({ bytes, family }) => visit(shown.set(bytes, 0, bytes.length, family)),
-    );
+    const query = this.query();
+    const bulk = new BulkDelete(this.modify(), PIPELINE_DEPTH, visit, () => query.holdReading(), () => query.releaseReading());
+    try {
+      await this.dumpRaw(filter, {}, (entry) => bulk.add(entry));
+    } catch (err) {
+      // An interrupted dump still saw every entry: finish what it started, then report it.
+      if (err instanceof DumpInterruptedError) await bulk.finish();
+      else bulk.fail(err);
+      throw err;
+    }
+    return bulk.finish();
   }
 
   /** Sends one delete; false when the entry was gone already (ENOENT). */
@@ -446,14 +477,24 @@ export class Conntrack {
    * Only the main table takes kernel filters; tuple filters only after the
    * probe said the kernel understands them.
    */
-  private async dumpPlan(filter: FlowFilter, options: DumpOptions): Promise<DumpPlan> {
+  private async dumpPlans(filter: FlowFilter, options: DumpOptions): Promise<DumpPlan[]> {
     const table = options.table ?? 'conntrack';
     const main = table === 'conntrack';
-    const kernel = main && usesTupleFilter(filter) ? await this.filterSupport() : NO_TUPLE_FILTER;
-    const seq = this.query().nextSeq();
+    const split = main && filter.family === undefined && PER_FAMILY.some((family) => usesTupleFilter({ ...filter, family }));
+    const kernel = main && (split || usesTupleFilter(filter)) ? await this.filterSupport() : NO_TUPLE_FILTER;
     this.readAhead(this.query());
-    const request = dumpRequest(seq, { table, zero: options.zero, filter, kernel });
-    if ((main && kernelCovers(filter, kernel)) || matchesAll(filter)) return { request, seq, match: undefined, prefilter: undefined };
+    // The kernel compares tuple fields only in a dump of one family: rather than
+    // bring every entry of an all-family dump to userspace, ask for each family.
+    const filters = split && kernel.tupleFilter ? PER_FAMILY.map((family) => ({ ...filter, family })) : [filter];
+    return filters.map((f) => this.dumpPlan(f, table, options.zero, kernel));
+  }
+
+  private dumpPlan(filter: FlowFilter, table: Table, zero: boolean | undefined, kernel: KernelFilterSupport): DumpPlan {
+    const seq = this.query().nextSeq();
+    const request = dumpRequest(seq, { table, zero, filter, kernel });
+    if ((table === 'conntrack' && kernelCovers(filter, kernel)) || matchesAll(filter)) {
+      return { request, seq, match: undefined, prefilter: undefined };
+    }
     // The byte-level prefilter only skips decoding; the predicate always re-checks,
     // so a result never depends on which path ran (a prefilter marked exact let
     // non-matching entries through: test/kernel/library.test.ts).

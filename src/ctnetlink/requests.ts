@@ -94,23 +94,19 @@ export function deleteRequest(seq: number, flow: Flow): Buffer {
   return finish(w, start);
 }
 
-/** One writer for the requests of bulk changes: a fresh one per entry would be an unpooled Buffer each. */
-const bulk = new MessageWriter(256);
-
 /**
- * deleteRequest for an entry as dumped, without decoding it: its original
- * tuple attribute is copied as the kernel sent it, then CTA_ZONE and CTA_ID.
+ * Appends to `w` (a batch of requests) the delete of an entry as dumped,
+ * without decoding it: its original tuple attribute is copied as the kernel
+ * sent it, then CTA_ZONE and CTA_ID.
  */
-export function deleteRequestFor(seq: number, entry: WireEntry): Buffer {
+export function writeDeleteFor(w: MessageWriter, seq: number, entry: WireEntry): void {
   entry.index();
-  const w = bulk;
-  w.reset();
   const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.DELETE, REQUEST_ACK, seq, entry.family);
   const tuple = entry.at[Slot.ORIG + TupleField.ATTR]!;
   if (tuple >= 0) w.raw(entry.buf.subarray(tuple, tuple + entry.len[Slot.ORIG + TupleField.ATTR]!));
   if (entry.has(Slot.ZONE)) w.u16be(CtAttr.ZONE, entry.u16(Slot.ZONE));
   if (entry.has(Slot.ID)) w.u32be(CtAttr.ID, entry.u32(Slot.ID));
-  return finish(w, start);
+  w.endMessage(start);
 }
 
 /**

@@ -19,6 +19,25 @@ export interface ReplyHandler {
   onError(err: Error): void;
 }
 
+/**
+ * Receives the answers of a batch (submitBatch): one ACK or error per request,
+ * reported by the request's index in the batch. No object per request, which
+ * is what makes a million-request bulk change cheap.
+ */
+export interface BatchHandler {
+  /** Request `index` was answered: `err` undefined for an ACK. */
+  onReply(index: number, err: NetlinkError | undefined): void;
+  /** The channel failed (closed, receive error, lost replies): the unanswered requests never will be. */
+  onFailure(err: Error): void;
+}
+
+interface PendingBatch {
+  readonly firstSeq: number;
+  readonly count: number;
+  answered: number;
+  readonly handler: BatchHandler;
+}
+
 interface Pending {
   readonly seq: number;
   readonly handler: ReplyHandler;
@@ -70,6 +89,9 @@ const MAX_BURST = 1024;
 export class NetlinkChannel {
   private readonly pending = new Map<number, Pending>();
   private readonly outbox: { seq: number; message: Buffer }[] = [];
+  private readonly batches: PendingBatch[] = [];
+  /** Outbox items that are batches: they are not in `pending`. */
+  private queuedBatches = 0;
   private readonly recvBuf: Buffer;
   private readonly maxInFlight: number;
   private seq: number;
@@ -94,13 +116,44 @@ export class NetlinkChannel {
 
   /** Requests sent or queued and not finished yet. */
   get inFlight(): number {
-    return this.pending.size;
+    let n = this.pending.size;
+    for (const b of this.batches) n += b.count - b.answered;
+    return n;
   }
 
   /** A fresh sequence number (never 0: events carry 0). */
   nextSeq(): number {
     this.seq = (this.seq + 1) >>> 0 || 1;
     return this.seq;
+  }
+
+  /**
+   * The first of `count` consecutive fresh sequence numbers, for a batch
+   * (none is 0, so the range never wraps).
+   */
+  reserveSeqs(count: number): number {
+    if (this.seq + count > 0xffffffff) this.seq = 0;
+    const first = this.seq + 1;
+    this.seq += count;
+    return first;
+  }
+
+  /**
+   * Queues `count` complete requests packed in one buffer, with the
+   * consecutive sequence numbers `firstSeq`... (reserveSeqs), each asking
+   * for an ACK and none for data: libmnl's batch, sent in one sendmsg
+   * with whatever else is queued. The caller bounds how many are in flight
+   * (maxInFlight counts single requests only).
+   */
+  submitBatch(messages: Buffer, firstSeq: number, count: number, handler: BatchHandler): void {
+    if (this.closed) {
+      handler.onFailure(new NetlinkError(9, 'sendmsg', 'the netlink channel is closed'));
+      return;
+    }
+    this.batches.push({ firstSeq, count, answered: 0, handler });
+    this.queuedBatches++;
+    this.outbox.push({ seq: firstSeq, message: messages });
+    this.scheduleFlush();
   }
 
   /**
@@ -115,6 +168,10 @@ export class NetlinkChannel {
     }
     this.pending.set(seq, { seq, handler, interrupted: false, discard: false });
     this.outbox.push({ seq, message });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -245,7 +302,7 @@ export class NetlinkChannel {
 
   private updatePolling(): void {
     if (this.closed) return;
-    const wanted = this.backpressure === 0 && (this.listening || this.pending.size > 0);
+    const wanted = this.backpressure === 0 && (this.listening || this.pending.size > 0 || this.batches.length > 0);
     if (wanted) this.transport.resume(() => this.read());
     else this.transport.pause();
   }
@@ -253,15 +310,20 @@ export class NetlinkChannel {
   private flush(): void {
     this.flushScheduled = false;
     while (this.outbox.length > 0 && !this.closed) {
-      const room = this.maxInFlight - (this.pending.size - this.outbox.length);
+      const room = this.maxInFlight - (this.pending.size - (this.outbox.length - this.queuedBatches));
       if (room <= 0) break;
-      const batch = this.outbox.splice(0, Math.min(room, 64));
-      const buffers = batch.map((b) => b.message);
+      const items = this.outbox.splice(0, Math.min(room, 64));
+      const buffers = items.map((b) => b.message);
       if (debugEnabled) debugMessages('>', buffers, this.options.familyHeaderLength ?? 0);
       const sent = this.transport.send(buffers);
-      if (sent < 0) {
-        const err = new NetlinkError(-sent, 'sendmsg');
-        for (const b of batch) this.finish(b.seq, err);
+      const err = sent < 0 ? new NetlinkError(-sent, 'sendmsg') : undefined;
+      for (const item of items) {
+        if (this.pending.has(item.seq)) {
+          if (err) this.finish(item.seq, err);
+          continue;
+        }
+        this.queuedBatches--;
+        if (err) this.failBatch(item.seq, err);
       }
     }
     this.updatePolling();
@@ -310,7 +372,7 @@ export class NetlinkChannel {
       while (m.next()) {
         current = m.seq === 0 || m.pid !== this.portid ? undefined : this.pending.get(m.seq);
         if (!current) {
-          this.options.onUnsolicited?.(m);
+          if (m.type !== MessageType.ERROR || !this.batchReply(m)) this.options.onUnsolicited?.(m);
           continue;
         }
         if (m.flags & MessageFlags.DUMP_INTR) current.interrupted = true;
@@ -332,32 +394,31 @@ export class NetlinkChannel {
     touched.length = 0;
   }
 
-  /**
-   * NLMSG_ERROR: `int error` then the request's nlmsghdr (and its payload
-   * unless NLM_F_CAPPED), then extended-ack attributes if NLM_F_ACK_TLVS.
-   */
+  /** NLMSG_ERROR: the ACK or failure of a request (errorOf). */
   private onErrorMessage(p: Pending, m: MessageCursor): void {
-    if (m.end - m.payload < 4) throw new ProtocolError('NLMSG_ERROR without an error code');
-    const errno = -m.buf.readInt32LE(m.payload);
-    if (errno === 0) {
-      this.finish(p.seq);
-      return;
-    }
-    let text: string | undefined;
-    let offset: number | undefined;
-    if (m.flags & MessageFlags.ACK_TLVS && m.end - m.payload >= 4 + NLMSG_HDRLEN) {
-      const echoed = m.flags & MessageFlags.CAPPED ? NLMSG_HDRLEN : m.buf.readUInt32LE(m.payload + 4);
-      const tlvStart = m.payload + 4 + ((echoed + 3) & ~3);
-      if (tlvStart <= m.end) {
-        const a = new AttributeCursor(m.buf, tlvStart, m.end);
-        while (a.next()) {
-          if (a.type === ExtAckAttr.MSG) text = a.string();
-          else if (a.type === ExtAckAttr.OFFS) offset = a.u32le();
-        }
-      }
-    }
-    this.finish(p.seq, new NetlinkError(errno, 'sendmsg', text, offset));
+    this.finish(p.seq, errorOf(m));
   }
+
+  /** An ACK or error for a request of a batch; false when no batch sent `m.seq`. */
+  private batchReply(m: MessageCursor): boolean {
+    if (m.pid !== this.portid) return false;
+    for (let i = 0; i < this.batches.length; i++) {
+      const b = this.batches[i]!;
+      const index = (m.seq - b.firstSeq) >>> 0;
+      if (index >= b.count) continue;
+      const err = errorOf(m);
+      if (++b.answered === b.count) this.batches.splice(i, 1);
+      b.handler.onReply(index, err);
+      return true;
+    }
+    return false;
+  }
+
+  private failBatch(firstSeq: number, err: Error): void {
+    const i = this.batches.findIndex((b) => b.firstSeq === firstSeq);
+    if (i >= 0) this.batches.splice(i, 1)[0]!.handler.onFailure(err);
+  }
+
 
   /** NLMSG_DONE carries an int: a negative errno if the dump failed midway. */
   private onDoneMessage(p: Pending, m: MessageCursor): void {
@@ -383,5 +444,31 @@ export class NetlinkChannel {
 
   private failAll(err: Error): void {
     for (const seq of [...this.pending.keys()]) this.finish(seq, err);
+    for (const b of this.batches.splice(0)) b.handler.onFailure(err);
   }
+}
+
+/**
+ * The outcome an NLMSG_ERROR reports: undefined for an ACK (error 0). Layout:
+ * `int error` then the request's nlmsghdr (and its payload unless
+ * NLM_F_CAPPED), then extended-ack attributes if NLM_F_ACK_TLVS.
+ */
+function errorOf(m: MessageCursor): NetlinkError | undefined {
+  if (m.end - m.payload < 4) throw new ProtocolError('NLMSG_ERROR without an error code');
+  const errno = -m.buf.readInt32LE(m.payload);
+  if (errno === 0) return undefined;
+  let text: string | undefined;
+  let offset: number | undefined;
+  if (m.flags & MessageFlags.ACK_TLVS && m.end - m.payload >= 4 + NLMSG_HDRLEN) {
+    const echoed = m.flags & MessageFlags.CAPPED ? NLMSG_HDRLEN : m.buf.readUInt32LE(m.payload + 4);
+    const tlvStart = m.payload + 4 + ((echoed + 3) & ~3);
+    if (tlvStart <= m.end) {
+      const a = new AttributeCursor(m.buf, tlvStart, m.end);
+      while (a.next()) {
+        if (a.type === ExtAckAttr.MSG) text = a.string();
+        else if (a.type === ExtAckAttr.OFFS) offset = a.u32le();
+      }
+    }
+  }
+  return new NetlinkError(errno, 'sendmsg', text, offset);
 }

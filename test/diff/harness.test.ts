@@ -7,12 +7,29 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createNetns, ctFill, makeTraffic, REFERENCE_CONNTRACK, run, withNetns } from '../kernel/netns';
-import { assertSameText, liftTicks, maskArgv0, maskIds, rebrand, reference, type Command } from './framework';
+import { assertSameText, familySplit, groupByFamily, liftTicks, maskArgv0, maskIds, rebrand, reference, type Command } from './framework';
 
 const ours: Command = { argv: ['node', 'x'], banner: 'conntrack v9.8.7 (conntrack-ts)', version: '9.8.7' };
 const exact = { maskIds: false, tickTolerance: 3 };
 
 describe('normalizers', () => {
+  test('family grouping of split dumps: IPv6 entries after the IPv4 ones, each family in order', () => {
+    const v4a = 'tcp      6 9 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2';
+    const v4b = 'ipv4     2 udp      17 9 src=10.0.0.3 dst=10.0.0.4 sport=1 dport=2';
+    const v6a = 'tcp      6 9 ESTABLISHED src=2001:db8::1 dst=2001:db8::2 sport=1 dport=2';
+    const v6b = 'ipv6     10 udp      17 9 src=::1 dst=::1 sport=1 dport=2';
+    assert.equal(groupByFamily([v6a, v4a, v6b, v4b, ''].join('\n')), [v4a, v4b, v6a, v6b, ''].join('\n'));
+    assert.notEqual(groupByFamily([v6b, v6a, v4a].join('\n')), groupByFamily([v6a, v6b, v4a].join('\n')));
+    const xml = ['<?xml version="1.0" encoding="utf-8"?>', '<conntrack>', `<flow>${v6a}</flow>`, `<flow>${v4a}</flow>`, '</conntrack>', ''];
+    assert.equal(groupByFamily(xml.join('\n')), [xml[0], xml[1], xml[3], xml[2], xml[4], ''].join('\n'));
+    const save = ['-A -t 9 -u ASSURED -s 10.0.0.1 -d 10.0.0.2 -p tcp', '-A -t 9 -u ASSURED -s 2001:db8::1 -d 2001:db8::2 -p tcp'];
+    assert.equal(groupByFamily([save[1], save[0]].join('\n')), save.join('\n'));
+    assert.equal(familySplit(['-L', '-p', 'tcp']), groupByFamily);
+    assert.equal(familySplit(['-D', '--dport=80', '-p', 'tcp']), groupByFamily);
+    assert.equal(familySplit(['-L', '-p', 'tcp', '-f', 'ipv6']), undefined);
+    assert.equal(familySplit(['-L', '-m', '1']), undefined);
+  });
+
   test('timeouts of default, extended, event and expectation lines', () => {
     const text =
       'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 mark=0 use=1\n' +

@@ -96,3 +96,36 @@ test('without CAP_NET_ADMIN the kernel says EPERM, as a typed error', async (t) 
   const r = await ns.exec('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script]);
   assert.equal(r.stdout.toString().trim(), 'NetlinkError EPERM', r.stderr.toString());
 });
+
+test('deleteEach: thousands of deletes in batches, shown in dump order, only matching entries, both families', async (t) => {
+  const ns = await withNetns(t, 'bulk');
+  const ct = Conntrack.open({ netns: ns.name });
+  t.after(() => ct.close());
+  const v6 = (i: number): Flow => ({
+    family: 10,
+    orig: { l3: 10, src: `2001:db8::${i.toString(16)}`, dst: '2001:db8:1::1', proto: UDP, sport: 2000 + i, dport: 53 },
+    reply: {},
+    timeout: 600,
+  });
+  // 3000 TCP (1000 of them with mark 1), 700 IPv6 UDP: more entries than one batch or one pipeline window.
+  await Promise.all([
+    ...Array.from({ length: 3000 }, (_, i) => ct.create(tcpFlow(i, { mark: i % 3 === 0 ? 1 : 0 }))),
+    ...Array.from({ length: 700 }, (_, i) => ct.create(v6(i))),
+  ]);
+  const order = (await collect(ct)).map((f) => f.id);
+
+  const shown: number[] = [];
+  const gone = await ct.deleteEach({ mark: { value: 1, mask: 0xffffffff } }, (e) => shown.push(e.flow().id!));
+  assert.equal(gone, 1000);
+  assert.deepEqual(shown, order.filter((id) => shown.includes(id!)), 'shown in dump order');
+  assert.equal((await collect(ct, { mark: { value: 1, mask: 0xffffffff } })).length, 0);
+  assert.equal(await ct.count(), 2700, 'nothing else went');
+
+  // No family and a protocol: one kernel-filtered dump per family.
+  const udp: Flow[] = [];
+  assert.equal(await ct.deleteEach({ orig: { proto: UDP } }, (e) => udp.push(e.flow())), 700);
+  assert.ok(udp.every((f) => f.family === 10 && f.orig.proto === UDP));
+  assert.equal(await ct.count(), 2000);
+  assert.equal(await ct.flush({ orig: { proto: TCP } }), 2000);
+  assert.equal(await ct.count(), 0);
+});

@@ -243,3 +243,56 @@ test('a closed channel fails new and pending requests instead of hanging', async
   const b = request(channel);
   await assert.rejects(channel.request(b.buf, b.seq), NetlinkError);
 });
+
+/** `count` ACK-requesting messages with consecutive sequence numbers from `first`, in one buffer. */
+function batchOf(first: number, count: number): Buffer {
+  return Buffer.concat(Array.from({ length: count }, (_, i) => message(DATA, MessageFlags.REQUEST | MessageFlags.ACK, first + i, Buffer.alloc(0), 0)));
+}
+
+test('a batch goes out in one buffer and its answers arrive by index, out of order too', async () => {
+  const held: Buffer[] = [];
+  const kernel = new FakeKernel((r) => {
+    held.push(ack(r.seq, r.seq % 4 === 0 ? 2 : 0));
+    return [];
+  });
+  const channel = new NetlinkChannel(kernel);
+  const first = channel.reserveSeqs(10);
+  const answers: string[] = [];
+  let finished!: () => void;
+  const all = new Promise<void>((resolve) => (finished = resolve));
+  channel.submitBatch(batchOf(first, 10), first, 10, {
+    onReply(index, err) {
+      answers[index] = err ? err.code! : 'ok';
+      if (answers.filter(Boolean).length === 10) finished();
+    },
+    onFailure: (err) => assert.fail(err),
+  });
+  assert.equal(channel.inFlight, 10);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(kernel.sendCalls.length, 1, 'one sendmsg');
+  kernel.deliver(held.splice(0).reverse());
+  await all;
+  answers.forEach((a, i) => assert.equal(a, (first + i) % 4 === 0 ? 'ENOENT' : 'ok', `request ${i}`));
+  assert.equal(channel.inFlight, 0);
+  const next = channel.nextSeq();
+  assert.ok(next >= first + 10, 'reserved numbers are not handed out again');
+});
+
+test('a batch whose answers never come fails when the channel does', async () => {
+  const kernel = new FakeKernel(() => []);
+  const channel = new NetlinkChannel(kernel);
+  const first = channel.reserveSeqs(3);
+  const failure = new Promise<Error>((resolve) => {
+    channel.submitBatch(batchOf(first, 3), first, 3, { onReply: () => assert.fail('no answer was sent'), onFailure: resolve });
+  });
+  await new Promise((r) => setImmediate(r));
+  channel.close();
+  assert.match((await failure).message, /closed/);
+});
+
+test('reserved sequence ranges never contain 0', () => {
+  const channel = new NetlinkChannel(new FakeKernel(() => []));
+  channel.reserveSeqs(0xffffff00 - channel.nextSeq());
+  assert.equal(channel.reserveSeqs(0x200), 1, 'a range that would pass 2^32 - 1 starts over at 1');
+  assert.equal(channel.nextSeq(), 0x201);
+});
