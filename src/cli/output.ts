@@ -1,5 +1,4 @@
-import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, writeSync } from 'node:fs';
 import { TextBuffer } from '../format/text-buffer';
 
 /** glibc's stdio buffer for a pipe or file (st_blksize); output leaves in blocks of this size. */
@@ -97,5 +96,24 @@ function writeAll(fd: number, data: Buffer): void {
   }
 }
 
-export const stdout = new Output(1, isatty(1) ? 'line' : 'block');
+/** Linux's major number of the memory devices: /dev/null, /dev/zero, /dev/full. */
+const MEM_MAJOR = 1;
+
+/**
+ * isatty(3), without node:tty when the answer is plain: loading node:tty
+ * (net, stream) costs a one-shot command like `-C` milliseconds, and a
+ * terminal is always a character device, never one of the memory devices
+ * (where benchmarks and scripts send output: /dev/null).
+ */
+function isTerminal(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    if (!st.isCharacterDevice() || Math.floor(st.rdev / 256) % 4096 === MEM_MAJOR) return false;
+  } catch {
+    return false;
+  }
+  return (require('node:tty') as typeof import('node:tty')).isatty(fd);
+}
+
+export const stdout = new Output(1, isTerminal(1) ? 'line' : 'block');
 export const stderr = new Output(2, 'none');
