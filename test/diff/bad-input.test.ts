@@ -11,18 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ctFill, type Netns } from '../kernel/netns';
 import { diffCase } from './framework';
-
-const TABLE: string[][] = [
-  '-s 10.0.0.1 -d 10.0.0.2 -p tcp --sport 1111 --dport 80 --state ESTABLISHED -t 6000',
-  '-s 10.0.0.1 -d 10.0.0.3 -p udp --sport 2222 --dport 53 -m 2 -t 6000',
-  '-s 10.0.0.1 -d 10.0.0.9 -p udp --sport 7 --dport 7 -w 5 -t 6000',
-  '-s 2001:db8::1 -d 2001:db8::2 -p tcp --sport 1234 --dport 443 --state ESTABLISHED -t 6000',
-  '-s 2001:db8::10 -d 2001:db8:1::20 -p udp --sport 5353 --dport 53 -m 7 -t 6000',
-].map((line) => line.split(' '));
-
-const setup = (ns: Netns): Promise<void> => ctFill(ns, TABLE);
+import { args, base } from './states';
 
 const UDP_V4 = '-s 10.9.0.1 -d 10.9.0.2 -p udp --sport 1 --dport 2';
 const TCP_V4 = '-s 10.9.0.1 -d 10.9.0.2 -p tcp --sport 1 --dport 2';
@@ -31,7 +21,7 @@ type Category =
   | 'IPv4 address' | 'IPv6 address' | 'port' | 'protocol' | 'state' | 'status' | 'mark' | 'zone' | 'label' | 'family'
   | 'timeout' | 'conflicting options' | 'repeated options' | 'unknown option or command' | 'missing argument';
 
-/** [what is wrong, command line]; `''` stands for an empty argument. */
+/** [what is wrong, command line] (`''` is an empty argument), run on the `base` table. */
 const ROWS: readonly (readonly [Category, string])[] = [
   ['IPv4 address', '-L -s 1.2.3.256'],
   ['IPv4 address', '-L -s 08.0.0.1'],
@@ -139,11 +129,9 @@ const ROWS: readonly (readonly [Category, string])[] = [
   ['missing argument', '-G -p tcp -s 10.0.0.1'],
 ];
 
-const args = (line: string): string[] => line.split(' ').filter((w) => w !== '').map((w) => (w === "''" ? '' : w));
-
 describe('bad input: the reference’s message, exit code and resulting table', () => {
   for (const [category, line] of ROWS) {
-    diffCase({ name: `${category}: conntrack ${line}`, setup, argv: args(line), mutates: true });
+    diffCase({ name: `${category}: conntrack ${line}`, setup: base, argv: args(line), mutates: true });
   }
 });
 
