@@ -69,6 +69,8 @@ export interface CommandDef {
   /** The kind on the conntrack table and on the expect table (undefined: `Can't do --X on expectations`). */
   readonly kinds: readonly [CommandKind, CommandKind | undefined];
   readonly help?: HelpEntry;
+  /** What the README says of a command 1.4.7's usage text leaves out. */
+  readonly doc?: string;
 }
 
 /**
@@ -90,11 +92,12 @@ export const COMMANDS: readonly CommandDef[] = [
     help: { argName: ' [table] [options]', tabs: '\t\t', text: 'Show events' } },
   { letter: 'F', longs: ['flush'], arg: 'optional', kinds: ['CT_FLUSH', 'EXP_FLUSH'],
     help: { argName: ' [table]', tabs: '\t\t\t', text: 'Flush table' } },
-  { letter: 'A', longs: ['add'], arg: 'optional', kinds: ['CT_ADD', undefined] },
+  { letter: 'A', longs: ['add'], arg: 'optional', kinds: ['CT_ADD', undefined],
+    doc: 'Create a conntrack, or leave an existing one as it is' },
   { letter: 'C', longs: ['counter'], arg: 'optional', kinds: ['CT_COUNT', 'EXP_COUNT'],
     help: { argName: ' [table]', tabs: '\t\t\t', text: 'Show counter' } },
-  { letter: 'h', longs: ['help'], arg: 'none', kinds: ['CT_HELP', 'CT_HELP'] },
-  { letter: 'V', longs: ['version'], arg: 'none', kinds: ['CT_VERSION', 'CT_VERSION'] },
+  { letter: 'h', longs: ['help'], arg: 'none', kinds: ['CT_HELP', 'CT_HELP'], doc: 'Show the usage text (with `-p`, the protocol options too)' },
+  { letter: 'V', longs: ['version'], arg: 'none', kinds: ['CT_VERSION', 'CT_VERSION'], doc: 'Show the version' },
   { letter: 'S', longs: ['stats'], arg: 'none', kinds: ['CT_STATS', 'EXP_STATS'],
     help: { argName: '', tabs: '\t\t\t\t', text: 'Show statistics' } },
 ];
@@ -119,6 +122,8 @@ export interface OptionDef {
   readonly optionalWord?: true;
   readonly legal: LegalityRow;
   readonly help?: HelpEntry;
+  /** What the README says of an option 1.4.7's usage text leaves out. */
+  readonly doc?: string;
 }
 
 const row = (marks: string): LegalityRow => legalityRow(GENERIC_COLUMNS, marks);
@@ -170,7 +175,8 @@ export const OPTIONS: readonly OptionDef[] = [
     help: { argName: ' ip', tabs: '\t\t\t', text: 'Destination mask address' } },
   // Deprecated: only prints a warning and never marks itself as seen (§3.17).
   { flag: 'nat-range', code: 'a', letter: 'a', longs: ['nat-range'], arg: 'required',
-    legal: row('.  o  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  o   .') },
+    legal: row('.  o  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  o   .'),
+    doc: 'Deprecated: prints a warning and does nothing' },
   { flag: 'mark', code: 'm', letter: 'm', longs: ['mark'], arg: 'required',
     legal: row('o  o  o  o  .  .  o  .  .  .  .  .  .  .  .  .  .  .  .  o   .'),
     help: { argName: ' mark', tabs: '\t\t\t', text: 'Set mark' } },
@@ -178,7 +184,8 @@ export const OPTIONS: readonly OptionDef[] = [
   // attached (D12); like 1.4.9 we require one, so `--id` alone is a
   // missing-argument error and `--id 5` works.
   { flag: 'id', code: 'i', letter: 'i', longs: ['id'], arg: 'required',
-    legal: row('.  .  o  o  o  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .   .') },
+    legal: row('.  .  o  o  o  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .   .'),
+    doc: 'Conntrack id' },
   { flag: 'family', code: 'f', letter: 'f', longs: ['family'], arg: 'required',
     legal: row('o  .  o  o  .  o  o  .  .  o  .  .  .  .  .  .  .  .  .  .   .'),
     help: { argName: ' proto', tabs: '\t\t', text: "Layer 3 Protocol, eg. 'ipv6'" } },
