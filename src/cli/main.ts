@@ -16,6 +16,8 @@ import { strerror } from './strerror';
 export function main(processArgv: readonly string[]): void {
   const { argv, netns } = takeNetnsOption([PROGNAME, ...processArgv.slice(2)]);
   dieOnStopSignals(() => stdout.end());
+  // The loop ran dry with the command unfinished (a reply that can never come): never a silent exit 0.
+  process.once('beforeExit', () => exit(report(new OtherProblem('internal error: the command stalled'))));
   run(argv, netns).then(exit, (err: unknown) => exit(report(err)));
 }
 
