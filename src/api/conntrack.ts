@@ -188,10 +188,12 @@ export class Conntrack {
 
   /**
    * One entry by its tuple (original, and reply if given) and zone; undefined
-   * when there is none. `conntrack -G`.
+   * when there is none. `conntrack -G`. Asked on the modify socket: `-U`
+   * reads each entry back while its dump holds the query socket unread
+   * (backpressure), where the answer would never be read.
    */
   async get(template: Flow): Promise<Flow | undefined> {
-    const channel = this.query();
+    const channel = this.modify();
     const seq = channel.nextSeq();
     let found: Flow | undefined;
     try {

@@ -41,6 +41,15 @@ export function errnoOf(err: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * The errno when joining the event groups failed (setsockopt
+ * NETLINK_ADD_MEMBERSHIP: EPERM without CAP_NET_ADMIN), else undefined.
+ */
+export function subscribeErrno(err: unknown): number | undefined {
+  const { syscall, errno } = err as NodeJS.ErrnoException;
+  return err instanceof Error && syscall === 'setsockopt' && typeof errno === 'number' ? Math.abs(errno) : undefined;
+}
+
 /** `Operation failed: MSG` for a failed kernel request; other errors pass through. */
 export function operationFailed(err: unknown, command: CommandSelection): unknown {
   const errno = errnoOf(err);

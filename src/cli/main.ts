@@ -5,10 +5,8 @@ import type { RunContext } from './commands/context';
 import { BrokenPipe, stderr, stdout } from './output';
 import { parseInvocation, type CommandLine } from './parse';
 import { BANNER, CliProblem, OtherProblem, PROGNAME, renderProblem } from './problems';
+import { dieOf, dieOnStopSignals } from './signals';
 import { strerror } from './strerror';
-
-/** Exit status of a process killed by SIGPIPE, which is what the C tool gets from `| head`. */
-const SIGPIPE_STATUS = 128 + 13;
 
 /**
  * `conntrack ARGS...`: the only place that prints errors and exits. Library
@@ -17,6 +15,9 @@ const SIGPIPE_STATUS = 128 + 13;
  */
 export function main(processArgv: readonly string[]): void {
   const { argv, netns } = takeNetnsOption([PROGNAME, ...processArgv.slice(2)]);
+  dieOnStopSignals(() => stdout.end());
+  // The loop ran dry with the command unfinished (a reply that can never come): never a silent exit 0.
+  process.once('beforeExit', () => exit(report(new OtherProblem('internal error: the command stalled'))));
   run(argv, netns).then(exit, (err: unknown) => exit(report(err)));
 }
 
@@ -78,7 +79,8 @@ function socketProblem(err: unknown): CliProblem | undefined {
 
 /** Prints a failure as one line (plus 1.4.7's companion lines) and returns the exit status. */
 function report(err: unknown): number {
-  if (err instanceof BrokenPipe) return SIGPIPE_STATUS;
+  // The reader is gone (`| head`): the C tool dies of SIGPIPE, silently.
+  if (err instanceof BrokenPipe) dieOf('SIGPIPE');
   try {
     stdout.sync();
   } catch {
@@ -99,7 +101,7 @@ function exit(status: number): void {
     stdout.end();
   } catch (err) {
     if (!(err instanceof BrokenPipe)) throw err;
-    status = SIGPIPE_STATUS;
+    dieOf('SIGPIPE');
   }
   process.exit(status);
 }

@@ -91,8 +91,10 @@ export function subject(): Command {
   return cachedSubject;
 }
 
-export function runConntrack(ns: Netns, cmd: Command, argv: readonly string[], stdin?: string): Promise<ExecResult> {
-  return ns.exec(cmd.argv[0], [...cmd.argv.slice(1), ...argv], stdin === undefined ? {} : { input: stdin });
+/** Runs `cmd argv` in the namespace, behind `wrap` (a command prefix such as `setpriv …`) if given. */
+export function runConntrack(ns: Netns, cmd: Command, argv: readonly string[], stdin?: string, wrap: readonly string[] = []): Promise<ExecResult> {
+  const [program, ...args] = [...wrap, ...cmd.argv, ...argv];
+  return ns.exec(program!, args, stdin === undefined ? {} : { input: stdin });
 }
 
 // ---------------------------------------------------------------------------
@@ -240,6 +242,8 @@ export interface DiffCaseSpec {
   setup?: (ns: Netns) => Promise<unknown>;
   argv: readonly string[] | ((state: unknown) => readonly string[]);
   stdin?: string;
+  /** A command prefix both tools run behind, e.g. `setpriv` dropping privileges (state is built and read without it). */
+  wrap?: readonly string[];
   /** Extra normalization applied to stdout and stderr of both sides (documents a known nondeterminism). */
   normalize?: (text: string) => string;
   /** Whether argv changes the table (default: inferred from the command option). */
@@ -313,7 +317,7 @@ async function runSide(
   if (build === 'rebuild') await resetState(ns);
   if (build !== 'no') state = await spec.setup?.(ns);
   const argv = argvOf(spec, state);
-  const result = await runConntrack(ns, cmd, argv, spec.stdin);
+  const result = await runConntrack(ns, cmd, argv, spec.stdin, spec.wrap);
   const table = build === 'no' ? undefined : await snapshot(ns);
   return { argv, result, table, from, to: performance.now() };
 }

@@ -316,6 +316,8 @@ export interface TrafficOptions {
   keepOpen?: boolean;
   /** Load CT_STATE_RULESET first (false: the caller loaded a `ct` ruleset itself). Default true. */
   ruleset?: boolean;
+  /** Repeat the TCP and UDP exchanges, with fresh sockets, for this long: a table that keeps changing. Default 0 (once). */
+  repeatForMs?: number;
 }
 
 /** The flows made, as the kernel saw them (ports are chosen by the kernel). */
@@ -383,13 +385,18 @@ async function udp(host, type) {
 (async () => {
   const hosts = [['127.0.0.1', 'udp4']];
   if (opts.ipv6) hosts.push(['::1', 'udp6']);
-  for (const [host, type] of hosts) {
-    if (opts.tcp) await tcp(host, false);
-    if (opts.tcp && opts.keepOpen) await tcp(host, true);
-    if (opts.udp) await udp(host, type);
-  }
-  process.stdout.write(JSON.stringify(flows) + '\n');
-  if (held.length === 0) process.exit(0);
+  const until = Date.now() + opts.repeatForMs;
+  do {
+    for (const [host, type] of hosts) {
+      if (opts.tcp) await tcp(host, false);
+      if (opts.tcp && opts.keepOpen) await tcp(host, true);
+      if (opts.udp) await udp(host, type);
+    }
+  } while (Date.now() < until);
+  const done = held.length === 0;
+  // Exit only once the line is out: a pipe takes a long line in several writes.
+  process.stdout.write(JSON.stringify(flows) + '\n', () => done && process.exit(0));
+  if (done) return;
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 })().catch((e) => { console.error(e); process.exit(1); });
@@ -402,7 +409,7 @@ async function udp(host, type) {
  * Resolves when every flow exists in the table.
  */
 export async function makeTraffic(ns: Netns, options: TrafficOptions = {}): Promise<Traffic> {
-  const opts = { tcp: true, udp: true, icmp: true, ipv6: true, keepOpen: false, ruleset: true, ...options };
+  const opts = { tcp: true, udp: true, icmp: true, ipv6: true, keepOpen: false, ruleset: true, repeatForMs: 0, ...options };
   if (opts.ruleset) await ensureCtRuleset(ns);
   const child = ns.spawn(process.execPath, ['-e', TRAFFIC_SCRIPT, JSON.stringify(opts)]);
   const stderr: Buffer[] = [];

@@ -1,19 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { OtherProblem } from '../problems';
 import type { RunContext } from './context';
+import { netlinkOrProc } from './proc-fallback';
 
 const COUNT_FILE = '/proc/sys/net/netfilter/nf_conntrack_count';
 
 /** `-C`: the number of entries; /proc when the netlink request fails, as 1.4.7 does (spec §7.15). */
-export async function count(ctx: RunContext): Promise<number> {
-  let entries: number;
-  try {
-    entries = await ctx.conntrack().count();
-  } catch {
-    entries = readCountFile();
-  }
-  ctx.out.write(`${entries}\n`);
-  return 0;
+export function count(ctx: RunContext): Promise<number> {
+  return netlinkOrProc(() => ctx.conntrack().count(), readCountFile, (entries) => ctx.out.write(`${entries}\n`));
 }
 
 function readCountFile(): number {

@@ -1,13 +1,13 @@
 import type { EventStream } from '../../api/event-stream';
 import type { ConntrackEvent } from '../../ctnetlink/event';
+import { subscribeErrno } from '../kernel-errors';
 import { validateForExecution } from '../parse';
 import { BANNER, OtherProblem } from '../problems';
+import { catchStopSignals } from '../signals';
 import { strerror } from '../strerror';
 import { ProgramNames } from '../userspace';
 import { summary, type RunContext } from './context';
 import { EntryPrinter } from './printer';
-
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** 1.4.7's words when recvmsg() says ENOBUFS; it then goes on. */
 const ENOBUFS_WARNING =
@@ -38,8 +38,9 @@ export async function events(ctx: RunContext): Promise<number> {
     const printer = new EntryPrinter(cmd, { savePrefix: '-A', xmlFrame: 'document', labels: true, ktimestamp: true }, out, err);
     const names = new ProgramNames();
     let flushQueued = false;
+    let releaseSignals = (): void => {};
     const stop = (): void => {
-      for (const signal of STOP_SIGNALS) process.off(signal, stop);
+      releaseSignals();
       stream.close();
     };
     // Output failures (a reader gone: EPIPE) end the command; the stream must not swallow them.
@@ -82,7 +83,7 @@ export async function events(ctx: RunContext): Promise<number> {
         resolve();
       }),
     );
-    for (const signal of STOP_SIGNALS) process.on(signal, stop);
+    releaseSignals = catchStopSignals(stop);
     guard(() => validateForExecution(cmd));
   });
   await finished;
@@ -107,11 +108,11 @@ function openStream(ctx: RunContext): EventStream<ConntrackEvent> {
     });
   } catch (e) {
     // socket() failing is the "main socket" failure main.ts reports; joining the
-    // groups is what 1.4.7's bind() of the event socket does (EPERM without CAP_NET_ADMIN).
-    const { syscall, errno } = e as NodeJS.ErrnoException;
-    if (syscall !== 'setsockopt' || errno === undefined) throw e;
+    // groups is what 1.4.7's bind() of the event socket does.
+    const errno = subscribeErrno(e);
+    if (errno === undefined) throw e;
     const problem = new OtherProblem("Can't open netlink socket");
-    problem.warnings = [`mnl_socket_bind: ${strerror(Math.abs(errno))}`];
+    problem.warnings = [`mnl_socket_bind: ${strerror(errno)}`];
     throw problem;
   }
   if (cmd.bufferSize !== undefined) {

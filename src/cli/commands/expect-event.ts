@@ -1,11 +1,13 @@
-import { isLost } from '../../api/event-stream';
+import { isLost, type EventStream } from '../../api/event-stream';
+import type { ExpectationEvent } from '../../ctnetlink/expect';
 import { NetlinkError } from '../../netlink/errors';
-import { BANNER } from '../problems';
+import { subscribeErrno } from '../kernel-errors';
+import { BANNER, OtherProblem } from '../problems';
+import { catchStopSignals } from '../signals';
 import { summary, type RunContext } from './context';
 import { ExpectationPrinter } from './expect-printer';
 
 const ENOBUFS = 105;
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /**
  * `-E expect` (spec §7.13): every expectation event of the namespace, all
@@ -15,9 +17,8 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
  * with ENOBUFS: `Operation failed: No buffer space available`).
  */
 export async function expectationEvents(ctx: RunContext): Promise<number> {
-  const stream = ctx.conntrack().expectationEvents();
-  const stop = (): void => stream.close();
-  for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  const stream = openStream(ctx);
+  const releaseSignals = catchStopSignals(() => stream.close());
   const printer = new ExpectationPrinter(ctx.cmd.output, ctx.out);
   let shown = 0;
   try {
@@ -28,9 +29,19 @@ export async function expectationEvents(ctx: RunContext): Promise<number> {
       shown++;
     }
   } finally {
-    for (const signal of STOP_SIGNALS) process.off(signal, stop);
+    releaseSignals();
   }
   printer.finish();
   summary(ctx, BANNER, `${shown} expectation events have been shown.`);
   return 0;
+}
+
+/** The event socket; 1.4.7 (libnetfilter_conntrack's nfct_open) only says it could not open it. */
+function openStream(ctx: RunContext): EventStream<ExpectationEvent> {
+  try {
+    return ctx.conntrack().expectationEvents();
+  } catch (e) {
+    if (subscribeErrno(e) === undefined) throw e;
+    throw new OtherProblem("Can't open handler");
+  }
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CpuStats } from '../../api/conntrack';
 import { OtherProblem } from '../problems';
 import type { RunContext } from './context';
+import { netlinkOrProc } from './proc-fallback';
 
 /** 1.4.7's names of CTA_STATS_* 1..15, then placeholders for numbers it does not know. */
 const NAMES = [
@@ -20,19 +21,15 @@ const PROC_STATS = '/proc/net/stat/nf_conntrack';
  * netlink fails both fall back to the conntrack counters of /proc, as
  * 1.4.7 does.
  */
-export async function stats(ctx: RunContext): Promise<number> {
+export function stats(ctx: RunContext): Promise<number> {
   const ct = ctx.conntrack();
-  let lines: string[];
-  try {
-    lines =
-      ctx.cmd.command === 'EXP_STATS'
-        ? (await ct.expectationStats()).map((s) => netlinkLine(s, EXPECT_NAMES))
-        : (await ct.stats()).map((s) => netlinkLine(s, NAMES));
-  } catch {
-    lines = procLines();
-  }
-  for (const line of lines) ctx.out.write(line);
-  return 0;
+  const netlink = async (): Promise<string[]> =>
+    ctx.cmd.command === 'EXP_STATS'
+      ? (await ct.expectationStats()).map((s) => netlinkLine(s, EXPECT_NAMES))
+      : (await ct.stats()).map((s) => netlinkLine(s, NAMES));
+  return netlinkOrProc(netlink, procLines, (lines) => {
+    for (const line of lines) ctx.out.write(line);
+  });
 }
 
 const cpuPrefix = (cpu: number): string => `cpu=${String(cpu).padEnd(4)}\t`;
