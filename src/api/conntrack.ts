@@ -110,7 +110,12 @@ function decodeEntry(m: MessageCursor): Flow | undefined {
  * table size) and writes pipeline: start many `delete`/`create`/`update`
  * calls before awaiting them and they share sendmsg calls, like a batch.
  * Methods throw NetlinkError (`code`, `errno`, kernel's extended-ack text);
- * nothing here prints or exits.
+ * nothing here prints or exits. A dump the kernel flags NLM_F_DUMP_INTR (the
+ * table changed under it) delivers every entry it got, then throws
+ * DumpInterruptedError: it is not repeated here, the caller dumps again if it
+ * needs a consistent view (ctnetlink of Linux 6.x never sets the flag).
+ * Malformed replies throw ProtocolError; ENOBUFS (replies dropped) fails the
+ * requests in flight with NetlinkError ENOBUFS.
  *
  * Needs CAP_NET_ADMIN in the namespace for everything but nothing at open.
  */

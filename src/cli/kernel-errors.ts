@@ -1,9 +1,10 @@
-import { NetlinkError, ProtocolError } from '../netlink/errors';
+import { DumpInterruptedError, NetlinkError, ProtocolError } from '../netlink/errors';
 import { COMMAND_KINDS, type CommandSelection } from './options';
 import { OtherProblem } from './problems';
 import { strerror } from './strerror';
 
 const EPERM = 1;
+const EINTR = 4;
 const ENOENT = 2;
 const ENOMEM = 12;
 const EEXIST = 17;
@@ -34,10 +35,14 @@ export function kernelMessage(errno: number, command: CommandSelection): string 
   return strerror(errno);
 }
 
-/** The errno a library failure stands for (a malformed reply is EPROTO, as libmnl reports it). */
+/**
+ * The errno a library failure stands for, as libmnl reports it: a malformed
+ * reply is EPROTO, a dump the kernel flagged NLM_F_DUMP_INTR is EINTR.
+ */
 export function errnoOf(err: unknown): number | undefined {
   if (err instanceof NetlinkError) return err.positiveErrno;
   if (err instanceof ProtocolError) return EPROTO;
+  if (err instanceof DumpInterruptedError) return EINTR;
   return undefined;
 }
 

@@ -211,7 +211,14 @@ export class WireEntry {
     this.len[slot] = length;
   }
 
+  /*
+   * A repeated attribute replaces what the earlier one said, as in
+   * decodeFlow (and libnetfilter_conntrack): the nests decodeFlow decodes
+   * into a fresh object forget their earlier fields here too.
+   */
+
   private tuple(c: AttributeCursor, base: Slot.ORIG | Slot.REPLY): void {
+    this.at.fill(-1, base, base + TupleField.ATTR);
     this.at[base + TupleField.ATTR] = c.offset - 4;
     this.len[base + TupleField.ATTR] = c.length + 4;
     const t = c.enter(this.inner);
@@ -278,12 +285,15 @@ export class WireEntry {
     while (p.next()) {
       switch (p.type) {
         case ProtoinfoAttr.TCP:
+          this.at[Slot.TCP_STATE] = -1;
           this.named(p, TcpAttr.STATE, Slot.TCP_STATE, 1);
           break;
         case ProtoinfoAttr.SCTP:
+          this.at[Slot.SCTP_STATE] = -1;
           this.named(p, SctpAttr.STATE, Slot.SCTP_STATE, 1);
           break;
         case ProtoinfoAttr.DCCP:
+          this.at[Slot.DCCP_STATE] = -1;
           this.named(p, DccpAttr.STATE, Slot.DCCP_STATE, 1);
           break;
       }
@@ -292,6 +302,7 @@ export class WireEntry {
 
   private counters(c: AttributeCursor, nest: Slot.COUNTERS_ORIG | Slot.COUNTERS_REPLY): void {
     this.at[nest] = c.offset;
+    this.at.fill(-1, nest + 1, nest + 3);
     const a = c.enter(this.inner);
     while (a.next()) {
       switch (a.type) {
@@ -312,6 +323,7 @@ export class WireEntry {
   }
 
   private timestamp(c: AttributeCursor): void {
+    this.at.fill(-1, Slot.TIMESTAMP_START, Slot.TIMESTAMP_STOP + 1);
     const a = c.enter(this.inner);
     while (a.next()) {
       if (a.type === TimestampAttr.START) this.put(a, Slot.TIMESTAMP_START, 8);

@@ -1,3 +1,5 @@
+import { MessageWriter } from '../../src/netlink/attributes';
+import { MessageFlags, MessageType, NLMSG_HDRLEN } from '../../src/netlink/constants';
 import { MessageCursor } from '../../src/netlink/messages';
 import type { Transport } from '../../src/netlink/socket';
 
@@ -70,11 +72,38 @@ export class FakeKernel implements Transport {
 
   /** Queues an error return of recvmsg (e.g. ENOBUFS). */
   pushErrno(errno: number): void {
-    this.queue.push(Object.assign(Buffer.alloc(0), { errno }));
+    this.queue.push(recvError(errno));
     this.kick();
   }
 
   private kick(): void {
     if (this.queue.length > 0) setImmediate(() => this.onReadable?.());
   }
+}
+
+/** Stands in the reply queue for an error return of recvmsg (ENOBUFS, EBADF…) instead of a datagram. */
+export function recvError(errno: number): Buffer {
+  return Object.assign(Buffer.alloc(0), { errno });
+}
+
+/** NLMSG_ERROR for request `seq`: an ACK (errno 0) or the kernel's refusal, with the request's header echoed. */
+export function ackMessage(seq: number, errno = 0, flags = 0): Buffer {
+  const w = new MessageWriter();
+  const start = w.beginMessage(MessageType.ERROR, flags, seq, PORTID);
+  const payload = Buffer.alloc(4 + NLMSG_HDRLEN);
+  payload.writeInt32LE(-errno, 0);
+  payload.writeUInt32LE(NLMSG_HDRLEN, 4);
+  payload.writeUInt32LE(seq, 12);
+  w.raw(payload);
+  w.endMessage(start);
+  return w.toBuffer();
+}
+
+/** NLMSG_DONE ending dump `seq`; `flags` may add NLM_F_DUMP_INTR. */
+export function doneMessage(seq: number, flags: number = MessageFlags.MULTI): Buffer {
+  const w = new MessageWriter();
+  const start = w.beginMessage(MessageType.DONE, flags, seq, PORTID);
+  w.raw(Buffer.alloc(4));
+  w.endMessage(start);
+  return w.toBuffer();
 }
