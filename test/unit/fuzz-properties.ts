@@ -31,7 +31,7 @@ import { compileFilter } from '../../src/ctnetlink/filter-match';
 import { compileWirePrefilter } from '../../src/ctnetlink/filter-wire';
 import type { Flow, NatRange, Tuple } from '../../src/ctnetlink/flow';
 import { decodeFlow, encodeFlow } from '../../src/ctnetlink/flow-codec';
-import { deleteRequestFor } from '../../src/ctnetlink/requests';
+import { writeDeleteFor } from '../../src/ctnetlink/requests';
 import { decodeStats } from '../../src/ctnetlink/stats-codec';
 import { decodeTuple, encodeTuple } from '../../src/ctnetlink/tuple-codec';
 import { WireEntry } from '../../src/ctnetlink/wire-entry';
@@ -134,7 +134,11 @@ function examineWireEntry(buf: Buffer, start: number, end: number, family: numbe
     }
     log.push(passed);
   }
-  const request = must('deleteRequestFor', () => deleteRequestFor(1, entry));
+  const request = must('writeDeleteFor', () => {
+    const w = new MessageWriter();
+    writeDeleteFor(w, 1, entry);
+    return w.view();
+  });
   if (flow && present) {
     const sent = must('decoding the delete request', () => decodeFlow(request, NLMSG_HDRLEN + NFGENMSG_LEN, request.length, family));
     const named = { orig: sent.orig, zone: sent.zone, id: sent.id };
