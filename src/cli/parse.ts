@@ -23,7 +23,7 @@ import { mergeFamily, parseAddressOption, splitNatArgument, type Family } from '
 import { Getopt, type LongOption } from './getopt';
 import { labelBitmap, loadLabelMap, type LabelMap } from './labelmap';
 import { checkGenericOptions, checkProtocolOptions } from './legality';
-import { loadFileCommands, readLoadFile } from './load-file';
+import { LoadFile } from './load-file';
 import {
   commandByLetter,
   GENERIC_LONG_OPTIONS,
@@ -223,7 +223,7 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnvironment 
 /** A whole invocation: one command line, or the command lines of a `-R` file. */
 export type Invocation =
   | { readonly kind: 'single'; readonly command: CommandLine }
-  | { readonly kind: 'load-file'; readonly file: string; readonly commands: readonly CommandLine[]; readonly warnings: readonly string[] };
+  | { readonly kind: 'load-file'; readonly script: LoadFileScript };
 
 /** What 1.4.7 calls a command in `Cannot use command `X' with --load-file`. */
 const LOAD_FILE_NAMES: Partial<Record<CommandSelection, string>> = {
@@ -238,29 +238,58 @@ const LOAD_FILE_COMMANDS: ReadonlySet<CommandSelection> = new Set<CommandSelecti
 
 /**
  * Parses the process's argv: `-R FILE` / `--load-file FILE` only as argv[1]
- * with a following word (§2.8); then every line of the file is parsed before
- * any command is accepted, and only then each command is checked against
- * what a file may contain (§7.14).
+ * with a following word (§2.8). A file is opened here and parsed by the
+ * LoadFileScript's two readings.
  */
 export function parseInvocation(argv: readonly string[], env: ParseEnvironment = {}): Invocation {
   if (argv.length <= 2 || (argv[1] !== '-R' && argv[1] !== '--load-file')) {
     return { kind: 'single', command: parseCommandLine(argv, env) };
   }
-  const session = new ParseSession(env);
-  return withWarnings(session, () => {
-    const file = argv[2]!;
-    const commands: CommandLine[] = [];
-    for (const line of loadFileCommands(readLoadFile(file), argv[0]!)) {
-      commands.push(new CommandLineParser(line, session).parse());
+  return { kind: 'load-file', script: new LoadFileScript(LoadFile.open(argv[2]!), argv[0]!, new ParseSession(env)) };
+}
+
+/**
+ * The command lines of a `-R` file (§7.14), read twice so that neither the
+ * file nor its parsed lines are ever held whole: check() parses every line
+ * as 1.4.7 does before it runs any, and only then checks each command
+ * against what a file may contain; commands() parses them again, one at a
+ * time, for running.
+ */
+export class LoadFileScript {
+  constructor(
+    private readonly file: LoadFile,
+    private readonly progname: string,
+    private readonly session: ParseSession,
+  ) {}
+
+  /**
+   * Throws the problem 1.4.7 stops with before running anything. `warn`
+   * gets the warnings of the lines as 1.4.7 prints them, line by line; the
+   * failing line's own warnings travel with its problem.
+   */
+  check(warn: (line: string) => void): void {
+    let refused: CommandSelection | undefined;
+    for (const argv of this.file.commands(this.progname)) {
+      const { command } = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
+      for (const line of this.session.warnings.splice(0)) warn(line);
+      if (refused === undefined && !LOAD_FILE_COMMANDS.has(command)) refused = command;
     }
-    for (const command of commands) {
-      if (!LOAD_FILE_COMMANDS.has(command.command)) {
-        const name = LOAD_FILE_NAMES[command.command] ?? 'unknown';
-        throw new ParameterProblem(`Cannot use command \`${name}' with --load-file`);
-      }
+    if (refused !== undefined) {
+      throw new ParameterProblem(`Cannot use command \`${LOAD_FILE_NAMES[refused] ?? 'unknown'}' with --load-file`);
     }
-    return { kind: 'load-file', file, commands, warnings: [...session.warnings] };
-  });
+  }
+
+  /** The command lines, parsed again after check() passed; their warnings were printed by check(). */
+  *commands(): Generator<CommandLine> {
+    for (const argv of this.file.commands(this.progname)) {
+      yield new CommandLineParser(argv, this.session).parse();
+      this.session.warnings.length = 0;
+    }
+  }
+
+  close(): void {
+    this.file.close();
+  }
 }
 
 function withWarnings<T>(session: ParseSession, parse: () => T): T {
