@@ -43,6 +43,7 @@ import {
   truncate,
   tupleOf,
   type ProtocolEntry,
+  type ProtocolModule,
   type ProtocolTarget,
   type SelectedProtocol,
   type TargetTuple,
@@ -362,6 +363,17 @@ function withoutUndefined<T extends object>(value: T): T {
 /** Long option values of protocol options: `P<generation>:<code>` (1.4.7 adds 256 per `-p`). */
 const protocolVal = (generation: number, code: number): string => `P${generation}:${code}`;
 
+/** The options the generation-th `-p` of a module adds, made once: every line of a `-R` file asks again. */
+const PROTOCOL_LONG_OPTIONS = new Map<ProtocolModule, LongOption[][]>();
+
+function protocolLongOptions(module: ProtocolModule, generation: number): readonly LongOption[] {
+  let generations = PROTOCOL_LONG_OPTIONS.get(module);
+  if (!generations) PROTOCOL_LONG_OPTIONS.set(module, (generations = []));
+  return (generations[generation] ??= module.options.flatMap((o, i) =>
+    o.longs.map((name) => ({ name, arg: 'required' as const, val: protocolVal(generation, module.codeBase + i) })),
+  ));
+}
+
 /** What each address option does: target tuple, field, and the mask option a `/N` sets (§3.2). */
 const ADDRESS_OPTIONS: Partial<Record<OptionFlag, { target: TargetTuple; field: 'src' | 'dst'; maskFlag?: OptionFlag }>> = {
   src: { target: 'orig', field: 'src', maskFlag: 'mask-src' },
@@ -544,12 +556,7 @@ class CommandLineParser {
     this.protocol = selected;
     const generation = ++this.protocolGeneration;
     const { module } = selected;
-    this.longopts = [
-      ...this.longopts,
-      ...module.options.flatMap((o, i) =>
-        o.longs.map((name) => ({ name, arg: 'required' as const, val: protocolVal(generation, module.codeBase + i) })),
-      ),
-    ];
+    this.longopts = [...this.longopts, ...protocolLongOptions(module, generation)];
     this.template.orig.proto = selected.number;
   }
 
@@ -682,54 +689,51 @@ class CommandLineParser {
     // Mark and labels go into the request of -I/-A only; -U computes them per entry (§7.8).
     const creating = this.command === 'CT_CREATE' || this.command === 'CT_ADD';
     if (this.mark && creating) template.mark = this.mark.value;
+    // Properties are set one by one, not spread: a -R file builds one of these per line.
     const sorted = (set: Set<number> | undefined): number[] | undefined => set && [...set].sort((a, b) => a - b);
-    const labels: LabelOptions = {
-      ...(this.labelFilter && { filter: sorted(this.labelFilter) }),
-      ...(o.has('label-add') && { add: sorted(this.labelModify) ?? [] }),
-      ...(o.has('label-del') && { del: sorted(this.labelModify) ?? ('all' as const) }),
-    };
+    const labels: { -readonly [K in keyof LabelOptions]: LabelOptions[K] } = {};
+    if (this.labelFilter) labels.filter = sorted(this.labelFilter);
+    if (o.has('label-add')) labels.add = sorted(this.labelModify) ?? [];
+    if (o.has('label-del')) labels.del = sorted(this.labelModify) ?? 'all';
     if (labels.add && creating) template.labels = labelBitmap(labels.add);
     if (this.nat.src?.addr !== undefined) template.natSrc = natRange(this.nat.src);
     if (this.nat.dst?.addr !== undefined) template.natDst = natRange(this.nat.dst);
 
-    const output = Object.fromEntries(OUTPUT_KEYWORDS.map((k) => [k, (this.outputBits & OUTPUT_BITS[k]) !== 0])) as Record<
-      OutputKeyword,
-      boolean
-    >;
-    const status = o.has('status') ? { value: this.statusValue, mask: this.statusMask } : undefined;
-    const cmd: CommandLine = {
+    const output = {} as Record<OutputKeyword, boolean>;
+    for (const k of OUTPUT_KEYWORDS) output[k] = (this.outputBits & OUTPUT_BITS[k]) !== 0;
+    const expect: { -readonly [K in keyof ExpectationTemplate]: ExpectationTemplate[K] } = {
+      tuple: this.target.expected,
+      mask: this.target.mask,
+    };
+    if (template.timeout !== undefined) expect.timeout = template.timeout;
+    const cmd: { -readonly [K in keyof CommandLine]: CommandLine[K] } = {
       argv0: this.getopt.argv[0]!,
       command: this.command,
       table: this.table,
       family: this.family,
       options: o,
-      ...(this.protocol && {
-        protocol: {
-          ...this.protocol,
-          flags: this.protocolFlags,
-          options: new Set(this.protocol.module.options.filter((_, i) => this.protocolFlags & (1 << i)).map((p) => p.flag)),
-        },
-      }),
       template,
-      ...(icmpReplyType !== undefined && { icmpReplyType }),
       filter: {},
-      ...(this.mark && { mark: this.mark }),
-      ...(status && { status }),
       labels,
-      ...(this.labelMap && { labelMap: this.labelMap }),
       output,
-      ...(o.has('event-mask') && { eventMask: this.eventMask }),
-      ...(this.bufferSize !== undefined && { bufferSize: this.bufferSize }),
       zero: o.has('zero'),
-      ...(this.secmark !== undefined && { secmark: this.secmark }),
-      expect: {
-        tuple: this.target.expected,
-        mask: this.target.mask,
-        ...(template.timeout !== undefined && { timeout: template.timeout }),
-      },
+      expect,
       warnings: this.warnings,
     };
-    return { ...cmd, filter: buildFilter(cmd, this.nat) };
+    if (this.protocol) {
+      const flags = this.protocolFlags;
+      const options = new Set(this.protocol.module.options.filter((_, i) => flags & (1 << i)).map((p) => p.flag));
+      cmd.protocol = { ...this.protocol, flags, options };
+    }
+    if (icmpReplyType !== undefined) cmd.icmpReplyType = icmpReplyType;
+    if (this.mark) cmd.mark = this.mark;
+    if (o.has('status')) cmd.status = { value: this.statusValue, mask: this.statusMask };
+    if (this.labelMap) cmd.labelMap = this.labelMap;
+    if (o.has('event-mask')) cmd.eventMask = this.eventMask;
+    if (this.bufferSize !== undefined) cmd.bufferSize = this.bufferSize;
+    if (this.secmark !== undefined) cmd.secmark = this.secmark;
+    cmd.filter = buildFilter(cmd, this.nat);
+    return cmd;
   }
 }
 
