@@ -91,6 +91,8 @@ export function parseAddressOption(
   family: Family,
   rules: AddressOptionRules,
 ): { readonly family: 2 | 10; readonly value: AddressArg } {
+  // Already canonical: what the conversions below would give back unchanged.
+  if (DOTTED_QUAD.test(arg)) return { family: mergeFamily(family, 2), value: { family: 2, address: arg } };
   // Bytes, as the C buffer holds them; latin1 keeps one char per byte.
   const text = Buffer.from(arg, 'utf8').subarray(0, ADDRESS_TEXT_MAX).toString('latin1');
   const slash = text.indexOf('/');

@@ -156,10 +156,11 @@ class ParseSession {
   private loadedLabelMap?: LabelMap;
   private protocolEntries?: ProtocolEntry[];
 
-  constructor(readonly env: ParseEnvironment) {}
+  /** Read once: process.env is a slow lookup, and a `-R` file makes a parser per line. */
+  readonly posixlyCorrect: boolean;
 
-  get posixlyCorrect(): boolean {
-    return this.env.posixlyCorrect ?? process.env.POSIXLY_CORRECT !== undefined;
+  constructor(readonly env: ParseEnvironment) {
+    this.posixlyCorrect = env.posixlyCorrect ?? process.env.POSIXLY_CORRECT !== undefined;
   }
 
   get protocols(): readonly ProtocolEntry[] {

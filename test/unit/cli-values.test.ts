@@ -78,6 +78,15 @@ describe('address options', () => {
     assert.deepEqual(parseAddressOption('2001:DB8::1/128', 0, rules).value, { family: 10, address: '2001:db8::1' });
   });
 
+  test('dotted quads: canonical ones as given, leading zeros are octal', () => {
+    const address = (text: string): string => parseAddressOption(text, 0, rules).value.address;
+    for (const text of ['0.0.0.0', '255.255.255.255', '10.200.1.99', '1.2.3.4']) assert.equal(address(text), text);
+    assert.equal(address('010.0.0.01'), '8.0.0.1');
+    assert.equal(address('1.2.3.0377'), '1.2.3.255');
+    assert.throws(() => address('1.2.3.256'), /Invalid IP address `1.2.3.256'/);
+    assert.throws(() => parseAddressOption('1.2.3.4', 10, rules), /mismatched address family/);
+  });
+
   test('only 45 bytes are read', () => {
     assert.equal(parseAddressOption(`1.2.3.4${' '.repeat(38)}x/99`, 0, rules).value.netmask, undefined);
   });
