@@ -358,7 +358,10 @@ function icmpReplyFields(orig: Tuple, icmpReplyType: number | undefined): Partia
 }
 
 function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  // A loop, not Object.entries(): every -I/-A line of a -R file comes here.
+  const out: Partial<T> = {};
+  for (const key in value) if (value[key] !== undefined) out[key] = value[key];
+  return out as T;
 }
 
 /** Long option values of protocol options: `P<generation>:<code>` (1.4.7 adds 256 per `-p`). */
