@@ -18,12 +18,16 @@ const ADDRESS_TEXT_MAX = 45;
 const isDigit = (ch: string | undefined): boolean => ch !== undefined && ch >= '0' && ch <= '9';
 const isSpace = (ch: string): boolean => ' \t\n\v\f\r'.includes(ch);
 
+/** Four decimal bytes without leading zeros: the common spelling, which needs none of the C conversions. */
+const DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /**
  * glibc inet_aton: one to four parts, each a C integer (decimal, 0x hex or
  * 0 octal) starting with a digit; the last part fills the remaining bytes;
  * the text may continue after a whitespace character.
  */
 export function inetAton(text: string): Buffer | undefined {
+  if (DOTTED_QUAD.test(text)) return Buffer.from(text.split('.').map(Number));
   const parts: number[] = [];
   let i = 0;
   for (;;) {
@@ -87,6 +91,8 @@ export function parseAddressOption(
   family: Family,
   rules: AddressOptionRules,
 ): { readonly family: 2 | 10; readonly value: AddressArg } {
+  // Already canonical: what the conversions below would give back unchanged.
+  if (DOTTED_QUAD.test(arg)) return { family: mergeFamily(family, 2), value: { family: 2, address: arg } };
   // Bytes, as the C buffer holds them; latin1 keeps one char per byte.
   const text = Buffer.from(arg, 'utf8').subarray(0, ADDRESS_TEXT_MAX).toString('latin1');
   const slash = text.indexOf('/');

@@ -55,23 +55,13 @@ export class Getopt {
   /** The window [firstNonopt, lastNonopt) of non-options skipped so far. */
   private firstNonopt = 1;
   private lastNonopt = 1;
-  private readonly shortOptions = new Map<string, ArgRequirement>();
+  private readonly shortOptions: ReadonlyMap<string, ArgRequirement>;
   private readonly permute: boolean;
 
   constructor(argv: readonly string[], optstring: string, options: GetoptOptions = {}) {
     this.argv = [...argv];
     this.permute = !options.posixlyCorrect;
-    // A leading ':' only silences messages, which we never print anyway.
-    const spec = optstring.startsWith(':') ? optstring.slice(1) : optstring;
-    for (let i = 0; i < spec.length; i++) {
-      const letter = spec[i]!;
-      let arg: ArgRequirement = 'none';
-      if (spec[i + 1] === ':') {
-        arg = spec[i + 2] === ':' ? 'optional' : 'required';
-        i += arg === 'optional' ? 2 : 1;
-      }
-      if (!this.shortOptions.has(letter)) this.shortOptions.set(letter, arg);
-    }
+    this.shortOptions = shortOptionTable(optstring);
   }
 
   /** `argv[optind - 1]`: the word 1.4.7 quotes in its scanner errors. */
@@ -208,4 +198,27 @@ export class Getopt {
 /** A word that is not an option: anything not starting with `-`, and `-` itself. */
 function isNonOption(word: string): boolean {
   return word[0] !== '-' || word.length === 1;
+}
+
+/** Short option tables by optstring: a `-R` file makes a Getopt per line, all with the same one. */
+const SHORT_OPTION_TABLES = new Map<string, ReadonlyMap<string, ArgRequirement>>();
+
+function shortOptionTable(optstring: string): ReadonlyMap<string, ArgRequirement> {
+  let table = SHORT_OPTION_TABLES.get(optstring);
+  if (table) return table;
+  const letters = new Map<string, ArgRequirement>();
+  // A leading ':' only silences messages, which we never print anyway.
+  const spec = optstring.startsWith(':') ? optstring.slice(1) : optstring;
+  for (let i = 0; i < spec.length; i++) {
+    const letter = spec[i]!;
+    let arg: ArgRequirement = 'none';
+    if (spec[i + 1] === ':') {
+      arg = spec[i + 2] === ':' ? 'optional' : 'required';
+      i += arg === 'optional' ? 2 : 1;
+    }
+    if (!letters.has(letter)) letters.set(letter, arg);
+  }
+  table = letters;
+  SHORT_OPTION_TABLES.set(optstring, table);
+  return table;
 }

@@ -45,13 +45,14 @@ export function checkGenericOptions(kind: CommandSelection, given: ReadonlySet<O
   if (given.has('any-nat') && (given.has('src-nat') || given.has('dst-nat'))) {
     throw new ParameterProblem("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
   }
-  const index = (flag: OptionFlag): number => OPTIONS.findIndex((o) => o.flag === flag);
-  checkMatrix(kind, {
-    options: OPTIONS,
-    given: (i) => given.has(OPTIONS[i]!.flag),
-    pairs: ADDRESS_PAIRS.map((p) => ({ options: [index(p.flags[0]), index(p.flags[1])] as const, message: p.message })),
-  });
+  checkMatrix(kind, { options: OPTIONS, given: (i) => given.has(OPTIONS[i]!.flag), pairs: ADDRESS_PAIR_INDICES });
 }
+
+const optionIndex = (flag: OptionFlag): number => OPTIONS.findIndex((o) => o.flag === flag);
+const ADDRESS_PAIR_INDICES = ADDRESS_PAIRS.map((p) => ({
+  options: [optionIndex(p.flags[0]), optionIndex(p.flags[1])] as const,
+  message: p.message,
+}));
 
 /**
  * The protocol module's check (§4 step 4). `flags` is the bit set of the

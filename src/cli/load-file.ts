@@ -7,10 +7,13 @@
  *
  * Lines are produced one at a time, because 1.4.7 tokenizes and parses line
  * after line: a tokenizer error on a later line comes after a parse error on
- * an earlier one.
+ * an earlier one. The file is never held in memory: it is read in chunks,
+ * twice (see LoadFile).
  */
-import { readFileSync } from 'node:fs';
-import { ParameterProblem } from './problems';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { OtherProblem, ParameterProblem } from './problems';
 
 /** fgets() buffer of 10240 bytes. */
 const LINE_MAX = 10239;
@@ -26,30 +29,161 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HASH = 0x23;
 
-/** The bytes of the file (`-` is standard input); fails like fopen() in 1.4.7. */
-export function readLoadFile(name: string): Buffer {
-  const file = name === '-' ? '/dev/stdin' : name;
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    // fopen() of a directory succeeds in C and the first read fails: no lines.
-    if ((e as NodeJS.ErrnoException).code === 'EISDIR') return Buffer.alloc(0);
-    throw new ParameterProblem(`Failed to open file ${file} for reading`);
+/** The word being tokenized; its bytes become a string before the next word starts. */
+const WORD = Buffer.alloc(WORD_MAX);
+
+/** Bytes read per read(2): many lines at once, and more than one fgets() piece. */
+const CHUNK = 64 * 1024;
+
+/** read(2) into buf[offset, offset + length): bytes read, 0 at the end. */
+type ReadBytes = (buf: Buffer, offset: number, length: number) => number;
+
+/**
+ * A `-R` file that can be read from its start again: 1.4.7 parses every
+ * line before it runs any, and we do not keep the lines in memory between
+ * the two readings. A regular file is simply read twice. Anything else (a
+ * pipe, `-R -` from a pipe, `<(...)`) is copied to an unlinked temporary file
+ * while it is read the first time, and read from there the second time.
+ */
+export class LoadFile {
+  private spool: number | undefined;
+  /** Bytes the first reading found; later readings stop there, so they see the lines that were checked. */
+  private size: number | undefined;
+  private reading = false;
+
+  private constructor(
+    private readonly fd: number,
+    private readonly regular: boolean,
+  ) {}
+
+  /** Opens FILE (`-` is standard input) as fopen() does in 1.4.7, and fails with its message. */
+  static open(name: string): LoadFile {
+    const file = name === '-' ? '/dev/stdin' : name;
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      throw new ParameterProblem(`Failed to open file ${file} for reading`);
+    }
+    return new LoadFile(fd, fstatSync(fd).isFile());
+  }
+
+  /**
+   * The argument vectors of the file's command lines, from its start,
+   * `progname` as argv[0]: blank lines and `#` lines (after leading blanks)
+   * yield nothing. The first reading must reach the end before another starts.
+   */
+  *commands(progname: string): Generator<string[]> {
+    for (const piece of fgetsPieces(this.reader())) {
+      const words = tokenizeLine(piece, progname);
+      if (words) yield words;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+    if (this.spool !== undefined) closeSync(this.spool);
+  }
+
+  private reader(): ReadBytes {
+    if (this.size !== undefined) return positionalReader(this.regular ? this.fd : this.spool!, this.size);
+    if (this.reading) throw new Error('the -R file was read again before its first reading ended');
+    this.reading = true;
+    const spool = this.regular ? undefined : (this.spool = openSpool());
+    const read = this.regular ? positionalReader(this.fd, Infinity) : sequentialReader(this.fd);
+    let total = 0;
+    return (buf, offset, length) => {
+      const n = read(buf, offset, length);
+      if (spool !== undefined) {
+        try {
+          for (let at = 0; at < n; ) at += writeSync(spool, buf, offset + at, n - at, total + at);
+        } catch (e) {
+          throw spoolProblem(e);
+        }
+      }
+      total += n;
+      if (n === 0) this.size = total;
+      return n;
+    };
   }
 }
 
+/** Reads fd from offset 0 up to `limit`, whatever its file position. */
+function positionalReader(fd: number, limit: number): ReadBytes {
+  let position = 0;
+  return (buf, offset, length) => {
+    const n = readOrEnd(() => readSync(fd, buf, offset, Math.min(length, limit - position), position));
+    position += n;
+    return n;
+  };
+}
+
+function sequentialReader(fd: number): ReadBytes {
+  return (buf, offset, length) => readOrEnd(() => readSync(fd, buf, offset, length, null));
+}
+
 /**
- * The argument vectors of the file's command lines, `progname` as argv[0]:
- * blank lines and `#` lines (after leading blanks) yield nothing.
+ * fgets() stops at a read error as at the end of the file: 1.4.7 then runs
+ * the lines it has (a directory opens fine and reads nothing: EISDIR).
  */
-export function* loadFileCommands(content: Buffer, progname: string): Generator<string[]> {
-  let at = 0;
-  while (at < content.length) {
-    const nl = content.indexOf(NEWLINE, at);
-    const end = Math.min(nl < 0 ? content.length : nl + 1, at + LINE_MAX);
-    const words = tokenizeLine(content.subarray(at, end), progname);
-    at = end;
-    if (words) yield words;
+function readOrEnd(read: () => number): number {
+  try {
+    return read();
+  } catch {
+    return 0;
+  }
+}
+
+/** A temporary file nobody else can open: unlinked as soon as it exists. */
+function openSpool(): number {
+  try {
+    const dir = mkdtempSync(path.join(tmpdir(), 'conntrack-R-'));
+    try {
+      const file = path.join(dir, 'input');
+      const fd = openSync(file, 'wx+', 0o600);
+      unlinkSync(file);
+      return fd;
+    } finally {
+      rmdirSync(dir);
+    }
+  } catch (e) {
+    throw spoolProblem(e);
+  }
+}
+
+/** 1.4.7 keeps a non-regular input in memory; we need room in TMPDIR instead, and say so when there is none. */
+function spoolProblem(e: unknown): OtherProblem {
+  const reason = (e as NodeJS.ErrnoException).code ?? String(e);
+  return new OtherProblem(`cannot copy the -R input to a temporary file in ${tmpdir()} (${reason}); set TMPDIR`);
+}
+
+/**
+ * The pieces 1.4.7's fgets() loop reads: up to and including a newline, at
+ * most 10239 bytes, the rest at the end. Each piece is valid until the next
+ * one is taken; reading goes on in CHUNK-sized reads, so memory stays flat
+ * whatever the size of the file.
+ */
+export function* fgetsPieces(read: ReadBytes): Generator<Buffer> {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let start = 0;
+  let end = 0;
+  let eof = false;
+  for (;;) {
+    const window = buf.subarray(start, Math.min(end, start + LINE_MAX));
+    const nl = window.indexOf(NEWLINE);
+    const length = nl >= 0 ? nl + 1 : window.length === LINE_MAX || eof ? window.length : -1;
+    if (length === 0) return;
+    if (length < 0) {
+      buf.copyWithin(0, start, end);
+      end -= start;
+      start = 0;
+      const n = read(buf, end, buf.length - end);
+      if (n === 0) eof = true;
+      end += n;
+      continue;
+    }
+    yield buf.subarray(start, start + length);
+    start += length;
   }
 }
 
@@ -65,14 +199,13 @@ export function tokenizeLine(piece: Buffer, progname: string): string[] | undefi
   if (line[i] === NEWLINE || line[i] === HASH) return undefined;
 
   const argv = [progname];
-  const add = (word: Buffer): void => {
+  const add = (length: number): void => {
     if (argv.length + 1 >= ARGC_MAX) throw new ParameterProblem('too many arguments');
-    argv.push(word.toString('utf8'));
+    argv.push(WORD.toString('utf8', 0, length));
   };
-  const word = Buffer.alloc(WORD_MAX);
   let length = 0;
   const append = (byte: number): void => {
-    word[length++] = byte;
+    WORD[length++] = byte;
     if (length >= WORD_MAX) throw new ParameterProblem('Parameter too long!');
   };
 
@@ -105,9 +238,9 @@ export function tokenizeLine(piece: Buffer, progname: string): string[] | undefi
       append(c);
       continue;
     }
-    add(word.subarray(0, length));
+    add(length);
     length = 0;
   }
-  if (length > 0) add(word.subarray(0, length));
+  if (length > 0) add(length);
   return argv;
 }

@@ -1,6 +1,8 @@
 import { Conntrack } from '../api/conntrack';
 import { errnoOf, operationFailed } from './kernel-errors';
 import { COMMAND_RUNNERS } from './commands';
+import { runScript } from './load-file-run';
+import type { CommandSelection } from './options';
 import type { RunContext } from './commands/context';
 import { BrokenPipe, stderr, stdout } from './output';
 import { parseInvocation, type CommandLine } from './parse';
@@ -23,24 +25,23 @@ export function main(processArgv: readonly string[]): void {
 
 async function run(argv: string[], netns: string | undefined): Promise<number> {
   const invocation = parseInvocation(argv);
-  const commands = invocation.kind === 'single' ? [invocation.command] : invocation.commands;
-  const warnings = invocation.kind === 'single' ? invocation.command.warnings : invocation.warnings;
-  for (const w of warnings) stderr.write(`${w}\n`);
   let table: Conntrack | undefined;
+  const conntrack = (): Conntrack => (table ??= Conntrack.open(netns === undefined ? {} : { netns }));
+  const context = (cmd: CommandLine, summaries: boolean): RunContext => ({ cmd, conntrack, out: stdout, err: stderr, summaries });
   try {
-    let status = 0;
-    for (const cmd of commands) {
-      const ctx: RunContext = {
-        cmd,
-        conntrack: () => (table ??= Conntrack.open(netns === undefined ? {} : { netns })),
-        out: stdout,
-        err: stderr,
-        summaries: invocation.kind === 'single',
-      };
-      status = await runOne(ctx);
+    if (invocation.kind === 'single') {
+      for (const w of invocation.command.warnings) stderr.write(`${w}\n`);
+      return await runOne(context(invocation.command, true));
+    }
+    const { script } = invocation;
+    try {
+      script.check((w) => stderr.write(`${w}\n`));
+      await runScript(script.commands(), { conntrack, run: (cmd) => runOne(context(cmd, false)), failure: commandProblem });
+    } finally {
+      script.close();
     }
     // A -R file that ran to its end succeeded, whatever its -D lines matched.
-    return invocation.kind === 'single' ? status : 0;
+    return 0;
   } finally {
     table?.close();
   }
@@ -52,8 +53,13 @@ async function runOne(ctx: RunContext): Promise<number> {
   try {
     return await runner(ctx);
   } catch (err) {
-    throw socketProblem(err) ?? operationFailed(err, ctx.cmd.command);
+    throw commandProblem(err, ctx.cmd.command);
   }
+}
+
+/** What a command's failure is reported as. */
+function commandProblem(err: unknown, command: CommandSelection): unknown {
+  return socketProblem(err) ?? operationFailed(err, command);
 }
 
 function describe(cmd: CommandLine): string {

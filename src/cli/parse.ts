@@ -23,7 +23,7 @@ import { mergeFamily, parseAddressOption, splitNatArgument, type Family } from '
 import { Getopt, type LongOption } from './getopt';
 import { labelBitmap, loadLabelMap, type LabelMap } from './labelmap';
 import { checkGenericOptions, checkProtocolOptions } from './legality';
-import { loadFileCommands, readLoadFile } from './load-file';
+import { LoadFile } from './load-file';
 import {
   commandByLetter,
   GENERIC_LONG_OPTIONS,
@@ -43,6 +43,7 @@ import {
   truncate,
   tupleOf,
   type ProtocolEntry,
+  type ProtocolModule,
   type ProtocolTarget,
   type SelectedProtocol,
   type TargetTuple,
@@ -155,10 +156,11 @@ class ParseSession {
   private loadedLabelMap?: LabelMap;
   private protocolEntries?: ProtocolEntry[];
 
-  constructor(readonly env: ParseEnvironment) {}
+  /** Read once: process.env is a slow lookup, and a `-R` file makes a parser per line. */
+  readonly posixlyCorrect: boolean;
 
-  get posixlyCorrect(): boolean {
-    return this.env.posixlyCorrect ?? process.env.POSIXLY_CORRECT !== undefined;
+  constructor(readonly env: ParseEnvironment) {
+    this.posixlyCorrect = env.posixlyCorrect ?? process.env.POSIXLY_CORRECT !== undefined;
   }
 
   get protocols(): readonly ProtocolEntry[] {
@@ -223,7 +225,7 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnvironment 
 /** A whole invocation: one command line, or the command lines of a `-R` file. */
 export type Invocation =
   | { readonly kind: 'single'; readonly command: CommandLine }
-  | { readonly kind: 'load-file'; readonly file: string; readonly commands: readonly CommandLine[]; readonly warnings: readonly string[] };
+  | { readonly kind: 'load-file'; readonly script: LoadFileScript };
 
 /** What 1.4.7 calls a command in `Cannot use command `X' with --load-file`. */
 const LOAD_FILE_NAMES: Partial<Record<CommandSelection, string>> = {
@@ -238,29 +240,58 @@ const LOAD_FILE_COMMANDS: ReadonlySet<CommandSelection> = new Set<CommandSelecti
 
 /**
  * Parses the process's argv: `-R FILE` / `--load-file FILE` only as argv[1]
- * with a following word (§2.8); then every line of the file is parsed before
- * any command is accepted, and only then each command is checked against
- * what a file may contain (§7.14).
+ * with a following word (§2.8). A file is opened here and parsed by the
+ * LoadFileScript's two readings.
  */
 export function parseInvocation(argv: readonly string[], env: ParseEnvironment = {}): Invocation {
   if (argv.length <= 2 || (argv[1] !== '-R' && argv[1] !== '--load-file')) {
     return { kind: 'single', command: parseCommandLine(argv, env) };
   }
-  const session = new ParseSession(env);
-  return withWarnings(session, () => {
-    const file = argv[2]!;
-    const commands: CommandLine[] = [];
-    for (const line of loadFileCommands(readLoadFile(file), argv[0]!)) {
-      commands.push(new CommandLineParser(line, session).parse());
+  return { kind: 'load-file', script: new LoadFileScript(LoadFile.open(argv[2]!), argv[0]!, new ParseSession(env)) };
+}
+
+/**
+ * The command lines of a `-R` file (§7.14), read twice so that neither the
+ * file nor its parsed lines are ever held whole: check() parses every line
+ * as 1.4.7 does before it runs any, and only then checks each command
+ * against what a file may contain; commands() parses them again, one at a
+ * time, for running.
+ */
+export class LoadFileScript {
+  constructor(
+    private readonly file: LoadFile,
+    private readonly progname: string,
+    private readonly session: ParseSession,
+  ) {}
+
+  /**
+   * Throws the problem 1.4.7 stops with before running anything. `warn`
+   * gets the warnings of the lines as 1.4.7 prints them, line by line; the
+   * failing line's own warnings travel with its problem.
+   */
+  check(warn: (line: string) => void): void {
+    let refused: CommandSelection | undefined;
+    for (const argv of this.file.commands(this.progname)) {
+      const { command } = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
+      for (const line of this.session.warnings.splice(0)) warn(line);
+      if (refused === undefined && !LOAD_FILE_COMMANDS.has(command)) refused = command;
     }
-    for (const command of commands) {
-      if (!LOAD_FILE_COMMANDS.has(command.command)) {
-        const name = LOAD_FILE_NAMES[command.command] ?? 'unknown';
-        throw new ParameterProblem(`Cannot use command \`${name}' with --load-file`);
-      }
+    if (refused !== undefined) {
+      throw new ParameterProblem(`Cannot use command \`${LOAD_FILE_NAMES[refused] ?? 'unknown'}' with --load-file`);
     }
-    return { kind: 'load-file', file, commands, warnings: [...session.warnings] };
-  });
+  }
+
+  /** The command lines, parsed again after check() passed; their warnings were printed by check(). */
+  *commands(): Generator<CommandLine> {
+    for (const argv of this.file.commands(this.progname)) {
+      yield new CommandLineParser(argv, this.session).parse();
+      this.session.warnings.length = 0;
+    }
+  }
+
+  close(): void {
+    this.file.close();
+  }
 }
 
 function withWarnings<T>(session: ParseSession, parse: () => T): T {
@@ -327,11 +358,25 @@ function icmpReplyFields(orig: Tuple, icmpReplyType: number | undefined): Partia
 }
 
 function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  // A loop, not Object.entries(): every -I/-A line of a -R file comes here.
+  const out: Partial<T> = {};
+  for (const key in value) if (value[key] !== undefined) out[key] = value[key];
+  return out as T;
 }
 
 /** Long option values of protocol options: `P<generation>:<code>` (1.4.7 adds 256 per `-p`). */
 const protocolVal = (generation: number, code: number): string => `P${generation}:${code}`;
+
+/** The options the generation-th `-p` of a module adds, made once: every line of a `-R` file asks again. */
+const PROTOCOL_LONG_OPTIONS = new Map<ProtocolModule, LongOption[][]>();
+
+function protocolLongOptions(module: ProtocolModule, generation: number): readonly LongOption[] {
+  let generations = PROTOCOL_LONG_OPTIONS.get(module);
+  if (!generations) PROTOCOL_LONG_OPTIONS.set(module, (generations = []));
+  return (generations[generation] ??= module.options.flatMap((o, i) =>
+    o.longs.map((name) => ({ name, arg: 'required' as const, val: protocolVal(generation, module.codeBase + i) })),
+  ));
+}
 
 /** What each address option does: target tuple, field, and the mask option a `/N` sets (§3.2). */
 const ADDRESS_OPTIONS: Partial<Record<OptionFlag, { target: TargetTuple; field: 'src' | 'dst'; maskFlag?: OptionFlag }>> = {
@@ -515,12 +560,7 @@ class CommandLineParser {
     this.protocol = selected;
     const generation = ++this.protocolGeneration;
     const { module } = selected;
-    this.longopts = [
-      ...this.longopts,
-      ...module.options.flatMap((o, i) =>
-        o.longs.map((name) => ({ name, arg: 'required' as const, val: protocolVal(generation, module.codeBase + i) })),
-      ),
-    ];
+    this.longopts = [...this.longopts, ...protocolLongOptions(module, generation)];
     this.template.orig.proto = selected.number;
   }
 
@@ -653,54 +693,51 @@ class CommandLineParser {
     // Mark and labels go into the request of -I/-A only; -U computes them per entry (§7.8).
     const creating = this.command === 'CT_CREATE' || this.command === 'CT_ADD';
     if (this.mark && creating) template.mark = this.mark.value;
+    // Properties are set one by one, not spread: a -R file builds one of these per line.
     const sorted = (set: Set<number> | undefined): number[] | undefined => set && [...set].sort((a, b) => a - b);
-    const labels: LabelOptions = {
-      ...(this.labelFilter && { filter: sorted(this.labelFilter) }),
-      ...(o.has('label-add') && { add: sorted(this.labelModify) ?? [] }),
-      ...(o.has('label-del') && { del: sorted(this.labelModify) ?? ('all' as const) }),
-    };
+    const labels: { -readonly [K in keyof LabelOptions]: LabelOptions[K] } = {};
+    if (this.labelFilter) labels.filter = sorted(this.labelFilter);
+    if (o.has('label-add')) labels.add = sorted(this.labelModify) ?? [];
+    if (o.has('label-del')) labels.del = sorted(this.labelModify) ?? 'all';
     if (labels.add && creating) template.labels = labelBitmap(labels.add);
     if (this.nat.src?.addr !== undefined) template.natSrc = natRange(this.nat.src);
     if (this.nat.dst?.addr !== undefined) template.natDst = natRange(this.nat.dst);
 
-    const output = Object.fromEntries(OUTPUT_KEYWORDS.map((k) => [k, (this.outputBits & OUTPUT_BITS[k]) !== 0])) as Record<
-      OutputKeyword,
-      boolean
-    >;
-    const status = o.has('status') ? { value: this.statusValue, mask: this.statusMask } : undefined;
-    const cmd: CommandLine = {
+    const output = {} as Record<OutputKeyword, boolean>;
+    for (const k of OUTPUT_KEYWORDS) output[k] = (this.outputBits & OUTPUT_BITS[k]) !== 0;
+    const expect: { -readonly [K in keyof ExpectationTemplate]: ExpectationTemplate[K] } = {
+      tuple: this.target.expected,
+      mask: this.target.mask,
+    };
+    if (template.timeout !== undefined) expect.timeout = template.timeout;
+    const cmd: { -readonly [K in keyof CommandLine]: CommandLine[K] } = {
       argv0: this.getopt.argv[0]!,
       command: this.command,
       table: this.table,
       family: this.family,
       options: o,
-      ...(this.protocol && {
-        protocol: {
-          ...this.protocol,
-          flags: this.protocolFlags,
-          options: new Set(this.protocol.module.options.filter((_, i) => this.protocolFlags & (1 << i)).map((p) => p.flag)),
-        },
-      }),
       template,
-      ...(icmpReplyType !== undefined && { icmpReplyType }),
       filter: {},
-      ...(this.mark && { mark: this.mark }),
-      ...(status && { status }),
       labels,
-      ...(this.labelMap && { labelMap: this.labelMap }),
       output,
-      ...(o.has('event-mask') && { eventMask: this.eventMask }),
-      ...(this.bufferSize !== undefined && { bufferSize: this.bufferSize }),
       zero: o.has('zero'),
-      ...(this.secmark !== undefined && { secmark: this.secmark }),
-      expect: {
-        tuple: this.target.expected,
-        mask: this.target.mask,
-        ...(template.timeout !== undefined && { timeout: template.timeout }),
-      },
+      expect,
       warnings: this.warnings,
     };
-    return { ...cmd, filter: buildFilter(cmd, this.nat) };
+    if (this.protocol) {
+      const flags = this.protocolFlags;
+      const options = new Set(this.protocol.module.options.filter((_, i) => flags & (1 << i)).map((p) => p.flag));
+      cmd.protocol = { ...this.protocol, flags, options };
+    }
+    if (icmpReplyType !== undefined) cmd.icmpReplyType = icmpReplyType;
+    if (this.mark) cmd.mark = this.mark;
+    if (o.has('status')) cmd.status = { value: this.statusValue, mask: this.statusMask };
+    if (this.labelMap) cmd.labelMap = this.labelMap;
+    if (o.has('event-mask')) cmd.eventMask = this.eventMask;
+    if (this.bufferSize !== undefined) cmd.bufferSize = this.bufferSize;
+    if (this.secmark !== undefined) cmd.secmark = this.secmark;
+    cmd.filter = buildFilter(cmd, this.nat);
+    return cmd;
   }
 }
 

@@ -38,7 +38,14 @@ function scanInteger(text: string, base: 0 | 10): { magnitude: bigint; negative:
     }
   }
   const start = i;
-  let magnitude = 0n;
+  // 13 digits of any radix fit a double exactly (16^13 = 2^52); more go on in a bigint.
+  let small = 0;
+  for (; i < text.length && i - start < 13; i++) {
+    const digit = parseInt(text[i]!, 36);
+    if (Number.isNaN(digit) || digit >= radix) break;
+    small = small * radix + digit;
+  }
+  let magnitude = BigInt(small);
   for (; i < text.length; i++) {
     const digit = parseInt(text[i]!, 36);
     if (Number.isNaN(digit) || digit >= radix) break;

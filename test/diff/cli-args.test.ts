@@ -263,13 +263,17 @@ function runReference(argv: readonly string[], c: Case, index: number): Outcome 
 
 function runOurs(argv: readonly string[], c: Case): Outcome {
   const env: ParseEnvironment = { posixlyCorrect: c.env?.POSIXLY_CORRECT !== undefined };
+  let warnings = '';
   try {
     const invocation = parseInvocation([REFERENCE, ...argv], env);
-    const commands = invocation.kind === 'single' ? [invocation.command] : invocation.commands;
-    for (const command of commands) validateForExecution(command);
+    if (invocation.kind === 'single') validateForExecution(invocation.command);
+    else {
+      invocation.script.check((line) => (warnings += `${line}\n`));
+      for (const command of invocation.script.commands()) validateForExecution(command);
+    }
   } catch (e) {
     if (!(e instanceof CliProblem)) throw e;
-    return { stderr: renderProblem(e), status: e.exitCode };
+    return { stderr: warnings + renderProblem(e), status: e.exitCode };
   }
   return { stderr: '(parsed and validated without error)', status: null };
 }
@@ -285,7 +289,11 @@ function runOursWithStdin(argv: readonly string[], c: Case, index: number): Outc
       const { CliProblem, renderProblem } = require(${JSON.stringify(require.resolve('../../src/cli/problems'))});
       try {
         const inv = parseInvocation(${JSON.stringify([REFERENCE, ...argv])});
-        for (const cmd of inv.kind === 'single' ? [inv.command] : inv.commands) validateForExecution(cmd);
+        if (inv.kind === 'single') validateForExecution(inv.command);
+        else {
+          inv.script.check((line) => process.stderr.write(line + '\\n'));
+          for (const cmd of inv.script.commands()) validateForExecution(cmd);
+        }
       } catch (e) {
         if (!(e instanceof CliProblem)) throw e;
         process.stderr.write(renderProblem(e));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { labelBitmap } from '../../src/cli/labelmap';
+import { ParameterProblem } from '../../src/cli/problems';
 import { GENERIC_LONG_OPTIONS, OPTSTRING } from '../../src/cli/options';
 import {
   completeTuples,
@@ -338,13 +339,25 @@ describe('templates of -I, -A, -U (§7.8, §7.9)', () => {
 });
 
 describe('-R files (D13: every line has its own options)', () => {
-  test('mark, output flags and labels are per line; the label map loads once', () => {
+  /** The lines of a -R file as check() and then commands() see them. */
+  const load = (content: string, parseEnv: ParseEnvironment): { warnings: string[]; commands: CommandLine[] } => {
     const file = path.join(dir, 'commands');
-    writeFileSync(file, '-U -s 1.1.1.1 -m 9 -l one\n# skipped\n\n-D -s 2.2.2.2 -o save\n-D -o xml -l two\n');
-    const inv = parseInvocation(['conntrack', '-R', file], env);
+    writeFileSync(file, content);
+    const inv = parseInvocation(['conntrack', '-R', file], parseEnv);
     assert.equal(inv.kind, 'load-file');
-    if (inv.kind !== 'load-file') return;
-    const [u, d1, d2] = inv.commands;
+    if (inv.kind !== 'load-file') throw new Error('not a -R invocation');
+    try {
+      const warnings: string[] = [];
+      inv.script.check((line) => warnings.push(line));
+      return { warnings, commands: [...inv.script.commands()] };
+    } finally {
+      inv.script.close();
+    }
+  };
+
+  test('mark, output flags and labels are per line; the label map loads once', () => {
+    const { commands } = load('-U -s 1.1.1.1 -m 9 -l one\n# skipped\n\n-D -s 2.2.2.2 -o save\n-D -o xml -l two\n', env);
+    const [u, d1, d2] = commands;
     assert.deepEqual(u!.mark, { value: 9, mask: 0xffffffff });
     assert.equal(d1!.mark, undefined);
     assert.deepEqual([d1!.output.save, d2!.output.save, d2!.output.xml], [true, false, true]);
@@ -352,13 +365,32 @@ describe('-R files (D13: every line has its own options)', () => {
     assert.equal(u!.labelMap, d2!.labelMap);
   });
 
-  test('a missing label map warns at every use, the warnings of all lines are kept in order', () => {
-    const file = path.join(dir, 'two-lines');
-    writeFileSync(file, '-D -o labels\n-U -u S\n-D -o labels\n');
-    const inv = parseInvocation(['conntrack', '-R', file], { labelMapFile: path.join(dir, 'absent') });
+  test('a missing label map warns at every use, the warnings of all lines are printed once, in order', () => {
+    const { warnings, commands } = load('-D -o labels\n-U -u S\n-D -o labels\n', { labelMapFile: path.join(dir, 'absent') });
     const missing = 'nfct_labelmap_new: No such file or directory';
-    assert.deepEqual(inv.kind === 'load-file' && inv.warnings, [missing, 'WARNING: ignoring SRC_NAT, use --src-nat instead', missing]);
-    assert.equal(inv.kind === 'load-file' && inv.commands[0]!.labelMap, undefined);
+    assert.deepEqual(warnings, [missing, 'WARNING: ignoring SRC_NAT, use --src-nat instead', missing]);
+    assert.equal(commands.length, 3);
+    assert.equal(commands[0]!.labelMap, undefined);
+  });
+
+  test('a failing line carries its own warnings; those of earlier lines were printed', () => {
+    const file = path.join(dir, 'failing');
+    writeFileSync(file, '-U -u S\n-U -u S -s x\n');
+    const inv = parseInvocation(['conntrack', '-R', file], env);
+    if (inv.kind !== 'load-file') throw new Error('not a -R invocation');
+    const printed: string[] = [];
+    const src = 'WARNING: ignoring SRC_NAT, use --src-nat instead';
+    assert.throws(
+      () => inv.script.check((line) => printed.push(line)),
+      (e: unknown) => e instanceof ParameterProblem && e.message === "Invalid IP address `x'" && e.warnings.join() === src,
+    );
+    inv.script.close();
+    assert.deepEqual(printed, [src]);
+  });
+
+  test('commands are refused only after every line parsed', () => {
+    assert.throws(() => load('-L\n-I -s x\n', env), /Invalid IP address/);
+    assert.throws(() => load('-F\n-L\n-C\n', env), /Cannot use command `-L' with --load-file/);
   });
 });
 

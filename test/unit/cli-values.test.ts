@@ -3,12 +3,15 @@
  * arguments, the connlabel map, the -R tokenizer, problem rendering.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { inetAton, parseAddressOption, splitNatArgument } from '../../src/cli/address-args';
 import { LabelMap, labelBitmap } from '../../src/cli/labelmap';
-import { loadFileCommands, tokenizeLine } from '../../src/cli/load-file';
+import { fgetsPieces, LoadFile, tokenizeLine } from '../../src/cli/load-file';
 import { BANNER, OtherProblem, ParameterProblem, renderProblem, VERSION } from '../../src/cli/problems';
 import { atoi, atol, resolveProtocol, strtol, strtoul } from '../../src/cli/protocols';
 
@@ -73,6 +76,15 @@ describe('address options', () => {
     assert.deepEqual(parseAddressOption('1.2.3.4/4294967297', 0, rules).value.netmask, '128.0.0.0');
     assert.deepEqual(parseAddressOption('1.2.3.4/32', 0, rules).value, { family: 2, address: '1.2.3.4' });
     assert.deepEqual(parseAddressOption('2001:DB8::1/128', 0, rules).value, { family: 10, address: '2001:db8::1' });
+  });
+
+  test('dotted quads: canonical ones as given, leading zeros are octal', () => {
+    const address = (text: string): string => parseAddressOption(text, 0, rules).value.address;
+    for (const text of ['0.0.0.0', '255.255.255.255', '10.200.1.99', '1.2.3.4']) assert.equal(address(text), text);
+    assert.equal(address('010.0.0.01'), '8.0.0.1');
+    assert.equal(address('1.2.3.0377'), '1.2.3.255');
+    assert.throws(() => address('1.2.3.256'), /Invalid IP address `1.2.3.256'/);
+    assert.throws(() => parseAddressOption('1.2.3.4', 10, rules), /mismatched address family/);
   });
 
   test('only 45 bytes are read', () => {
@@ -146,12 +158,112 @@ describe('-R tokenizer', () => {
     assert.throws(() => tok('x'.repeat(1024)), /Parameter too long!/);
   });
 
+  /** fgetsPieces over `content`, handed out by read(2) calls of at most `chunk` bytes. */
+  const pieces = (content: Buffer, chunk = 1 << 20): string[] => {
+    let at = 0;
+    const read = (buf: Buffer, offset: number, length: number): number => {
+      const n = content.copy(buf, offset, at, Math.min(content.length, at + Math.min(length, chunk)));
+      at += n;
+      return n;
+    };
+    const out: string[] = [];
+    for (const piece of fgetsPieces(read)) out.push(piece.toString('latin1'));
+    return out;
+  };
+  /** What fgets() with a 10240-byte buffer returns, one call after the other. */
+  const fgetsModel = (content: string): string[] => {
+    const out: string[] = [];
+    for (let at = 0; at < content.length; ) {
+      const nl = content.indexOf('\n', at);
+      const end = Math.min(nl < 0 ? content.length : nl + 1, at + 10239);
+      out.push(content.slice(at, end));
+      at = end;
+    }
+    return out;
+  };
+
   test('lines are fgets() pieces of at most 10239 bytes, cut at NUL', () => {
     const piece = `-F ${`${'y'.repeat(99)} `.repeat(102)}${' '.repeat(36)}`;
     assert.equal(piece.length, 10239);
     const long = `${piece}z -L\n`;
-    assert.deepEqual([...loadFileCommands(Buffer.from(long), 'ct')].map((a) => a.slice(1, 2)), [['-F'], ['z']]);
-    assert.deepEqual([...loadFileCommands(Buffer.from('-L\0-F\n-D'), 'ct')], [['ct', '-L'], ['ct', '-D']]);
+    const commands = (text: string): string[][] =>
+      pieces(Buffer.from(text)).flatMap((p) => {
+        const words = tok(p);
+        return words ? [words] : [];
+      });
+    assert.deepEqual(commands(long).map((a) => a.slice(1, 2)), [['-F'], ['z']]);
+    assert.deepEqual(commands('-L\0-F\n-D'), [['ct', '-L'], ['ct', '-D']]);
+  });
+
+  test('pieces do not depend on how read(2) splits the file', () => {
+    const content = `a\n\n${'x'.repeat(10239)}${'y'.repeat(10240)}\nb\n${'z'.repeat(20000)}\nlast`;
+    const expected = fgetsModel(content);
+    assert.deepEqual(pieces(Buffer.from(content)), expected);
+    for (const chunk of [1, 2, 3, 7, 10238, 10239, 10240, 65535, 65536]) {
+      assert.deepEqual(pieces(Buffer.from(content), chunk), expected, `read(2) of ${chunk} bytes`);
+    }
+    assert.deepEqual(pieces(Buffer.alloc(0)), []);
+  });
+});
+
+describe('-R files are read twice, never held whole', () => {
+  let dir = '';
+  before(() => (dir = mkdtempSync(path.join(tmpdir(), 'ctts-load-file-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const readTwice = (file: LoadFile): [string[][], string[][]] => {
+    try {
+      return [[...file.commands('ct')], [...file.commands('ct')]];
+    } finally {
+      file.close();
+    }
+  };
+  const content = '-F\n# note\n-D -s 1.1.1.1\n'.repeat(5000);
+  const lines = [...Array<unknown>(5000)].flatMap(() => [['ct', '-F'], ['ct', '-D', '-s', '1.1.1.1']]);
+
+  test('a regular file: the second reading sees the bytes the first one checked', () => {
+    const name = path.join(dir, 'regular');
+    writeFileSync(name, content);
+    const file = LoadFile.open(name);
+    const first = [...file.commands('ct')];
+    appendFileSync(name, '-L\n');
+    const second = [...file.commands('ct')];
+    file.close();
+    assert.deepEqual(first, lines);
+    assert.deepEqual(second, lines);
+  });
+
+  test('a pipe is spooled while it is read the first time', async () => {
+    const fifo = path.join(dir, 'fifo');
+    const source = path.join(dir, 'source');
+    writeFileSync(source, content);
+    execFileSync('mkfifo', [fifo]);
+    // The writer must not need our event loop: reading the pipe blocks it.
+    const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', source, fifo], { stdio: 'ignore' });
+    const file = LoadFile.open(fifo);
+    assert.deepEqual(readTwice(file), [lines, lines]);
+    await once(writer, 'exit');
+  });
+
+  test('no room for the spool: one clear line, exit 1', () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = path.join(dir, 'absent');
+    const file = LoadFile.open('/dev/null');
+    try {
+      assert.throws(() => [...file.commands('ct')], (e: unknown) => {
+        return e instanceof OtherProblem && e.message === `cannot copy the -R input to a temporary file in ${path.join(dir, 'absent')} (ENOENT); set TMPDIR`;
+      });
+    } finally {
+      file.close();
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
+  test('a directory opens and has no lines; a missing file fails like fopen()', () => {
+    assert.deepEqual(readTwice(LoadFile.open(dir)), [[], []]);
+    assert.throws(() => LoadFile.open(path.join(dir, 'absent')), (e: unknown) => {
+      return e instanceof ParameterProblem && e.message === `Failed to open file ${path.join(dir, 'absent')} for reading`;
+    });
   });
 });
 

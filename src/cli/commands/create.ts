@@ -1,5 +1,6 @@
+import type { Flow } from '../../ctnetlink/flow';
 import { NetlinkError } from '../../netlink/errors';
-import { completeTuples } from '../parse';
+import { completeTuples, type CommandLine } from '../parse';
 import { BANNER } from '../problems';
 import { summary, type RunContext } from './context';
 
@@ -12,14 +13,23 @@ const EEXIST = 17;
 export async function create(ctx: RunContext): Promise<number> {
   const { cmd } = ctx;
   const add = cmd.command === 'CT_ADD';
-  const { orig, reply } = completeTuples(cmd);
   let created = 1;
   try {
-    await ctx.conntrack().create({ ...cmd.template, family: cmd.family, orig, reply }, { exclusive: true });
+    await ctx.conntrack().create(flowToCreate(cmd), { exclusive: true });
   } catch (err) {
-    if (!(add && err instanceof NetlinkError && err.positiveErrno === EEXIST)) throw err;
+    if (!isExistingAdd(cmd, err)) throw err;
     created = 0;
   }
   summary(ctx, BANNER, `${created} flow entries have been ${add ? 'added' : 'created'}.`);
   return 0;
+}
+
+/** The entry `-I`/`-A` asks the kernel to make. */
+export function flowToCreate(cmd: CommandLine): Flow {
+  return { ...cmd.template, family: cmd.family, ...completeTuples(cmd) };
+}
+
+/** `-A` of an entry that exists: not a failure, and nothing changed (the request was exclusive). */
+export function isExistingAdd(cmd: Pick<CommandLine, 'command'>, err: unknown): boolean {
+  return cmd.command === 'CT_ADD' && err instanceof NetlinkError && err.positiveErrno === EEXIST;
 }
