@@ -22,22 +22,46 @@ interface Matrix {
  * given in part (or of the first pair when none is) is the error.
  */
 function checkMatrix(kind: CommandSelection, matrix: Matrix): void {
-  let pairRule = false;
-  matrix.options.forEach((option, i) => {
-    const cell = option.legal[kind];
-    if (!matrix.given(i) && cell === 'M') {
-      throw new ParameterProblem(`You need to supply the \`--${option.flag}' option for this command`);
+  const { cells, pairRule } = cellsOf(matrix.options, kind);
+  for (const { index, cell } of cells) {
+    const given = matrix.given(index);
+    if (!given && cell === 'M') {
+      throw new ParameterProblem(`You need to supply the \`--${matrix.options[index]!.flag}' option for this command`);
     }
-    if (matrix.given(i) && cell === '.') {
-      throw new ParameterProblem(`Illegal option \`--${option.flag}' with this command`);
+    if (given && cell === '.') {
+      throw new ParameterProblem(`Illegal option \`--${matrix.options[index]!.flag}' with this command`);
     }
-    if (cell === 'T') pairRule = true;
-  });
+  }
   if (!pairRule || matrix.pairs.length === 0) return;
   const complete = matrix.pairs.some((p) => p.options.every(matrix.given));
   if (complete) return;
   const partial = matrix.pairs.find((p) => p.options.some(matrix.given)) ?? matrix.pairs[0]!;
   throw new ParameterProblem(partial.message);
+}
+
+/** The cells of a command's row that can fail (M and .), in option order, and whether it has a pair cell. */
+interface RowCells {
+  readonly cells: readonly { readonly index: number; readonly cell: 'M' | '.' }[];
+  readonly pairRule: boolean;
+}
+
+/** Rows by matrix and command, made once: every line of a `-R` file is checked. */
+const ROW_CELLS = new WeakMap<Matrix['options'], Map<CommandSelection, RowCells>>();
+
+function cellsOf(options: Matrix['options'], kind: CommandSelection): RowCells {
+  let rows = ROW_CELLS.get(options);
+  if (!rows) ROW_CELLS.set(options, (rows = new Map()));
+  let row = rows.get(kind);
+  if (!row) {
+    const cells: { index: number; cell: 'M' | '.' }[] = [];
+    options.forEach((option, index) => {
+      const cell = option.legal[kind];
+      if (cell === 'M' || cell === '.') cells.push({ index, cell });
+    });
+    row = { cells, pairRule: options.some((option) => option.legal[kind] === 'T') };
+    rows.set(kind, row);
+  }
+  return row;
 }
 
 /** The generic check (§4.2 steps 1–3). */

@@ -199,13 +199,19 @@ export function tokenizeLine(piece: Buffer, progname: string): string[] | undefi
   if (line[i] === NEWLINE || line[i] === HASH) return undefined;
 
   const argv = [progname];
+  // A word of ASCII bytes outside quotes is a substring of the line read as
+  // latin1: one conversion per line instead of one per word.
+  let text: string | undefined;
+  let start = i;
+  let plain = true;
   const add = (length: number): void => {
     if (argv.length + 1 >= ARGC_MAX) throw new ParameterProblem('too many arguments');
-    argv.push(WORD.toString('utf8', 0, length));
+    argv.push(plain ? (text ??= line.toString('latin1')).substring(start, start + length) : WORD.toString('utf8', 0, length));
   };
   let length = 0;
   const append = (byte: number): void => {
     WORD[length++] = byte;
+    if (byte >= 0x80) plain = false;
     if (length >= WORD_MAX) throw new ParameterProblem('Parameter too long!');
   };
 
@@ -213,6 +219,10 @@ export function tokenizeLine(piece: Buffer, progname: string): string[] | undefi
   let escaped = false;
   for (; i < line.length; i++) {
     const c = line[i]!;
+    if (length === 0 && !quoted) {
+      start = i;
+      plain = true;
+    }
     if (quoted) {
       if (escaped) {
         append(c);
@@ -231,6 +241,7 @@ export function tokenizeLine(piece: Buffer, progname: string): string[] | undefi
       quoted = false;
     } else if (c === QUOTE) {
       quoted = true;
+      plain = false;
       continue;
     } else if (c === SPACE || c === TAB || c === NEWLINE) {
       if (length === 0) continue;

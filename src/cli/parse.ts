@@ -251,11 +251,10 @@ export function parseInvocation(argv: readonly string[], env: ParseEnvironment =
 }
 
 /**
- * The command lines of a `-R` file (§7.14), read twice so that neither the
- * file nor its parsed lines are ever held whole: check() parses every line
- * as 1.4.7 does before it runs any, and only then checks each command
- * against what a file may contain; commands() parses them again, one at a
- * time, for running.
+ * The command lines of a `-R` file (§7.14): check() parses every line as
+ * 1.4.7 does before it runs any, and only then checks each command against
+ * what a file may contain. The lines are not kept here: check() hands each
+ * one to its caller, which keeps what running it needs (load-file-spool.ts).
  */
 export class LoadFileScript {
   constructor(
@@ -267,26 +266,28 @@ export class LoadFileScript {
   /**
    * Throws the problem 1.4.7 stops with before running anything. `warn`
    * gets the warnings of the lines as 1.4.7 prints them, line by line; the
-   * failing line's own warnings travel with its problem.
+   * failing line's own warnings travel with its problem. `keep` gets each
+   * line, parsed, and its words, as long as no command refused in a file
+   * was seen.
    */
-  check(warn: (line: string) => void): void {
+  check(warn: (line: string) => void, keep: (cmd: CommandLine, argv: readonly string[]) => void): void {
     let refused: CommandSelection | undefined;
     for (const argv of this.file.commands(this.progname)) {
-      const { command } = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
+      const cmd = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
       for (const line of this.session.warnings.splice(0)) warn(line);
-      if (refused === undefined && !LOAD_FILE_COMMANDS.has(command)) refused = command;
+      if (refused === undefined && !LOAD_FILE_COMMANDS.has(cmd.command)) refused = cmd.command;
+      if (refused === undefined) keep(cmd, argv);
     }
     if (refused !== undefined) {
       throw new ParameterProblem(`Cannot use command \`${LOAD_FILE_NAMES[refused] ?? 'unknown'}' with --load-file`);
     }
   }
 
-  /** The command lines, parsed again after check() passed; their warnings were printed by check(). */
-  *commands(): Generator<CommandLine> {
-    for (const argv of this.file.commands(this.progname)) {
-      yield new CommandLineParser(argv, this.session).parse();
-      this.session.warnings.length = 0;
-    }
+  /** Parses again the words of a line that check() passed; its warnings were printed then. */
+  parse(argv: readonly string[]): CommandLine {
+    const cmd = new CommandLineParser(argv, this.session).parse();
+    this.session.warnings.length = 0;
+    return cmd;
   }
 
   close(): void {
@@ -378,6 +379,20 @@ function protocolLongOptions(module: ProtocolModule, generation: number): readon
   ));
 }
 
+/**
+ * `longopts` and the options of the generation-th `-p` of a module after
+ * them, made once (`longopts` already holds the generations before).
+ */
+const EXTENDED_LONG_OPTIONS = new WeakMap<readonly LongOption[], Map<ProtocolModule, readonly LongOption[]>>();
+
+function withProtocolOptions(longopts: readonly LongOption[], module: ProtocolModule, generation: number): readonly LongOption[] {
+  let byModule = EXTENDED_LONG_OPTIONS.get(longopts);
+  if (!byModule) EXTENDED_LONG_OPTIONS.set(longopts, (byModule = new Map()));
+  let extended = byModule.get(module);
+  if (!extended) byModule.set(module, (extended = [...longopts, ...protocolLongOptions(module, generation)]));
+  return extended;
+}
+
 /** What each address option does: target tuple, field, and the mask option a `/N` sets (§3.2). */
 const ADDRESS_OPTIONS: Partial<Record<OptionFlag, { target: TargetTuple; field: 'src' | 'dst'; maskFlag?: OptionFlag }>> = {
   src: { target: 'orig', field: 'src', maskFlag: 'mask-src' },
@@ -393,7 +408,7 @@ const ADDRESS_OPTIONS: Partial<Record<OptionFlag, { target: TargetTuple; field: 
 class CommandLineParser {
   private readonly getopt: Getopt;
   private readonly warnings: string[] = [];
-  private longopts: LongOption[] = [...GENERIC_LONG_OPTIONS];
+  private longopts: readonly LongOption[] = GENERIC_LONG_OPTIONS;
 
   private command: CommandSelection = 'USAGE';
   private table: Table = 'conntrack';
@@ -560,7 +575,7 @@ class CommandLineParser {
     this.protocol = selected;
     const generation = ++this.protocolGeneration;
     const { module } = selected;
-    this.longopts = [...this.longopts, ...protocolLongOptions(module, generation)];
+    this.longopts = withProtocolOptions(this.longopts, module, generation);
     this.template.orig.proto = selected.number;
   }
 
@@ -703,8 +718,6 @@ class CommandLineParser {
     if (this.nat.src?.addr !== undefined) template.natSrc = natRange(this.nat.src);
     if (this.nat.dst?.addr !== undefined) template.natDst = natRange(this.nat.dst);
 
-    const output = {} as Record<OutputKeyword, boolean>;
-    for (const k of OUTPUT_KEYWORDS) output[k] = (this.outputBits & OUTPUT_BITS[k]) !== 0;
     const expect: { -readonly [K in keyof ExpectationTemplate]: ExpectationTemplate[K] } = {
       tuple: this.target.expected,
       mask: this.target.mask,
@@ -719,15 +732,14 @@ class CommandLineParser {
       template,
       filter: {},
       labels,
-      output,
+      output: outputFlags(this.outputBits),
       zero: o.has('zero'),
       expect,
       warnings: this.warnings,
     };
     if (this.protocol) {
-      const flags = this.protocolFlags;
-      const options = new Set(this.protocol.module.options.filter((_, i) => flags & (1 << i)).map((p) => p.flag));
-      cmd.protocol = { ...this.protocol, flags, options };
+      const { module, number } = this.protocol;
+      cmd.protocol = { module, number, flags: this.protocolFlags, options: givenProtocolOptions(module, this.protocolFlags) };
     }
     if (icmpReplyType !== undefined) cmd.icmpReplyType = icmpReplyType;
     if (this.mark) cmd.mark = this.mark;
@@ -739,6 +751,30 @@ class CommandLineParser {
     cmd.filter = buildFilter(cmd, this.nat);
     return cmd;
   }
+}
+
+/** Output flags by keyword bits, made once per combination: a `-R` file makes a command line per line. */
+const OUTPUT_FLAGS = new Map<number, OutputFlags>();
+
+function outputFlags(bits: number): OutputFlags {
+  let flags = OUTPUT_FLAGS.get(bits);
+  if (!flags) {
+    const output = {} as Record<OutputKeyword, boolean>;
+    for (const k of OUTPUT_KEYWORDS) output[k] = (bits & OUTPUT_BITS[k]) !== 0;
+    OUTPUT_FLAGS.set(bits, (flags = output));
+  }
+  return flags;
+}
+
+/** The flag names of a module's options given (bit i = option i), made once per module and combination. */
+const PROTOCOL_OPTION_NAMES = new Map<ProtocolModule, Map<number, ReadonlySet<string>>>();
+
+function givenProtocolOptions(module: ProtocolModule, flags: number): ReadonlySet<string> {
+  let byFlags = PROTOCOL_OPTION_NAMES.get(module);
+  if (!byFlags) PROTOCOL_OPTION_NAMES.set(module, (byFlags = new Map()));
+  let names = byFlags.get(flags);
+  if (!names) byFlags.set(flags, (names = new Set(module.options.filter((_, i) => flags & (1 << i)).map((p) => p.flag))));
+  return names;
 }
 
 const badParameter = (rest: string): ParameterProblem => new ParameterProblem(`Bad parameter \`${rest}'`);
