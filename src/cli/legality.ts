@@ -69,8 +69,15 @@ export function checkGenericOptions(kind: CommandSelection, given: ReadonlySet<O
   if (given.has('any-nat') && (given.has('src-nat') || given.has('dst-nat'))) {
     throw new ParameterProblem("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
   }
-  checkMatrix(kind, { options: OPTIONS, given: (i) => given.has(OPTIONS[i]!.flag), pairs: ADDRESS_PAIR_INDICES });
+  // An array lookup per cell, not a set lookup: every line of a `-R` file is checked.
+  GIVEN.fill(0);
+  for (const flag of given) GIVEN[OPTION_INDEX.get(flag)!] = 1;
+  checkMatrix(kind, { options: OPTIONS, given: (i) => GIVEN[i] === 1, pairs: ADDRESS_PAIR_INDICES });
 }
+
+const OPTION_INDEX = new Map(OPTIONS.map((o, i) => [o.flag, i]));
+/** Which generic options the command being checked has, by index. */
+const GIVEN = new Uint8Array(OPTIONS.length);
 
 const optionIndex = (flag: OptionFlag): number => OPTIONS.findIndex((o) => o.flag === flag);
 const ADDRESS_PAIR_INDICES = ADDRESS_PAIRS.map((p) => ({

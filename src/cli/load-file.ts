@@ -28,9 +28,6 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HASH = 0x23;
 
-/** What separates words. */
-const BLANKS = /[ \t\n]+/;
-
 /** The word being tokenized; its bytes become a string before the next word starts. */
 const WORD = Buffer.alloc(WORD_MAX);
 
@@ -189,16 +186,28 @@ export function tokenizeLine(piece: Buffer, progname: string): string[] | undefi
 
 /**
  * The argv of a line without quotes, all ASCII, within the word limits:
- * split natively, the common case and several times faster than the byte
- * loop of tokenizeLine, which decides every other line (and its errors).
+ * words are substrings of the line read as latin1, the common case and
+ * several times faster than the byte loop of tokenizeLine, which decides
+ * every other line (and its errors).
  */
 function plainWords(line: Buffer, from: number, progname: string): string[] | undefined {
   if (line.indexOf(QUOTE, from) >= 0 || !isAscii(line)) return undefined;
+  const text = line.toString('latin1');
   const argv = [progname];
-  for (const word of line.toString('latin1', from).split(BLANKS)) {
-    if (word === '') continue;
-    if (word.length >= WORD_MAX || argv.length + 1 >= ARGC_MAX) return undefined;
-    argv.push(word);
+  const add = (start: number, end: number): boolean => {
+    if (end - start >= WORD_MAX || argv.length + 1 >= ARGC_MAX) return false;
+    argv.push(text.substring(start, end));
+    return true;
+  };
+  let start = -1;
+  for (let i = from; i < line.length; i++) {
+    const c = line[i];
+    if (c !== SPACE && c !== TAB && c !== NEWLINE) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (!add(start, i)) return undefined;
+      start = -1;
+    }
   }
-  return argv;
+  return start < 0 || add(start, line.length) ? argv : undefined;
 }

@@ -368,6 +368,15 @@ function withoutUndefined<T extends object>(value: T): T {
 /** Long option values of protocol options: `P<generation>:<code>` (1.4.7 adds 256 per `-p`). */
 const protocolVal = (generation: number, code: number): string => `P${generation}:${code}`;
 
+/** The code of a protocol option's long option value, read once per value. */
+const PROTOCOL_CODES = new Map<string, number>();
+
+function protocolCode(val: string): number {
+  let code = PROTOCOL_CODES.get(val);
+  if (code === undefined) PROTOCOL_CODES.set(val, (code = Number(val.slice(val.indexOf(':') + 1))));
+  return code;
+}
+
 /** The options the generation-th `-p` of a module adds, made once: every line of a `-R` file asks again. */
 const PROTOCOL_LONG_OPTIONS = new Map<ProtocolModule, LongOption[][]>();
 
@@ -584,7 +593,7 @@ class CommandLineParser {
    * (see ProtocolModule.codeBase); a code the module does not have is ignored.
    */
   private protocolOption(val: string, value: string): void {
-    const code = Number(val.slice(val.indexOf(':') + 1));
+    const code = protocolCode(val);
     const module = this.protocol!.module;
     const index = code - module.codeBase;
     const option = module.options[index];

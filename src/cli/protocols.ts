@@ -90,8 +90,12 @@ export function atol(text: string): bigint {
   return strtol(text).value;
 }
 
+const BIT_LIMITS = { 8: 1n << 8n, 16: 1n << 16n, 32: 1n << 32n } as const;
+
 /** The low `bits` bits of an integer, as the C assignment to a narrower unsigned type keeps them. */
 export function truncate(value: number | bigint, bits: 8 | 16 | 32): number {
+  // Most values fit already: no BigInt arithmetic then.
+  if (typeof value === 'bigint' && value >= 0n && value < BIT_LIMITS[bits]) return Number(value);
   return Number(BigInt.asUintN(bits, BigInt(value)));
 }
 
