@@ -173,8 +173,13 @@ class CreateWindow {
   private send(batch: CreateBatch): void {
     batch.sent = true;
     this.unanswered += batch.count;
-    // The view stays valid: the batch is not written again before it is recycled, after its answers.
-    this.env.conntrack().submitBatch(batch.requests.view(), batch.count, batch);
+    try {
+      // The view stays valid: the batch is not written again before it is recycled, after its answers.
+      this.env.conntrack().submitBatch(batch.requests.view(), batch.count, batch);
+    } catch (err) {
+      // The socket could not be opened: the creates fail with that, as 1.4.7's first one does.
+      batch.onFailure(err as Error);
+    }
   }
 
   /** Looks at answered creates in order, waiting until at most `keep` are unanswered. */
@@ -241,7 +246,11 @@ class UndoBatch implements BatchHandler {
   send(conntrack: Conntrack): Promise<void> {
     return new Promise((resolve) => {
       this.done = resolve;
-      conntrack.submitBatch(this.requests.view(), this.count, this);
+      try {
+        conntrack.submitBatch(this.requests.view(), this.count, this);
+      } catch (err) {
+        this.onFailure(err as Error);
+      }
     });
   }
 

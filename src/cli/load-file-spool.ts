@@ -45,7 +45,8 @@ export interface ScriptCommand {
 export type ScriptStep = ScriptCreate | ScriptCommand;
 
 export class ScriptSpool {
-  private readonly fd = openSpool();
+  /** Opened by the first line kept: a file that fails to parse on its first line needs no TMPDIR. */
+  private fd: number | undefined;
   private buf = Buffer.allocUnsafe(CHUNK);
   /** Bytes of buf not written yet. */
   private used = 0;
@@ -96,10 +97,11 @@ export class ScriptSpool {
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
   }
 
   private append(kind: RecordKind, payload: Buffer): void {
+    this.fd ??= openSpool();
     const size = HEADER + payload.length;
     if (this.used + size > this.buf.length) this.flush();
     if (size > this.buf.length) this.buf = Buffer.allocUnsafe(size);
@@ -112,7 +114,7 @@ export class ScriptSpool {
 
   private flush(): void {
     try {
-      for (let at = 0; at < this.used; ) at += writeSync(this.fd, this.buf, at, this.used - at, this.size + at);
+      for (let at = 0; at < this.used; ) at += writeSync(this.fd!, this.buf, at, this.used - at, this.size + at);
     } catch (e) {
       throw spoolProblem(e);
     }
@@ -134,7 +136,7 @@ export class ScriptSpool {
       this.buf.copyWithin(0, start, end);
     }
     const free = end - start;
-    const n = readSync(this.fd, this.buf, free, Math.min(this.buf.length - free, this.size - position), position);
+    const n = readSync(this.fd!, this.buf, free, Math.min(this.buf.length - free, this.size - position), position);
     if (n === 0) throw new OtherProblem('internal error: the -R spool ended early');
     return n;
   }

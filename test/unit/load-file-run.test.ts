@@ -19,6 +19,7 @@ import { NetlinkError } from '../../src/netlink/errors';
 import { MessageCursor } from '../../src/netlink/messages';
 import { NFGENMSG_LEN } from '../../src/nfnetlink/header';
 
+const EPERM = 1;
 const EEXIST = 17;
 const EINVAL = 22;
 
@@ -85,6 +86,17 @@ describe('-R runs with 1.4.7 outcome', () => {
     const { log, run } = fakeTable({ 1: EEXIST, 2: EINVAL });
     assert.deepEqual(await run([create(1, '-A'), create(2, '-A'), create(3, '-A')]), { failed: 'CT_ADD', errno: EINVAL });
     assert.deepEqual(log, ['create 1', 'create 2', 'create 3', 'delete 3']);
+  });
+
+  test('a table that cannot be opened: the first create fails with that', async () => {
+    const failed = await runScript([create(1), create(2)], {
+      conntrack: () => {
+        throw new NetlinkError(-EPERM, 'socket');
+      },
+      run: async () => undefined,
+      failure: (err, command) => ({ failed: command, errno: (err as NetlinkError).positiveErrno }),
+    }).catch((err: unknown) => err);
+    assert.deepEqual(failed, { failed: 'CT_CREATE', errno: EPERM });
   });
 
   test('at most 1024 creates unanswered: the window refills by halves', async () => {

@@ -45,7 +45,8 @@ describe('-R spool', () => {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = path.join(dir, 'absent');
     try {
-      assert.throws(() => new ScriptSpool(), (e: unknown) => {
+      const spool = new ScriptSpool();
+      assert.throws(() => spool.add(parseCommandLine(argvOf('-F')), argvOf('-F')), (e: unknown) => {
         return (
           e instanceof OtherProblem &&
           e.exitCode === 1 &&
