@@ -388,17 +388,15 @@ function protocolLongOptions(module: ProtocolModule, generation: number): readon
   ));
 }
 
-/**
- * `longopts` and the options of the generation-th `-p` of a module after
- * them, made once (`longopts` already holds the generations before).
- */
-const EXTENDED_LONG_OPTIONS = new WeakMap<readonly LongOption[], Map<ProtocolModule, readonly LongOption[]>>();
+/** The long options after a line's first `-p` of each module, made once: almost every `-p` is a line's first. */
+const FIRST_PROTOCOL_LONG_OPTIONS = new Map<ProtocolModule, readonly LongOption[]>();
 
+/** `longopts` (which holds the generations before) and the options of the generation-th `-p` of a module. */
 function withProtocolOptions(longopts: readonly LongOption[], module: ProtocolModule, generation: number): readonly LongOption[] {
-  let byModule = EXTENDED_LONG_OPTIONS.get(longopts);
-  if (!byModule) EXTENDED_LONG_OPTIONS.set(longopts, (byModule = new Map()));
-  let extended = byModule.get(module);
-  if (!extended) byModule.set(module, (extended = [...longopts, ...protocolLongOptions(module, generation)]));
+  // Later generations are not kept: the sequences of `-p` of a file's lines could be many.
+  if (generation > 1) return [...longopts, ...protocolLongOptions(module, generation)];
+  let extended = FIRST_PROTOCOL_LONG_OPTIONS.get(module);
+  if (!extended) FIRST_PROTOCOL_LONG_OPTIONS.set(module, (extended = [...longopts, ...protocolLongOptions(module, generation)]));
   return extended;
 }
 
