@@ -159,8 +159,8 @@ function openSpool(): number {
   }
 }
 
-/** 1.4.7 keeps the file's lines in memory as it parses them; we need room in TMPDIR instead, and say so when there is none. */
+/** 1.4.7 keeps the parsed lines in memory; we need room in TMPDIR instead, and say so when there is none. */
 function spoolProblem(e: unknown): OtherProblem {
   const reason = (e as NodeJS.ErrnoException).code ?? String(e);
-  return new OtherProblem(`cannot copy the -R input to a temporary file in ${tmpdir()} (${reason}); set TMPDIR`);
+  return new OtherProblem(`cannot keep the -R lines in a temporary file in ${tmpdir()} (${reason}); set TMPDIR`);
 }

@@ -50,7 +50,7 @@ describe('-R spool', () => {
         return (
           e instanceof OtherProblem &&
           e.exitCode === 1 &&
-          e.message === `cannot copy the -R input to a temporary file in ${path.join(dir, 'absent')} (ENOENT); set TMPDIR`
+          e.message === `cannot keep the -R lines in a temporary file in ${path.join(dir, 'absent')} (ENOENT); set TMPDIR`
         );
       });
     } finally {
