@@ -274,7 +274,8 @@ export class LoadFileScript {
     let refused: CommandSelection | undefined;
     for (const argv of this.file.commands(this.progname)) {
       const cmd = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
-      for (const line of this.session.warnings.splice(0)) warn(line);
+      // Most lines print nothing: no array is taken off then.
+      if (this.session.warnings.length > 0) for (const line of this.session.warnings.splice(0)) warn(line);
       if (refused === undefined && !LOAD_FILE_COMMANDS.has(cmd.command)) refused = cmd.command;
       if (refused === undefined) keep(cmd, argv);
     }
