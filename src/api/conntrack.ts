@@ -1,5 +1,5 @@
-import { MessageWriter } from '../netlink/attributes';
-import { NetlinkChannel } from '../netlink/channel';
+import { align, MessageWriter } from '../netlink/attributes';
+import { NetlinkChannel, type BatchHandler } from '../netlink/channel';
 import { NetlinkOption } from '../netlink/constants';
 import { DumpInterruptedError, isNotFound, NetlinkError } from '../netlink/errors';
 import type { MessageCursor } from '../netlink/messages';
@@ -29,8 +29,6 @@ import {
   type Table,
 } from '../ctnetlink/requests';
 import { decodeStats } from '../ctnetlink/stats-codec';
-import { invertTuple } from '../ctnetlink/tuple';
-import { hasTupleFields } from '../ctnetlink/tuple-codec';
 import { compileWirePrefilter } from '../ctnetlink/filter-wire';
 import { WireEntry } from '../ctnetlink/wire-entry';
 import type { Expectation, ExpectationEvent } from '../ctnetlink/expect';
@@ -221,9 +219,23 @@ export class Conntrack {
   async create(flow: Flow, options: { exclusive?: boolean } = {}): Promise<void> {
     const channel = this.modify();
     const seq = channel.nextSeq();
-    // The kernel wants both directions; without NAT the reply is the mirror image.
-    const complete = hasTupleFields(flow.reply) ? flow : { ...flow, reply: invertTuple(flow.orig) };
-    await channel.request(createRequest(seq, complete, options.exclusive ?? true), seq);
+    await channel.request(createRequest(seq, flow, options.exclusive ?? true), seq);
+  }
+
+  /**
+   * Sends `count` complete requests packed in `messages` (each asking for an
+   * ACK; their sequence numbers are written here) as one batch on the modify
+   * socket; `handler` gets each answer by the request's index. The caller
+   * bounds how many are unanswered. For bulk loads (`conntrack -R`): nothing
+   * is allocated per request.
+   */
+  submitBatch(messages: Buffer, count: number, handler: BatchHandler): void {
+    const channel = this.modify();
+    const first = channel.reserveSeqs(count);
+    for (let at = 0, seq = first; at < messages.length; at += align(messages.readUInt32LE(at)), seq++) {
+      messages.writeUInt32LE(seq, at + 8);
+    }
+    channel.submitBatch(messages, first, count, handler);
   }
 
   /** Changes the attributes present in `flow` of the entry with its original tuple. `conntrack -U`. */

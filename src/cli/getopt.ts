@@ -155,7 +155,7 @@ export class Getopt {
     const name = eq < 0 ? text : text.slice(0, eq);
 
     // An exact match wins; otherwise a prefix must not name two different options.
-    let found = longopts.find((o) => o.name === name);
+    let found = exactNames(longopts).get(name);
     if (!found) {
       let ambiguous = false;
       for (const o of longopts) {
@@ -221,4 +221,17 @@ function shortOptionTable(optstring: string): ReadonlyMap<string, ArgRequirement
   table = letters;
   SHORT_OPTION_TABLES.set(optstring, table);
   return table;
+}
+
+/** Each table's options by exact name (the first of a name, as a scan finds it), made once per table. */
+const EXACT_NAMES = new WeakMap<readonly LongOption[], Map<string, LongOption>>();
+
+function exactNames(longopts: readonly LongOption[]): Map<string, LongOption> {
+  let names = EXACT_NAMES.get(longopts);
+  if (!names) {
+    names = new Map();
+    for (const o of longopts) if (!names.has(o.name)) names.set(o.name, o);
+    EXACT_NAMES.set(longopts, names);
+  }
+  return names;
 }

@@ -22,17 +22,16 @@ interface Matrix {
  * given in part (or of the first pair when none is) is the error.
  */
 function checkMatrix(kind: CommandSelection, matrix: Matrix): void {
-  let pairRule = false;
-  matrix.options.forEach((option, i) => {
-    const cell = option.legal[kind];
-    if (!matrix.given(i) && cell === 'M') {
-      throw new ParameterProblem(`You need to supply the \`--${option.flag}' option for this command`);
+  const { cells, pairRule } = cellsOf(matrix.options, kind);
+  for (const { index, cell } of cells) {
+    const given = matrix.given(index);
+    if (!given && cell === 'M') {
+      throw new ParameterProblem(`You need to supply the \`--${matrix.options[index]!.flag}' option for this command`);
     }
-    if (matrix.given(i) && cell === '.') {
-      throw new ParameterProblem(`Illegal option \`--${option.flag}' with this command`);
+    if (given && cell === '.') {
+      throw new ParameterProblem(`Illegal option \`--${matrix.options[index]!.flag}' with this command`);
     }
-    if (cell === 'T') pairRule = true;
-  });
+  }
   if (!pairRule || matrix.pairs.length === 0) return;
   const complete = matrix.pairs.some((p) => p.options.every(matrix.given));
   if (complete) return;
@@ -40,13 +39,45 @@ function checkMatrix(kind: CommandSelection, matrix: Matrix): void {
   throw new ParameterProblem(partial.message);
 }
 
+/** The cells of a command's row that can fail (M and .), in option order, and whether it has a pair cell. */
+interface RowCells {
+  readonly cells: readonly { readonly index: number; readonly cell: 'M' | '.' }[];
+  readonly pairRule: boolean;
+}
+
+/** Rows by matrix and command, made once: every line of a `-R` file is checked. */
+const ROW_CELLS = new WeakMap<Matrix['options'], Map<CommandSelection, RowCells>>();
+
+function cellsOf(options: Matrix['options'], kind: CommandSelection): RowCells {
+  let rows = ROW_CELLS.get(options);
+  if (!rows) ROW_CELLS.set(options, (rows = new Map()));
+  let row = rows.get(kind);
+  if (!row) {
+    const cells: { index: number; cell: 'M' | '.' }[] = [];
+    options.forEach((option, index) => {
+      const cell = option.legal[kind];
+      if (cell === 'M' || cell === '.') cells.push({ index, cell });
+    });
+    row = { cells, pairRule: options.some((option) => option.legal[kind] === 'T') };
+    rows.set(kind, row);
+  }
+  return row;
+}
+
 /** The generic check (§4.2 steps 1–3). */
 export function checkGenericOptions(kind: CommandSelection, given: ReadonlySet<OptionFlag>): void {
   if (given.has('any-nat') && (given.has('src-nat') || given.has('dst-nat'))) {
     throw new ParameterProblem("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
   }
-  checkMatrix(kind, { options: OPTIONS, given: (i) => given.has(OPTIONS[i]!.flag), pairs: ADDRESS_PAIR_INDICES });
+  // An array lookup per cell, not a set lookup: every line of a `-R` file is checked.
+  GIVEN.fill(0);
+  for (const flag of given) GIVEN[OPTION_INDEX.get(flag)!] = 1;
+  checkMatrix(kind, { options: OPTIONS, given: (i) => GIVEN[i] === 1, pairs: ADDRESS_PAIR_INDICES });
 }
+
+const OPTION_INDEX = new Map(OPTIONS.map((o, i) => [o.flag, i]));
+/** Which generic options the command being checked has, by index. */
+const GIVEN = new Uint8Array(OPTIONS.length);
 
 const optionIndex = (flag: OptionFlag): number => OPTIONS.findIndex((o) => o.flag === flag);
 const ADDRESS_PAIR_INDICES = ADDRESS_PAIRS.map((p) => ({

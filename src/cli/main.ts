@@ -2,6 +2,7 @@ import { Conntrack } from '../api/conntrack';
 import { errnoOf, operationFailed } from './kernel-errors';
 import { COMMAND_RUNNERS } from './commands';
 import { runScript } from './load-file-run';
+import { ScriptSpool } from './load-file-spool';
 import type { CommandSelection } from './options';
 import type { RunContext } from './commands/context';
 import { BrokenPipe, stderr, stdout } from './output';
@@ -34,11 +35,20 @@ async function run(argv: string[], netns: string | undefined): Promise<number> {
       return await runOne(context(invocation.command, true));
     }
     const { script } = invocation;
+    const spool = new ScriptSpool();
     try {
-      script.check((w) => stderr.write(`${w}\n`));
-      await runScript(script.commands(), { conntrack, run: (cmd) => runOne(context(cmd, false)), failure: commandProblem });
+      try {
+        script.check(
+          (w) => stderr.write(`${w}\n`),
+          (cmd, words) => spool.add(cmd, words),
+        );
+      } finally {
+        script.close();
+      }
+      const steps = spool.steps((words) => script.parse(words));
+      await runScript(steps, { conntrack, run: (cmd) => runOne(context(cmd, false)), failure: commandProblem });
     } finally {
-      script.close();
+      spool.close();
     }
     // A -R file that ran to its end succeeded, whatever its -D lines matched.
     return 0;

@@ -256,10 +256,21 @@ export const GENERIC_LONG_OPTIONS: readonly LongOption[] = [
 
 /** The command of a letter; its first long name is what `Can't do --X on expectations` prints. */
 export function commandByLetter(letter: string): CommandDef | undefined {
-  return COMMANDS.find((c) => c.letter === letter);
+  return COMMAND_BY_LETTER.get(letter);
+}
+
+/** Lookups by key, not scans: every line of a `-R` file asks for each of its options. */
+const COMMAND_BY_LETTER = firstByKey(COMMANDS, (c) => c.letter);
+const OPTION_BY_CODE = firstByKey(OPTIONS, (o) => o.code);
+
+/** The first item of each key, as find() would return it. */
+function firstByKey<T>(items: readonly T[], key: (item: T) => string): ReadonlyMap<string, T> {
+  const map = new Map<string, T>();
+  for (const item of items) if (!map.has(key(item))) map.set(key(item), item);
+  return map;
 }
 
 /** The generic option whose getopt value is `code`. */
 export function optionByCode(code: string): OptionDef | undefined {
-  return OPTIONS.find((o) => o.code === code);
+  return OPTION_BY_CODE.get(code);
 }

@@ -251,11 +251,10 @@ export function parseInvocation(argv: readonly string[], env: ParseEnvironment =
 }
 
 /**
- * The command lines of a `-R` file (§7.14), read twice so that neither the
- * file nor its parsed lines are ever held whole: check() parses every line
- * as 1.4.7 does before it runs any, and only then checks each command
- * against what a file may contain; commands() parses them again, one at a
- * time, for running.
+ * The command lines of a `-R` file (§7.14): check() parses every line as
+ * 1.4.7 does before it runs any, and only then checks each command against
+ * what a file may contain. The lines are not kept here: check() hands each
+ * one to its caller, which keeps what running it needs (load-file-spool.ts).
  */
 export class LoadFileScript {
   constructor(
@@ -267,26 +266,29 @@ export class LoadFileScript {
   /**
    * Throws the problem 1.4.7 stops with before running anything. `warn`
    * gets the warnings of the lines as 1.4.7 prints them, line by line; the
-   * failing line's own warnings travel with its problem.
+   * failing line's own warnings travel with its problem. `keep` gets each
+   * line, parsed, and its words, as long as no command refused in a file
+   * was seen.
    */
-  check(warn: (line: string) => void): void {
+  check(warn: (line: string) => void, keep: (cmd: CommandLine, argv: readonly string[]) => void): void {
     let refused: CommandSelection | undefined;
     for (const argv of this.file.commands(this.progname)) {
-      const { command } = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
-      for (const line of this.session.warnings.splice(0)) warn(line);
-      if (refused === undefined && !LOAD_FILE_COMMANDS.has(command)) refused = command;
+      const cmd = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
+      // Most lines print nothing: no array is taken off then.
+      if (this.session.warnings.length > 0) for (const line of this.session.warnings.splice(0)) warn(line);
+      if (refused === undefined && !LOAD_FILE_COMMANDS.has(cmd.command)) refused = cmd.command;
+      if (refused === undefined) keep(cmd, argv);
     }
     if (refused !== undefined) {
       throw new ParameterProblem(`Cannot use command \`${LOAD_FILE_NAMES[refused] ?? 'unknown'}' with --load-file`);
     }
   }
 
-  /** The command lines, parsed again after check() passed; their warnings were printed by check(). */
-  *commands(): Generator<CommandLine> {
-    for (const argv of this.file.commands(this.progname)) {
-      yield new CommandLineParser(argv, this.session).parse();
-      this.session.warnings.length = 0;
-    }
+  /** Parses again the words of a line that check() passed; its warnings were printed then. */
+  parse(argv: readonly string[]): CommandLine {
+    const cmd = new CommandLineParser(argv, this.session).parse();
+    this.session.warnings.length = 0;
+    return cmd;
   }
 
   close(): void {
@@ -367,6 +369,15 @@ function withoutUndefined<T extends object>(value: T): T {
 /** Long option values of protocol options: `P<generation>:<code>` (1.4.7 adds 256 per `-p`). */
 const protocolVal = (generation: number, code: number): string => `P${generation}:${code}`;
 
+/** The code of a protocol option's long option value, read once per value. */
+const PROTOCOL_CODES = new Map<string, number>();
+
+function protocolCode(val: string): number {
+  let code = PROTOCOL_CODES.get(val);
+  if (code === undefined) PROTOCOL_CODES.set(val, (code = Number(val.slice(val.indexOf(':') + 1))));
+  return code;
+}
+
 /** The options the generation-th `-p` of a module adds, made once: every line of a `-R` file asks again. */
 const PROTOCOL_LONG_OPTIONS = new Map<ProtocolModule, LongOption[][]>();
 
@@ -376,6 +387,18 @@ function protocolLongOptions(module: ProtocolModule, generation: number): readon
   return (generations[generation] ??= module.options.flatMap((o, i) =>
     o.longs.map((name) => ({ name, arg: 'required' as const, val: protocolVal(generation, module.codeBase + i) })),
   ));
+}
+
+/** The long options after a line's first `-p` of each module, made once: almost every `-p` is a line's first. */
+const FIRST_PROTOCOL_LONG_OPTIONS = new Map<ProtocolModule, readonly LongOption[]>();
+
+/** `longopts` (which holds the generations before) and the options of the generation-th `-p` of a module. */
+function withProtocolOptions(longopts: readonly LongOption[], module: ProtocolModule, generation: number): readonly LongOption[] {
+  // Later generations are not kept: the sequences of `-p` of a file's lines could be many.
+  if (generation > 1) return [...longopts, ...protocolLongOptions(module, generation)];
+  let extended = FIRST_PROTOCOL_LONG_OPTIONS.get(module);
+  if (!extended) FIRST_PROTOCOL_LONG_OPTIONS.set(module, (extended = [...longopts, ...protocolLongOptions(module, generation)]));
+  return extended;
 }
 
 /** What each address option does: target tuple, field, and the mask option a `/N` sets (§3.2). */
@@ -393,7 +416,7 @@ const ADDRESS_OPTIONS: Partial<Record<OptionFlag, { target: TargetTuple; field: 
 class CommandLineParser {
   private readonly getopt: Getopt;
   private readonly warnings: string[] = [];
-  private longopts: LongOption[] = [...GENERIC_LONG_OPTIONS];
+  private longopts: readonly LongOption[] = GENERIC_LONG_OPTIONS;
 
   private command: CommandSelection = 'USAGE';
   private table: Table = 'conntrack';
@@ -560,7 +583,7 @@ class CommandLineParser {
     this.protocol = selected;
     const generation = ++this.protocolGeneration;
     const { module } = selected;
-    this.longopts = [...this.longopts, ...protocolLongOptions(module, generation)];
+    this.longopts = withProtocolOptions(this.longopts, module, generation);
     this.template.orig.proto = selected.number;
   }
 
@@ -569,7 +592,7 @@ class CommandLineParser {
    * (see ProtocolModule.codeBase); a code the module does not have is ignored.
    */
   private protocolOption(val: string, value: string): void {
-    const code = Number(val.slice(val.indexOf(':') + 1));
+    const code = protocolCode(val);
     const module = this.protocol!.module;
     const index = code - module.codeBase;
     const option = module.options[index];
@@ -703,8 +726,6 @@ class CommandLineParser {
     if (this.nat.src?.addr !== undefined) template.natSrc = natRange(this.nat.src);
     if (this.nat.dst?.addr !== undefined) template.natDst = natRange(this.nat.dst);
 
-    const output = {} as Record<OutputKeyword, boolean>;
-    for (const k of OUTPUT_KEYWORDS) output[k] = (this.outputBits & OUTPUT_BITS[k]) !== 0;
     const expect: { -readonly [K in keyof ExpectationTemplate]: ExpectationTemplate[K] } = {
       tuple: this.target.expected,
       mask: this.target.mask,
@@ -719,15 +740,14 @@ class CommandLineParser {
       template,
       filter: {},
       labels,
-      output,
+      output: outputFlags(this.outputBits),
       zero: o.has('zero'),
       expect,
       warnings: this.warnings,
     };
     if (this.protocol) {
-      const flags = this.protocolFlags;
-      const options = new Set(this.protocol.module.options.filter((_, i) => flags & (1 << i)).map((p) => p.flag));
-      cmd.protocol = { ...this.protocol, flags, options };
+      const { module, number } = this.protocol;
+      cmd.protocol = { module, number, flags: this.protocolFlags, options: givenProtocolOptions(module, this.protocolFlags) };
     }
     if (icmpReplyType !== undefined) cmd.icmpReplyType = icmpReplyType;
     if (this.mark) cmd.mark = this.mark;
@@ -739,6 +759,30 @@ class CommandLineParser {
     cmd.filter = buildFilter(cmd, this.nat);
     return cmd;
   }
+}
+
+/** Output flags by keyword bits, made once per combination: a `-R` file makes a command line per line. */
+const OUTPUT_FLAGS = new Map<number, OutputFlags>();
+
+function outputFlags(bits: number): OutputFlags {
+  let flags = OUTPUT_FLAGS.get(bits);
+  if (!flags) {
+    const output = {} as Record<OutputKeyword, boolean>;
+    for (const k of OUTPUT_KEYWORDS) output[k] = (bits & OUTPUT_BITS[k]) !== 0;
+    OUTPUT_FLAGS.set(bits, (flags = output));
+  }
+  return flags;
+}
+
+/** The flag names of a module's options given (bit i = option i), made once per module and combination. */
+const PROTOCOL_OPTION_NAMES = new Map<ProtocolModule, Map<number, ReadonlySet<string>>>();
+
+function givenProtocolOptions(module: ProtocolModule, flags: number): ReadonlySet<string> {
+  let byFlags = PROTOCOL_OPTION_NAMES.get(module);
+  if (!byFlags) PROTOCOL_OPTION_NAMES.set(module, (byFlags = new Map()));
+  let names = byFlags.get(flags);
+  if (!names) byFlags.set(flags, (names = new Set(module.options.filter((_, i) => flags & (1 << i)).map((p) => p.flag))));
+  return names;
 }
 
 const badParameter = (rest: string): ParameterProblem => new ParameterProblem(`Bad parameter \`${rest}'`);

@@ -21,6 +21,13 @@ import { ParameterProblem } from './problems';
 const ULONG_MAX = (1n << 64n) - 1n;
 const LONG_MAX = (1n << 63n) - 1n;
 
+/** The value of a digit of any radix up to 36 (0-9, a-z, A-Z), 36 for any other character. */
+function digitValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x7a ? lower - 0x61 + 10 : 36;
+}
+
 /** The digits strtol/strtoul accept, as (magnitude, sign, end index); end is 0 when nothing was converted. */
 function scanInteger(text: string, base: 0 | 10): { magnitude: bigint; negative: boolean; end: number } {
   let i = 0;
@@ -41,14 +48,14 @@ function scanInteger(text: string, base: 0 | 10): { magnitude: bigint; negative:
   // 13 digits of any radix fit a double exactly (16^13 = 2^52); more go on in a bigint.
   let small = 0;
   for (; i < text.length && i - start < 13; i++) {
-    const digit = parseInt(text[i]!, 36);
-    if (Number.isNaN(digit) || digit >= radix) break;
+    const digit = digitValue(text.charCodeAt(i));
+    if (digit >= radix) break;
     small = small * radix + digit;
   }
   let magnitude = BigInt(small);
   for (; i < text.length; i++) {
-    const digit = parseInt(text[i]!, 36);
-    if (Number.isNaN(digit) || digit >= radix) break;
+    const digit = digitValue(text.charCodeAt(i));
+    if (digit >= radix) break;
     magnitude = magnitude * BigInt(radix) + BigInt(digit);
   }
   if (i === start) {
@@ -83,8 +90,12 @@ export function atol(text: string): bigint {
   return strtol(text).value;
 }
 
+const BIT_LIMITS = { 8: 1n << 8n, 16: 1n << 16n, 32: 1n << 32n } as const;
+
 /** The low `bits` bits of an integer, as the C assignment to a narrower unsigned type keeps them. */
 export function truncate(value: number | bigint, bits: 8 | 16 | 32): number {
+  // Most values fit already: no BigInt arithmetic then.
+  if (typeof value === 'bigint' && value >= 0n && value < BIT_LIMITS[bits]) return Number(value);
   return Number(BigInt.asUintN(bits, BigInt(value)));
 }
 

@@ -69,7 +69,7 @@ export function formatIPv6(buf: Uint8Array, off: number): string {
  * Parses `text[start, end)` as inet_pton(AF_INET) does: exactly four decimal
  * octets, each 0..255 without leading zeros. Writes into `out` at `at`.
  */
-function parseIPv4Into(text: string, start: number, end: number, out: Buffer, at: number): boolean {
+export function parseIPv4Into(text: string, start: number, end: number, out: Buffer, at: number): boolean {
   let octets = 0;
   let value = 0;
   let digits = 0;

@@ -369,13 +369,14 @@ function decodeNatPorts(c: AttributeCursor, nat: NatRange): void {
  * secmark, which the kernel does not let ctnetlink set. CTA_ID goes along
  * when present: the kernel then deletes or updates exactly that entry, not
  * a newer one that reuses the tuple.
+ * `status` replaces f.status (requests that must set IPS_CONFIRMED).
  * Throws RangeError for address text that is not an address of its family.
  */
-export function encodeFlow(w: MessageWriter, f: Partial<Flow>): void {
+export function encodeFlow(w: MessageWriter, f: Partial<Flow>, status = f.status): void {
   if (f.orig && hasTupleFields(f.orig)) encodeTuple(w, CtAttr.TUPLE_ORIG, f.orig);
   if (f.reply && hasTupleFields(f.reply)) encodeTuple(w, CtAttr.TUPLE_REPLY, f.reply);
   if (f.master && hasTupleFields(f.master)) encodeTuple(w, CtAttr.TUPLE_MASTER, f.master);
-  if (f.status !== undefined) w.u32be(CtAttr.STATUS, f.status);
+  if (status !== undefined) w.u32be(CtAttr.STATUS, status);
   if (f.timeout !== undefined) w.u32be(CtAttr.TIMEOUT, f.timeout);
   if (f.mark !== undefined) w.u32be(CtAttr.MARK, f.mark);
   if (f.zone !== undefined) w.u16be(CtAttr.ZONE, f.zone);

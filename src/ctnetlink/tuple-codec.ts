@@ -1,6 +1,6 @@
 import type { AttributeCursor, MessageWriter } from '../netlink/attributes';
 import { ProtocolError } from '../netlink/errors';
-import { encodeAddress, formatIPv4, formatIPv6 } from './address';
+import { encodeAddress, formatIPv4, formatIPv6, parseIPv4Into } from './address';
 import { IpAttr, Proto, ProtoAttr, TupleAttr } from './constants';
 import type { Tuple } from './flow';
 
@@ -155,8 +155,15 @@ export function encodeTuple(w: MessageWriter, attrType: number, t: Tuple): void 
   w.endNested(nest);
 }
 
+const IPV4 = Buffer.alloc(4);
+
 /** Writes one address as the v4 or v6 attribute; returns the family it used. */
 export function writeAddress(w: MessageWriter, v4Type: number, v6Type: number, text: string, family?: number): 2 | 10 {
+  // An IPv4 address (the common case) is parsed into a reused buffer, not a new one.
+  if (family !== 10 && parseIPv4Into(text, 0, text.length, IPV4, 0)) {
+    w.bytes(v4Type, IPV4);
+    return 2;
+  }
   const address = encodeAddress(text, family);
   w.bytes(address.family === 2 ? v4Type : v6Type, address.bytes);
   return address.family;

@@ -161,8 +161,8 @@ export class MessageWriter {
   /** Starts an nlmsghdr; returns the offset to pass to endMessage. */
   beginMessage(type: number, flags: number, seq: number, pid = 0): number {
     const start = this.reserve(16);
-    this.buf.writeUInt16LE(type, start + 4);
-    this.buf.writeUInt16LE(flags, start + 6);
+    le16(this.buf, start + 4, type);
+    le16(this.buf, start + 6, flags);
     this.buf.writeUInt32LE(seq >>> 0, start + 8);
     this.buf.writeUInt32LE(pid >>> 0, start + 12);
     return start;
@@ -185,12 +185,18 @@ export class MessageWriter {
 
   u16be(type: number, value: number): void {
     const at = this.attr(type, 2);
-    this.buf.writeUInt16BE(value & 0xffff, at);
+    const buf = this.buf;
+    buf[at] = (value >>> 8) & 0xff;
+    buf[at + 1] = value & 0xff;
   }
 
   u32be(type: number, value: number): void {
     const at = this.attr(type, 4);
-    this.buf.writeUInt32BE(value >>> 0, at);
+    const buf = this.buf;
+    buf[at] = value >>> 24;
+    buf[at + 1] = (value >>> 16) & 0xff;
+    buf[at + 2] = (value >>> 8) & 0xff;
+    buf[at + 3] = value & 0xff;
   }
 
   u64be(type: number, value: bigint): void {
@@ -213,20 +219,20 @@ export class MessageWriter {
   /** Starts a nested attribute (NLA_F_NESTED set); returns the offset for endNested. */
   beginNested(type: number): number {
     const start = this.reserve(NLA_HDRLEN);
-    this.buf.writeUInt16LE(type | 0x8000, start + 2);
+    le16(this.buf, start + 2, type | 0x8000);
     return start;
   }
 
   endNested(start: number): void {
-    this.buf.writeUInt16LE(this.pos - start, start);
+    le16(this.buf, start, this.pos - start);
   }
 
   /** Writes an attribute header and returns the value's offset. */
   private attr(type: number, valueLength: number): number {
     const len = NLA_HDRLEN + valueLength;
     const start = this.reserve(align(len));
-    this.buf.writeUInt16LE(len, start);
-    this.buf.writeUInt16LE(type, start + 2);
+    le16(this.buf, start, len);
+    le16(this.buf, start + 2, type);
     return start + NLA_HDRLEN;
   }
 
@@ -237,12 +243,24 @@ export class MessageWriter {
       const bigger = Buffer.alloc(Math.max(this.buf.length * 2, start + n));
       this.buf.copy(bigger, 0, 0, start);
       this.buf = bigger;
+    } else if (n <= SMALL) {
+      // Attributes are small: a loop beats Buffer#fill's argument checks.
+      for (let i = start; i < start + n; i++) this.buf[i] = 0;
     } else {
       this.buf.fill(0, start, start + n);
     }
     this.pos = start + n;
     return start;
   }
+}
+
+/** Bytes zeroed by a loop rather than by Buffer#fill. */
+const SMALL = 32;
+
+/** Writes a u16 little-endian (host order) by indexing: Buffer#writeUInt16LE costs ~10x more. */
+function le16(buf: Buffer, at: number, value: number): void {
+  buf[at] = value & 0xff;
+  buf[at + 1] = (value >>> 8) & 0xff;
 }
 
 /** The UTF-8 text in `buf[start, end)` up to its first NUL, if any. */

@@ -37,9 +37,16 @@ export function beginNfMessage(
   resId = 0,
 ): number {
   const start = w.beginMessage(messageType(subsys, msg), flags, seq);
-  w.raw(Uint8Array.of(family, NFNETLINK_V0, (resId >> 8) & 0xff, resId & 0xff));
+  NFGENMSG[0] = family;
+  NFGENMSG[1] = NFNETLINK_V0;
+  NFGENMSG[2] = (resId >> 8) & 0xff;
+  NFGENMSG[3] = resId & 0xff;
+  w.raw(NFGENMSG);
   return start;
 }
+
+/** The nfgenmsg being written, reused: bulk requests build one per message. */
+const NFGENMSG = new Uint8Array(4);
 
 /** The nfgenmsg at `payload`; throws if the message is too short to hold one. */
 export function readNfgenmsg(buf: Buffer, payload: number, end: number): { family: number; resId: number } {

@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseCommandLine, parseInvocation, validateForExecution, type ParseEnvironment } from '../../src/cli/parse';
+import { parseCommandLine, parseInvocation, validateForExecution, type CommandLine, type ParseEnvironment } from '../../src/cli/parse';
 import { BANNER, CliProblem, renderProblem, VERSION } from '../../src/cli/problems';
 import { protocolHelpText, usageText } from '../../src/cli/usage';
 
@@ -268,8 +268,12 @@ function runOurs(argv: readonly string[], c: Case): Outcome {
     const invocation = parseInvocation([REFERENCE, ...argv], env);
     if (invocation.kind === 'single') validateForExecution(invocation.command);
     else {
-      invocation.script.check((line) => (warnings += `${line}\n`));
-      for (const command of invocation.script.commands()) validateForExecution(command);
+      const commands: CommandLine[] = [];
+      invocation.script.check(
+        (line) => (warnings += `${line}\n`),
+        (command) => commands.push(command),
+      );
+      for (const command of commands) validateForExecution(command);
     }
   } catch (e) {
     if (!(e instanceof CliProblem)) throw e;
@@ -291,8 +295,9 @@ function runOursWithStdin(argv: readonly string[], c: Case, index: number): Outc
         const inv = parseInvocation(${JSON.stringify([REFERENCE, ...argv])});
         if (inv.kind === 'single') validateForExecution(inv.command);
         else {
-          inv.script.check((line) => process.stderr.write(line + '\\n'));
-          for (const cmd of inv.script.commands()) validateForExecution(cmd);
+          const commands = [];
+          inv.script.check((line) => process.stderr.write(line + '\\n'), (cmd) => commands.push(cmd));
+          for (const cmd of commands) validateForExecution(cmd);
         }
       } catch (e) {
         if (!(e instanceof CliProblem)) throw e;

@@ -339,7 +339,7 @@ describe('templates of -I, -A, -U (§7.8, §7.9)', () => {
 });
 
 describe('-R files (D13: every line has its own options)', () => {
-  /** The lines of a -R file as check() and then commands() see them. */
+  /** The lines of a -R file as check() hands them on. */
   const load = (content: string, parseEnv: ParseEnvironment): { warnings: string[]; commands: CommandLine[] } => {
     const file = path.join(dir, 'commands');
     writeFileSync(file, content);
@@ -348,8 +348,12 @@ describe('-R files (D13: every line has its own options)', () => {
     if (inv.kind !== 'load-file') throw new Error('not a -R invocation');
     try {
       const warnings: string[] = [];
-      inv.script.check((line) => warnings.push(line));
-      return { warnings, commands: [...inv.script.commands()] };
+      const commands: CommandLine[] = [];
+      inv.script.check(
+        (line) => warnings.push(line),
+        (command) => commands.push(command),
+      );
+      return { warnings, commands };
     } finally {
       inv.script.close();
     }
@@ -381,7 +385,7 @@ describe('-R files (D13: every line has its own options)', () => {
     const printed: string[] = [];
     const src = 'WARNING: ignoring SRC_NAT, use --src-nat instead';
     assert.throws(
-      () => inv.script.check((line) => printed.push(line)),
+      () => inv.script.check((line) => printed.push(line), () => {}),
       (e: unknown) => e instanceof ParameterProblem && e.message === "Invalid IP address `x'" && e.warnings.join() === src,
     );
     inv.script.close();

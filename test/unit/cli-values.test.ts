@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -206,13 +206,13 @@ describe('-R tokenizer', () => {
   });
 });
 
-describe('-R files are read twice, never held whole', () => {
+describe('-R files are read once, never held whole', () => {
   let dir = '';
   before(() => (dir = mkdtempSync(path.join(tmpdir(), 'ctts-load-file-'))));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const readTwice = (file: LoadFile): [string[][], string[][]] => {
+  const read = (file: LoadFile): string[][] => {
     try {
-      return [[...file.commands('ct')], [...file.commands('ct')]];
+      return [...file.commands('ct')];
     } finally {
       file.close();
     }
@@ -220,47 +220,34 @@ describe('-R files are read twice, never held whole', () => {
   const content = '-F\n# note\n-D -s 1.1.1.1\n'.repeat(5000);
   const lines = [...Array<unknown>(5000)].flatMap(() => [['ct', '-F'], ['ct', '-D', '-s', '1.1.1.1']]);
 
-  test('a regular file: the second reading sees the bytes the first one checked', () => {
+  test('a regular file, and standard input redirected from one, are read from their start', () => {
     const name = path.join(dir, 'regular');
     writeFileSync(name, content);
-    const file = LoadFile.open(name);
-    const first = [...file.commands('ct')];
-    appendFileSync(name, '-L\n');
-    const second = [...file.commands('ct')];
-    file.close();
-    assert.deepEqual(first, lines);
-    assert.deepEqual(second, lines);
+    assert.deepEqual(read(LoadFile.open(name)), lines);
+    const child = `const { LoadFile } = require(${JSON.stringify(require.resolve('../../src/cli/load-file'))});
+      require('node:fs').readSync(0, Buffer.alloc(10));
+      process.stdout.write(JSON.stringify([...LoadFile.open('-').commands('ct')]));`;
+    const fd = openSync(name, 'r');
+    try {
+      assert.deepEqual(JSON.parse(execFileSync(process.execPath, ['-e', child], { stdio: [fd, 'pipe', 'inherit'] }).toString()), lines);
+    } finally {
+      closeSync(fd);
+    }
   });
 
-  test('a pipe is spooled while it is read the first time', async () => {
+  test('a pipe is read to its end', async () => {
     const fifo = path.join(dir, 'fifo');
     const source = path.join(dir, 'source');
     writeFileSync(source, content);
     execFileSync('mkfifo', [fifo]);
     // The writer must not need our event loop: reading the pipe blocks it.
     const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', source, fifo], { stdio: 'ignore' });
-    const file = LoadFile.open(fifo);
-    assert.deepEqual(readTwice(file), [lines, lines]);
+    assert.deepEqual(read(LoadFile.open(fifo)), lines);
     await once(writer, 'exit');
   });
 
-  test('no room for the spool: one clear line, exit 1', () => {
-    const saved = process.env.TMPDIR;
-    process.env.TMPDIR = path.join(dir, 'absent');
-    const file = LoadFile.open('/dev/null');
-    try {
-      assert.throws(() => [...file.commands('ct')], (e: unknown) => {
-        return e instanceof OtherProblem && e.message === `cannot copy the -R input to a temporary file in ${path.join(dir, 'absent')} (ENOENT); set TMPDIR`;
-      });
-    } finally {
-      file.close();
-      if (saved === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = saved;
-    }
-  });
-
   test('a directory opens and has no lines; a missing file fails like fopen()', () => {
-    assert.deepEqual(readTwice(LoadFile.open(dir)), [[], []]);
+    assert.deepEqual(read(LoadFile.open(dir)), []);
     assert.throws(() => LoadFile.open(path.join(dir, 'absent')), (e: unknown) => {
       return e instanceof ParameterProblem && e.message === `Failed to open file ${path.join(dir, 'absent')} for reading`;
     });

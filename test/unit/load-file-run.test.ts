@@ -6,42 +6,56 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import type { Conntrack } from '../../src/api/conntrack';
-import type { Flow } from '../../src/ctnetlink/flow';
+import { CtMsg } from '../../src/ctnetlink/constants';
+import { decodeFlow } from '../../src/ctnetlink/flow-codec';
+import { writeCreateRequest } from '../../src/ctnetlink/requests';
+import { flowToCreate } from '../../src/cli/commands/create';
 import { runScript } from '../../src/cli/load-file-run';
-import { parseCommandLine, type CommandLine } from '../../src/cli/parse';
+import type { ScriptStep } from '../../src/cli/load-file-spool';
+import { parseCommandLine } from '../../src/cli/parse';
+import { MessageWriter } from '../../src/netlink/attributes';
+import type { BatchHandler } from '../../src/netlink/channel';
 import { NetlinkError } from '../../src/netlink/errors';
+import { MessageCursor } from '../../src/netlink/messages';
+import { NFGENMSG_LEN } from '../../src/nfnetlink/header';
 
+const EPERM = 1;
 const EEXIST = 17;
 const EINVAL = 22;
 
-/** `-I`/`-A` of the n-th entry, or any other command line. */
-const line = (text: string): CommandLine => parseCommandLine(['conntrack', ...text.split(' ')]);
-const create = (n: number, command = '-I'): CommandLine =>
-  line(`${command} -s 10.0.0.${n} -d 192.0.2.1 -p udp --sport 1 --dport 2 -t 60`);
-const sourceOf = (flow: Flow): number => Number(flow.orig.src!.split('.')[3]);
+/** Any command line but `-I`/`-A`, as a step of the run. */
+const line = (text: string): ScriptStep => ({ kind: 'command', cmd: parseCommandLine(['conntrack', ...text.split(' ')]) });
+
+/** `-I`/`-A` of the n-th entry, encoded as the spool keeps it. */
+function create(n: number, command = '-I'): ScriptStep {
+  const cmd = parseCommandLine(['conntrack', ...`${command} -s 10.0.0.${n} -d 192.0.2.1 -p udp --sport 1 --dport 2 -t 60`.split(' ')]);
+  const w = new MessageWriter();
+  writeCreateRequest(w, 0, flowToCreate(cmd), true);
+  return { kind: 'create', command: command === '-A' ? 'CT_ADD' : 'CT_CREATE', message: w.toBuffer() };
+}
 
 /**
- * A table whose creates settle later, in the order they were made (as the
- * kernel answers them), and fail with `errors[n]` for entry n.
+ * A table whose requests are answered later, in the order they were sent
+ * (as the kernel answers them); the create of entry n fails with `errors[n]`.
  */
 function fakeTable(errors: Record<number, number> = {}) {
   const log: string[] = [];
   const conntrack = {
-    create(flow: Flow): Promise<void> {
-      const n = sourceOf(flow);
-      log.push(`create ${n}`);
-      return new Promise((resolve, reject) =>
-        setImmediate(() => (errors[n] ? reject(new NetlinkError(-errors[n]!, 'sendmsg')) : resolve())),
-      );
-    },
-    async delete(flow: Flow): Promise<boolean> {
-      log.push(`delete ${sourceOf(flow)}`);
-      return true;
+    submitBatch(messages: Buffer, count: number, handler: BatchHandler): void {
+      const m = new MessageCursor(messages, messages.length);
+      for (let i = 0; i < count && m.next(); i++) {
+        const flow = decodeFlow(messages, m.payload + NFGENMSG_LEN, m.end, messages[m.payload]!);
+        const n = Number(flow.orig.src!.split('.')[3]);
+        const isCreate = (m.type & 0xff) === CtMsg.NEW;
+        log.push(`${isCreate ? 'create' : 'delete'} ${n}`);
+        const errno = isCreate ? errors[n] : undefined;
+        setImmediate(() => handler.onReply(i, errno ? new NetlinkError(-errno, 'sendmsg') : undefined));
+      }
     },
   } as unknown as Conntrack;
-  const run = async (commands: CommandLine[]): Promise<unknown> => {
+  const run = async (steps: ScriptStep[]): Promise<unknown> => {
     try {
-      await runScript(commands, {
+      await runScript(steps, {
         conntrack: () => conntrack,
         run: async (cmd) => log.push(`run ${cmd.command}`),
         failure: (err, command) => ({ failed: command, errno: (err as NetlinkError).positiveErrno }),
@@ -72,6 +86,17 @@ describe('-R runs with 1.4.7 outcome', () => {
     const { log, run } = fakeTable({ 1: EEXIST, 2: EINVAL });
     assert.deepEqual(await run([create(1, '-A'), create(2, '-A'), create(3, '-A')]), { failed: 'CT_ADD', errno: EINVAL });
     assert.deepEqual(log, ['create 1', 'create 2', 'create 3', 'delete 3']);
+  });
+
+  test('a table that cannot be opened: the first create fails with that', async () => {
+    const failed = await runScript([create(1), create(2)], {
+      conntrack: () => {
+        throw new NetlinkError(-EPERM, 'socket');
+      },
+      run: async () => undefined,
+      failure: (err, command) => ({ failed: command, errno: (err as NetlinkError).positiveErrno }),
+    }).catch((err: unknown) => err);
+    assert.deepEqual(failed, { failed: 'CT_CREATE', errno: EPERM });
   });
 
   test('at most 1024 creates unanswered: the window refills by halves', async () => {
