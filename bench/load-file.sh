@@ -14,20 +14,15 @@
 # N, then restored; the namespace and files are removed on any exit.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-REF="${REF:-/usr/sbin/conntrack}"
-OURS="node $ROOT/bin/conntrack.js"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNS="${RUNS:-3}"
 N_LIST="${*:-100000 1000000}"
 NS="ctbench-load-$$"
 TMP="$(mktemp -d /tmp/ctbench-load.XXXXXX)"
-SYS=/proc/sys/net/netfilter
 
-[[ $(id -u) == 0 ]] || { echo "bench/load-file.sh: needs root" >&2; exit 1; }
-[[ -f $ROOT/dist/conntrack.bundle.js ]] || { echo "bench/load-file.sh: build first (npm run build)" >&2; exit 1; }
+bench_init bench/load-file.sh dist/conntrack.bundle.js
 [[ -x /usr/bin/time ]] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 
-modprobe nf_conntrack 2>/dev/null || true
 SAVED_MAX=$(cat $SYS/nf_conntrack_max)
 cleanup() {
   ip netns del "$NS" 2>/dev/null || true
@@ -36,7 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 count() { ip netns exec "$NS" cat $SYS/nf_conntrack_count; }
 
 # N lines creating N distinct UDP entries: `-I` arguments, or `-o save` lines.

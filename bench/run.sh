@@ -18,26 +18,20 @@
 # namespaces) is part of every -L, so other namespaces' entries slow both.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-REF="${REF:-/usr/sbin/conntrack}"
-OURS="node $ROOT/bin/conntrack.js"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNS="${RUNS:-5}"
 DRUNS="${DRUNS:-3}"
 N_LIST="${*:-100000 1000000}"
 NS="ctbench-$$"
 TMP="$(mktemp -d /tmp/ctbench.XXXXXX)"
-SYS=/proc/sys/net/netfilter
 # Entry 1 of bench/fill.ts, for -G.
 GET_ARGS="-G -p tcp -s 10.0.0.1 -d 198.0.0.0 --sport 1025 --dport 81"
 
-[[ $(id -u) == 0 ]] || { echo "bench/run.sh: needs root" >&2; exit 1; }
-[[ -f $ROOT/dist/bench/fill.js && -f $ROOT/build/Release/netlink_socket.node ]] ||
-  { echo "bench/run.sh: build first (npm run build)" >&2; exit 1; }
+bench_init bench/run.sh dist/bench/fill.js build/Release/netlink_socket.node
 if ! command -v hyperfine >/dev/null || [[ ! -x /usr/bin/time ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine time >/dev/null
 fi
 
-modprobe nf_conntrack 2>/dev/null || true
 SAVED_MAX=$(cat $SYS/nf_conntrack_max)
 SAVED_BUCKETS=$(cat $SYS/nf_conntrack_buckets)
 cleanup() {
@@ -48,7 +42,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 in_ns() { ip netns exec "$NS" "$@"; }
 count() { in_ns cat $SYS/nf_conntrack_count; }
 fill() { node "$ROOT/dist/bench/fill.js" "$NS" "$@" 2>&1 | sed 's/^/  /' >&2; }
