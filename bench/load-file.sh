@@ -17,10 +17,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNS="${RUNS:-3}"
 N_LIST="${*:-100000 1000000}"
-NS="ctbench-load-$$"
-TMP="$(mktemp -d /tmp/ctbench-load.XXXXXX)"
 
-bench_init bench/load-file.sh dist/conntrack.bundle.js
+bench_init bench/load-file.sh ctbench-load dist/conntrack.bundle.js
 [[ -x /usr/bin/time ]] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 
 SAVED_MAX=$(cat $SYS/nf_conntrack_max)

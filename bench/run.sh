@@ -22,12 +22,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNS="${RUNS:-5}"
 DRUNS="${DRUNS:-3}"
 N_LIST="${*:-100000 1000000}"
-NS="ctbench-$$"
-TMP="$(mktemp -d /tmp/ctbench.XXXXXX)"
 # Entry 1 of bench/fill.ts, for -G.
 GET_ARGS="-G -p tcp -s 10.0.0.1 -d 198.0.0.0 --sport 1025 --dport 81"
 
-bench_init bench/run.sh dist/bench/fill.js build/Release/netlink_socket.node
+bench_init bench/run.sh ctbench dist/bench/fill.js build/Release/netlink_socket.node
 if ! command -v hyperfine >/dev/null || [[ ! -x /usr/bin/time ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine time >/dev/null
 fi
