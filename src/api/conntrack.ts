@@ -1,7 +1,7 @@
 import { align, MessageWriter } from '../netlink/attributes';
 import { NetlinkChannel, type BatchHandler } from '../netlink/channel';
-import { NetlinkOption } from '../netlink/constants';
-import { DumpInterruptedError, isNotFound, NetlinkError } from '../netlink/errors';
+import { NetlinkOption, NLMSG_HDRLEN } from '../netlink/constants';
+import { DumpInterruptedError, isNotFound, NetlinkError, ProtocolError } from '../netlink/errors';
 import type { MessageCursor } from '../netlink/messages';
 import { NetlinkSocket } from '../netlink/socket';
 import { messageType, NFGENMSG_LEN, Subsystem } from '../nfnetlink/header';
@@ -232,8 +232,12 @@ export class Conntrack {
   submitBatch(messages: Buffer, count: number, handler: BatchHandler): void {
     const channel = this.modify();
     const first = channel.reserveSeqs(count);
-    for (let at = 0, seq = first; at < messages.length; at += align(messages.readUInt32LE(at)), seq++) {
+    for (let at = 0, seq = first; at < messages.length; seq++) {
+      const length = messages.readUInt32LE(at);
+      // A header that does not fit would loop forever or write past the buffer.
+      if (length < NLMSG_HDRLEN || at + length > messages.length) throw new ProtocolError(`batch message at ${at} has length ${length}`);
       messages.writeUInt32LE(seq, at + 8);
+      at += align(length);
     }
     channel.submitBatch(messages, first, count, handler);
   }
