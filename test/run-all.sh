@@ -93,19 +93,11 @@ for tier in $TIERS; do
     unit)
       run_tier unit dist/test/unit
       ;;
-    kernel)
-      if reason=$(kernel_prerequisites); then
-        run_tier kernel dist/test/kernel --test-concurrency=2
+    kernel | diff)
+      if reason=$("${tier}_prerequisites"); then
+        run_tier "$tier" "dist/test/$tier" --test-concurrency=2
       else
-        tier_failed kernel "$reason"
-        total_fail=$((total_fail + 1))
-      fi
-      ;;
-    diff)
-      if reason=$(diff_prerequisites); then
-        run_tier diff dist/test/diff --test-concurrency=2
-      else
-        tier_failed diff "$reason"
+        tier_failed "$tier" "$reason"
         total_fail=$((total_fail + 1))
       fi
       ;;
