@@ -549,7 +549,8 @@ class Parser {
     const address = family === 4 ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0);
     const key = `${family} ${address} ${prefix}`;
     if (this.seenAddresses.has(key)) {
-      this.warn(prefix < full ? `netmask ${host} is repeated in the ignore pool` : `IP ${host} is repeated in the ignore pool`);
+      // 1.4.7 only notices a repeated IPv4 network; repeated hosts and IPv6 networks pass in silence.
+      if (family === 4 && prefix < full) this.warn(`netmask ${host} is repeated in the ignore pool`);
       return true;
     }
     this.seenAddresses.add(key);
