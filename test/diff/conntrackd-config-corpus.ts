@@ -95,6 +95,10 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'missing closing brace', expected: 'refuse', text: `General {\n${GENERAL_LINES}Stats {\n}\n` },
   { name: 'extra closing brace', expected: 'refuse', text: withGeneral('Stats {\n}\n}\n') },
   { name: 'empty block and no mode at all', expected: 'start', text: GENERAL },
+  { name: 'a stray | in the boolean character classes', expected: 'start', text: generalWith('	Systemd o|\n	NetlinkEventsReliable |o\n') },
+  { name: 'keyword glued to its number', expected: 'refuse', text: generalWith('	HashSize10\n') },
+  { name: 'overrun resync 0 and off', expected: 'start', text: generalWith('	NetlinkOverrunResync 0\n	NetlinkOverrunResync off\n') },
+  { name: 'scheduler type in lower case', expected: 'start', text: generalWith('	Scheduler {\n		Type rr\n		Priority 1\n	}\n') },
   // General
   { name: 'every General option', expected: 'start', text: generalWith(
     '	HashSize 8192\n	HashLimit 65535\n	LogFile @DIR@/log\n	Syslog local3\n	SocketBufferSize 262142\n	SocketBufferSizeMaxGrown 655355\n	EventIterationLimit 50\n	NetlinkOverrunResync 10\n	NetlinkEventsReliable on\n	Scheduler {\n		Type FIFO\n		Priority 10\n	}\n	Systemd off\n') },
@@ -125,6 +129,10 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'bad prefix and bad and repeated addresses', expected: 'start', text: filterWith(
     '		Address Ignore {\n			IPv4_address 10.0.0.0/33\n			IPv4_address 300.1.1.1\n			IPv4_address 1.2.3.4\n			IPv4_address 1.2.3.4/32\n			IPv4_address 10.0.0.0/8\n			IPv4_address 10.0.0.0/8\n		}\n') },
   { name: 'IPv6 address with two gaps', expected: 'refuse', text: filterWith('		Address Ignore {\n			IPv6_address 1:2::3::4\n		}\n') },
+  { name: 'IPv6 forms', expected: 'start', text: filterWith('		Address Accept {\n			IPv6_address ::\n			IPv6_address 2001:db8::/32\n			IPv6_address 1:2:3:4:5:6:7:8\n			IPv6_address ::/0\n			IPv6_address fe80::1/129\n		}\n') },
+  { name: 'IPv6 with nine groups', expected: 'refuse', text: filterWith('		Address Accept {\n			IPv6_address 1:2:3:4:5:6:7:8:9\n		}\n') },
+  { name: 'IPv6 with an IPv4 tail', expected: 'refuse', text: filterWith('		Address Accept {\n			IPv6_address ::ffff:1.2.3.4\n		}\n') },
+  { name: 'IPv4 with octal and long parts', expected: 'start', text: filterWith('		Address Accept {\n			IPv4_address 010.0.0.1\n			IPv4_address 0001.2.3.4/024\n			IPv4_address 08.1.1.1\n		}\n') },
   // Sync
   { name: 'Sync and Stats', expected: 'refuse', text: syncWith('	Mode FTFW {\n	}\n') + 'Stats {\n}\n' },
   { name: 'Stats and Sync', expected: 'refuse', text: withGeneral('Stats {\n}\nSync {\n	Mode FTFW {\n	}\n}\n') },
@@ -151,6 +159,10 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'Destination in a multicast link', expected: 'refuse', text: syncWith('', MULTICAST.replace('Group', 'IPv4_Destination_Address 1.2.3.4\n		Group')) },
   { name: 'ErrorQueueLength in UDP', expected: 'refuse', text: syncWith('', UDP.replace('Port', 'ErrorQueueLength 10\n		Port')) },
   { name: 'Checksum without a value', expected: 'refuse', text: syncWith('', UDP.replace('Port', 'Checksum\n		Port')) },
+  { name: 'ALARM wins over NOTRACK', expected: 'start', text: syncWith('	Mode NOTRACK {\n	}\n	Mode ALARM {\n	}\n	Options {\n		ExpectationSync {\n		}\n		TCPWindowTracking no\n	}\n') },
+  { name: 'TCP link', expected: 'start', text: syncWith('	Mode FTFW {\n	}\n', UDP.replace('UDP', 'TCP').replace('Port', 'ErrorQueueLength 64\n		Checksum on\n		Port')) },
+  { name: 'Sync without a link', expected: 'fail', text: withGeneral('Sync {\n	Mode FTFW {\n	}\n}\n') },
+  { name: 'interface name longer than IFNAMSIZ', expected: 'fail', text: syncWith('', UDP.replace('eth2', 'abcdefghijklmnopqrst')) },
   // Helper
   { name: 'unknown helper', expected: 'refuse', text: withGeneral('Helper {\n	Type bogus inet tcp {\n	}\n}\n') },
   { name: 'helper for the wrong protocol', expected: 'refuse', text: withGeneral('Helper {\n	Type ftp inet udp {\n	}\n}\n') },
@@ -160,6 +172,8 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'empty helper policy', expected: 'refuse', text: withGeneral('Helper {\n	Type ftp inet tcp {\n		Policy ftp {\n		}\n	}\n}\n') },
   { name: 'helper Setup without a boolean', expected: 'refuse', text: withGeneral('Helper {\n	Setup 1\n}\n') },
   { name: 'upper-case protocol in a helper Type', expected: 'refuse', text: withGeneral('Helper {\n	Type ftp inet TCP {\n	}\n}\n') },
+  { name: 'nested helper Type with an unknown helper', expected: 'refuse', text: withGeneral('Helper {\n	QueueNum 1\n	Type ftp inet tcp {\n		Type bogus inet udp {\n		}\n	}\n}\n') },
+  { name: 'helper policy name too long', expected: 'refuse', text: withGeneral('Helper {\n	Type ftp inet tcp {\n		Policy abcdefghijklmnopq {\n			ExpectTimeout 1\n		}\n	}\n}\n') },
 ];
 
 /** The Debian example configs, with their paths, link and port made the test's own. */

@@ -5,12 +5,13 @@
  * and pid of the log prefix are masked.
  *
  * The C daemon runs in a namespace of the test's own with the corpus link;
- * one that starts is stopped by `timeout` (exit 124 = it was running). Cases
- * run several at a time, each with its own directory and port.
+ * one that starts is stopped as soon as it says so. Cases run several at a
+ * time, each with its own directory and port.
  *
  * Env: CTD_REFERENCE overrides the reference binary path.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,8 +21,6 @@ import { withNetns, type Netns } from '../kernel/netns';
 import { configCorpus, corpusNetnsSetup, materializeCase, type CorpusVerdict } from './conntrackd-config-corpus';
 
 const REFERENCE = process.env.CTD_REFERENCE ?? '/usr/sbin/conntrackd';
-/** How long a started daemon runs before `timeout` stops it. Refusals take milliseconds. */
-const RUN_SECONDS = '0.4';
 const PARALLEL = 8;
 const FIRST_PORT = 14000;
 
@@ -48,14 +47,37 @@ function ours(run: () => { warnings: string[]; modeWarnings: string[] }): Outcom
   }
 }
 
+/** How long the C daemon may take to start or refuse; far more than it ever needs. */
+const DECISION_MS = 20_000;
+const STARTED = '-- starting in console mode --';
+
+/**
+ * Runs the C daemon until it has decided: it exits (a refusal), or it prints
+ * that it is running, and is then stopped with SIGTERM.
+ */
 async function reference(ns: Netns, file: string): Promise<Outcome> {
-  const r = await ns.exec('timeout', ['-s', 'TERM', RUN_SECONDS, REFERENCE, '-C', file], { timeoutMs: 10_000 });
-  const stderr = r.stderr.toString('latin1').replace(/^\[[^\]\n]*\] \(pid=\d+\)/gm, '[DATE] (pid=PID)');
-  if (r.status === 124) return { verdict: 'start', stderr };
+  const child = ns.spawn(REFERENCE, ['-C', file]);
+  child.stdin!.end();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let started = false;
+  child.stdout!.on('data', (b: Buffer) => {
+    out.push(b);
+    if (!started && Buffer.concat(out).includes(STARTED)) {
+      started = true;
+      child.kill('SIGTERM');
+    }
+  });
+  child.stderr!.on('data', (b: Buffer) => err.push(b));
+  const timer = setTimeout(() => child.kill('SIGKILL'), DECISION_MS);
+  const [status] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  const stderr = Buffer.concat(err).toString('latin1').replace(/^\[[^\]\n]*\] \(pid=\d+\)/gm, '[DATE] (pid=PID)');
+  if (started) return { verdict: 'start', stderr };
   // What comes after the config's own lines when the set-up fails.
   const failed = /^\[DATE\] \(pid=PID\) \[ERROR\] (?!parsing config file)[^\n]*\n(?:.*\n)*.*conntrackd cannot start, please review your configuration\n$/m.exec(stderr);
-  if (failed) return { verdict: 'fail', status: r.status ?? -1, stderr: stderr.slice(0, failed.index) };
-  return { verdict: 'refuse', status: r.status ?? -1, stderr };
+  if (failed) return { verdict: 'fail', status: status ?? -1, stderr: stderr.slice(0, failed.index) };
+  return { verdict: 'refuse', status: status ?? -1, stderr };
 }
 
 /** Runs `jobs` at most `limit` at a time. */
