@@ -187,6 +187,11 @@ describe('options', () => {
     [sync('Options { TCPWindowTracking on ExpectationSync on }'), (c) => [c.sync!.tcpWindowTracking, c.sync!.expectationSync], [true, 'all']],
     [sync('Options { ExpectationSync { ftp sip } }'), (c) => c.sync!.expectationSync, ['ftp', 'sip']],
     [sync('Options { ExpectationSync on ExpectationSync off }'), (c) => c.sync!.expectationSync, undefined],
+    [sync('Options { ExpectationSync on ExpectationSync { ftp } ExpectationSync on }'), (c) => c.sync!.expectationSync, ['ftp']],
+    [sync('Options { ExpectationSync { } }'), (c) => c.sync!.expectationSync, 'all'],
+    [`${general(`LockFile /${'a'.repeat(255)}`)}`, (c) => c.general.lockFile.length, 255],
+    [`${general('HashSize 5')}${general('HashLimit 6 HashSize 7')}`, (c) => [c.general.hashSize, c.general.hashLimit], [7, 6]],
+    [sync('UDP Default { Port 1 } UDP { Port 2 } UDP Default { Port 3 }'), (c) => c.sync!.channels.map((ch) => ch.isDefault), [true, false, true]],
     [
       sync('Multicast Default { IPv4_address 225.0.0.50 Group 3780 IPv4_interface 192.168.100.100 Interface eth2 SndSocketBuffer 1249280 RcvSocketBuffer 1249281 Checksum off }'),
       (c) => c.sync!.channels,
