@@ -291,6 +291,8 @@ describe('fatal errors', () => {
     ['Sync { TCP { } UDP { } }', "cannot use `UDP' with other dedicated link protocols!"],
     [`Sync { ${'UDP { Port 1 } '.repeat(4)}UDP { Port 1 } }`, 'too many dedicated links in the configuration file (Maximum: 4)'],
     [`Sync { ${'UDP { } '.repeat(5)}UDP { Checksum on } }`, 'too many dedicated links in the configuration file (Maximum: 4)'],
+    // The option's value is read before the link count is checked.
+    [`Sync { ${'UDP { } '.repeat(4)}UDP { Checksum 5 } }`, "parsing config file in line (1), symbol '5': syntax error"],
     ['General { Scheduler { Type OTHER } }', "unknown scheduler `OTHER'"],
     ['General { Scheduler { Priority 100 } }', "`Priority' must be [0, 99]\n"],
     ['General { Scheduler { Priority 4294967295 } }', "`Priority' must be [0, 99]\n"],

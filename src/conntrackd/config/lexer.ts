@@ -176,6 +176,7 @@ const RULES: readonly Rule[] = [
   { re: /[^\n]/y, kind: 'char' },
 ];
 const IPV6_RULE = 5;
+const KEYWORD_RULE: Rule = { re: /(?!)/y, kind: 'keyword' };
 
 /** Length of the longest IPv6 address (with its optional /prefix) at `pos`, 0 if none. */
 function ipv6Length(text: string, pos: number): number {
@@ -231,7 +232,7 @@ export class Lexer {
     // Keywords come first in the C scanner, so they win ties; the longest keyword that fits is the one.
     for (const [word, name] of KEYWORDS) {
       if (word.length > best.length && text.startsWith(word, pos)) {
-        best = { length: word.length, rule: { re: /(?!)/y, kind: 'keyword' }, value: name };
+        best = { length: word.length, rule: KEYWORD_RULE, value: name };
       }
     }
     RULES.forEach((rule, index) => {

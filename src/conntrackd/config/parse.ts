@@ -155,6 +155,8 @@ class Parser {
   private hashLimit = 0;
   private logFile?: string;
   private syslog?: SyslogFacility;
+  /** Whether the last Syslog option named a facility: only that form checks for a conflict. */
+  private lastSyslogWasName = false;
   private lockFile?: string;
   private unixPath?: string;
   private netlinkBufferSize?: number;
@@ -402,8 +404,6 @@ class Parser {
     if (token.kind === 'path') return this.pathValue(`${what} path`, FILENAME_MAX);
     return this.bool() ? onPath : current;
   }
-
-  private lastSyslogWasName = false;
 
   /** `Syslog on|off|facility`; an unknown facility is a warning (`suffix` differs between General and Stats). */
   private syslogValue(current: SyslogFacility | undefined, suffix: string): SyslogFacility | undefined {
@@ -761,42 +761,38 @@ class Parser {
         return true;
       }
       case 'Port':
-      case 'Group':
+      case 'Group': {
         if ((token.value === 'Group') !== multicast) return false;
         this.take();
-        {
-          const port = this.number();
-          // The port goes through htons(): only its low 16 bits count.
-          this.linkSlot().port = port & 0xffff;
-        }
+        const port = this.number();
+        // The port goes through htons(): only its low 16 bits count.
+        this.linkSlot().port = port & 0xffff;
         return true;
+      }
       case 'SndSocketBuffer':
+      case 'RcvSocketBuffer': {
         this.take();
-        {
-          const size = this.number() >>> 0;
-          this.linkSlot().sndSocketBuffer = size;
-        }
+        const size = this.number() >>> 0;
+        const slot = this.linkSlot();
+        if (token.value === 'SndSocketBuffer') slot.sndSocketBuffer = size;
+        else slot.rcvSocketBuffer = size;
         return true;
-      case 'RcvSocketBuffer':
+      }
+      case 'Checksum': {
         this.take();
-        {
-          const size = this.number() >>> 0;
-          this.linkSlot().rcvSocketBuffer = size;
-        }
+        // The value is read before the link count is checked: a bad one is a syntax error first.
+        const checksum = this.bool();
+        this.linkSlot().checksum = checksum;
         return true;
-      case 'Checksum':
-        this.take();
-        this.linkSlot().checksum = this.bool();
-        return true;
-      case 'ErrorQueueLength':
+      }
+      case 'ErrorQueueLength': {
         if (kind !== 'tcp') return false;
         this.take();
-        {
-          const length = this.number() >>> 0;
-          this.linkSlot();
-          this.errorQueueLength = length;
-        }
+        const length = this.number() >>> 0;
+        this.linkSlot();
+        this.errorQueueLength = length;
         return true;
+      }
       default:
         return false;
     }
