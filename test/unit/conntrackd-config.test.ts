@@ -67,6 +67,7 @@ describe('lexer', () => {
     ['NACK', ['mode:ftfw@1', "warning:Now `nack' mode is called `ftfw'. Please, update your conntrackd.conf file.\n"]],
     ['SocketBufferSizeMaxGrown CLOSE UNIXy IPv6-ICMP', ['keyword:NetlinkBufferSizeMaxGrowth@1', 'keyword:CLOSED@1', 'word:UNIXy@1', 'word:IPv6-ICMP@1']],
     ['x;{}\0y', ['word:x@1', 'char:;@1', 'char:{@1', 'char:}@1']],
+    ['/a\0b x', ['path:/a@1', 'word:x@1']],
   ];
   for (const [text, expected] of cases) {
     test(JSON.stringify(text), () => assert.deepEqual(tokens(text), expected));

@@ -217,11 +217,14 @@ export class Lexer {
         return { kind: 'eof', value: '', text: '', line: this.line };
       }
       const { length, rule, value } = this.longestMatch();
-      const text = this.text.slice(this.pos, this.pos + length);
+      const matched = this.text.slice(this.pos, this.pos + length);
       this.pos += length;
-      for (const ch of text) if (ch === '\n') this.line++;
+      for (const ch of matched) if (ch === '\n') this.line++;
       if (rule.kind === 'skip') continue;
       if (rule.warning) this.warn(rule.warning);
+      // A path may hold a NUL; the C strings made of it end there.
+      const nul = matched.indexOf('\0');
+      const text = nul < 0 ? matched : matched.slice(0, nul);
       return { kind: rule.kind, value: value ?? rule.value ?? text, text, line: this.line };
     }
   }

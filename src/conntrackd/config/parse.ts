@@ -16,6 +16,8 @@
  *   its `warnings` first, then its message as an `[ERROR]` line. A `plain`
  *   one is the bare text with no prefix: `input in flex scanner failed`
  *   (exit 2) when the config path is a directory.
+ * - Texts hold the file's bytes one per character (it is read as latin1), so
+ *   a symbol quoted from a non-ASCII file must be written back as latin1.
  * - `modeWarnings` (no `Mode`, CommitTimeout with DisableExternalCache) belong
  *   to the daemon only: it prints them when Sync mode starts, after the lock
  *   file is taken and only if it could be; the client never does.
