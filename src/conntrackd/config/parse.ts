@@ -90,7 +90,7 @@ const DEFAULT_LOCKFILE = '/var/lock/conntrackd.lock';
 
 const FACILITIES: ReadonlySet<string> = new Set(['daemon', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7']);
 
-/** TCP states as the conntrack library numbers them. */
+/** TCP states, numbered as FilterConfig.state documents (the kernel's numbers; LISTEN apart). */
 const TCP_STATES: Readonly<Record<string, number>> = {
   SYN_SENT: 1,
   SYN_RECV: 2,
@@ -135,14 +135,8 @@ interface PolicyItem {
 }
 type HelperItem = { kind: 'queueNum' | 'queueLen'; value: number } | PolicyItem;
 
-class Fatal extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-  }
-}
+/** A fatal problem inside the parser; parseConfig() adds the warnings printed before it. */
+class Fatal extends Error {}
 
 /** 1.4.7's grammar, one method per block; each action runs where the C parser runs it. */
 class Parser {
@@ -157,8 +151,6 @@ class Parser {
   private hashLimit = 0;
   private logFile?: string;
   private syslog?: SyslogFacility;
-  /** Whether the last Syslog option named a facility: only that form checks for a conflict. */
-  private lastSyslogWasName = false;
   private lockFile?: string;
   private unixPath?: string;
   private netlinkBufferSize?: number;
@@ -335,10 +327,7 @@ class Parser {
         return true;
       case 'Syslog':
         this.take();
-        this.syslog = this.syslogValue(this.syslog, '');
-        if (this.syslog !== undefined && this.statsSyslog !== undefined && this.syslog !== this.statsSyslog && this.lastSyslogWasName) {
-          this.warn('conflicting Syslog facility values, defaulting to General');
-        }
+        this.syslog = this.syslogValue(this.syslog, this.statsSyslog, '');
         return true;
       case 'LockFile':
         this.take();
@@ -407,9 +396,13 @@ class Parser {
     return this.bool() ? onPath : current;
   }
 
-  /** `Syslog on|off|facility`; an unknown facility is a warning (`suffix` differs between General and Stats). */
-  private syslogValue(current: SyslogFacility | undefined, suffix: string): SyslogFacility | undefined {
-    this.lastSyslogWasName = false;
+  /**
+   * `Syslog on|off|facility` in General or Stats (`other` is the other
+   * block's value). An unknown facility is a warning, whose text differs
+   * between the two blocks by `suffix`; only a named facility is checked
+   * against the other block's.
+   */
+  private syslogValue(current: SyslogFacility | undefined, other: SyslogFacility | undefined, suffix: string): SyslogFacility | undefined {
     const token = this.peek();
     if (token.kind !== 'word') return this.bool() ? 'daemon' : undefined;
     this.take();
@@ -417,7 +410,7 @@ class Parser {
       this.warn(`'${token.text}' is not a known syslog facility, ignoring${suffix}`);
       return current;
     }
-    this.lastSyslogWasName = true;
+    if (other !== undefined && other !== token.text) this.warn('conflicting Syslog facility values, defaulting to General');
     return token.text as SyslogFacility;
   }
 
@@ -850,10 +843,7 @@ class Parser {
     }
     if (this.isKeyword('Syslog')) {
       this.take();
-      this.statsSyslog = this.syslogValue(this.statsSyslog, '.');
-      if (this.statsSyslog !== undefined && this.syslog !== undefined && this.syslog !== this.statsSyslog && this.lastSyslogWasName) {
-        this.warn('conflicting Syslog facility values, defaulting to General');
-      }
+      this.statsSyslog = this.syslogValue(this.statsSyslog, this.syslog, '.');
       return true;
     }
     return false;
@@ -1035,7 +1025,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): ParseResu
   try {
     parser.parse();
   } catch (err) {
-    if (err instanceof Fatal) throw new ConfigError(err.message, parser.warnings, err.exitCode);
+    if (err instanceof Fatal) throw new ConfigError(err.message, parser.warnings);
     throw err;
   }
   return parser.result();
