@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,6 +81,10 @@ async function reference(ns: Netns, file: string): Promise<Outcome> {
   return { verdict: 'refuse', status: status ?? -1, stderr };
 }
 
+function assertReference(): void {
+  assert.ok(existsSync(REFERENCE), `reference daemon ${REFERENCE} not found (apt-get install conntrackd)`);
+}
+
 /** Runs `jobs` at most `limit` at a time. */
 async function pool<T>(jobs: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results: T[] = new Array(jobs.length);
@@ -111,6 +116,7 @@ async function compareAll(
   cases: readonly DiffCase[],
   keep: (parsed: ParseResult | undefined, dir: string) => boolean = () => true,
 ): Promise<void> {
+  assertReference();
   const ns = await withNetns(t, 'ctdcfg');
   for (const args of corpusNetnsSetup()) await ns.execOk('ip', args);
   const interfaces = new Set((await ns.execOk('ls', ['/sys/class/net'])).stdout.toString().split(/\s+/).filter(Boolean));
@@ -217,6 +223,7 @@ test('conntrackd config, seeded mutations of the corpus: 1.4.7 and parseConfig a
 });
 
 test('conntrackd config file that cannot be read: 1.4.7 and readConfig agree', async (t) => {
+  assertReference();
   const ns = await withNetns(t, 'ctdcfg');
   const root = await mkdtemp(path.join(tmpdir(), 'ctd-config-'));
   t.after(() => rm(root, { recursive: true, force: true }));

@@ -5,7 +5,7 @@
  * differential test checks the corpus against it continuously).
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -383,6 +383,7 @@ describe('config files', () => {
   ];
   for (const [name, config] of expected) {
     test(`Debian example ${name}`, () => {
+      assert.ok(existsSync(EXAMPLES), `${EXAMPLES} not found (apt-get install conntrackd)`);
       assert.deepEqual(readConfig(`${EXAMPLES}/${name}/conntrackd.conf`, options), { config, warnings: [], modeWarnings: [] });
     });
   }
