@@ -316,6 +316,18 @@ describe('fatal errors', () => {
   }
 });
 
+describe('default look-ups', () => {
+  test('interfaces of this namespace, /etc/protocols', () => {
+    const r = parseConfig('General { Filter { Protocol Accept { tcp ICMP nosuchproto } } } Sync { UDP { Interface lo } UDP { Interface nosuchif0 } UDP { Interface abcdefghijklmnop } }');
+    assert.deepEqual(r.config.general.filter!.protocol!.protocols, [6, 1]);
+    assert.deepEqual(r.warnings, [
+      "getprotobyname() cannot find protocol `nosuchproto' in /etc/protocols",
+      'nosuchif0 is an invalid interface',
+      'abcdefghijklmnop is an invalid interface',
+    ]);
+  });
+});
+
 describe('config files', () => {
   test('readConfig: a missing file, a directory', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ctd-config-'));
