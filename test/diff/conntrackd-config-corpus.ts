@@ -101,6 +101,8 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'keyword glued to its number', expected: 'refuse', text: generalWith('	HashSize10\n') },
   { name: 'overrun resync 0 and off', expected: 'start', text: generalWith('	NetlinkOverrunResync 0\n	NetlinkOverrunResync off\n') },
   { name: 'scheduler type in lower case', expected: 'start', text: generalWith('	Scheduler {\n		Type rr\n		Priority 1\n	}\n') },
+  { name: 'non-ASCII byte', expected: 'refuse', text: generalWith('	HashSize 5 \u00e9\n') },
+  { name: 'two General blocks and empty lists', expected: 'start', text: generalWith('	UNIX {\n	}\n	Filter {\n		Protocol Accept {\n		}\n		Address Ignore {\n		}\n		State Ignore {\n		}\n	}\n', `General {\n	HashSize 1024\n}\nStats {\n}\n`) },
   // General
   { name: 'every General option', expected: 'start', text: generalWith(
     '	HashSize 8192\n	HashLimit 65535\n	LogFile @DIR@/log\n	Syslog local3\n	SocketBufferSize 262142\n	SocketBufferSizeMaxGrown 655355\n	EventIterationLimit 50\n	NetlinkOverrunResync 10\n	NetlinkEventsReliable on\n	Scheduler {\n		Type FIFO\n		Priority 10\n	}\n	Systemd off\n') },
@@ -170,6 +172,8 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'kernel-space filter with every mode option', expected: 'start', text: generalWith(
     '	Filter From Kernelspace {\n		Address Accept { IPv4_address 1.2.3.0/24 }\n		State Accept { LISTEN for TCP }\n	}\n',
     `Sync {\n	Mode NOTRACK {\n		DisableInternalCache on\n		DisableExternalCache on\n	}\n	Options { ExpectationSync on }\n${UDP}}\n`) },
+  { name: 'a Mode block twice', expected: 'start', text: syncWith('	Mode FTFW {\n		ACKWindowSize 5\n	}\n	Mode FTFW {\n		ResendQueueSize 7\n	}\n') },
+  { name: 'TCPWindowTracking without a boolean', expected: 'refuse', text: syncWith('	Options {\n		TCPWindowTracking 1\n	}\n') },
   // Helper
   { name: 'unknown helper', expected: 'refuse', text: withGeneral('Helper {\n	Type bogus inet tcp {\n	}\n}\n') },
   { name: 'helper for the wrong protocol', expected: 'refuse', text: withGeneral('Helper {\n	Type ftp inet udp {\n	}\n}\n') },
