@@ -18,6 +18,7 @@ import {
   newTrafficCounters, type StatsSnapshot, type SyncSnapshot,
 } from '../../src/conntrackd/stats/counters';
 import { formatStatsJson, statsJson, STATS_JSON_VERSION } from '../../src/conntrackd/stats/json';
+import { statsReply } from '../../src/conntrackd/stats/reply';
 import { JSON_REQUEST_OFFSET, parseStatsRequest, STATS_KINDS, statsRequestCode, type StatsKind } from '../../src/conntrackd/stats/requests';
 import { formatStats, formatUptime } from '../../src/conntrackd/stats/text';
 import { SchemaValidator } from './json-schema-validator';
@@ -56,7 +57,7 @@ const validator = new SchemaValidator(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8
 describe('conntrackd -s texts match 1.4.7', () => {
   test('the captures cover every configuration 1.4.7 distinguishes', () => {
     const names = fixtures.map((f) => f.name);
-    for (const expected of ['stats-mode', 'no-mode', 'ftfw-udp', 'notrack-mcast', 'alarm-tcp', 'ftfw-inject']) {
+    for (const expected of ['stats-mode', 'no-mode', 'ftfw-udp', 'notrack-mcast', 'alarm-tcp', 'ftfw-inject', 'notrack-both']) {
       assert.ok(names.includes(expected), `fixture ${expected} is missing`);
     }
     const syncModes = new Set(fixtures.map((f) => f.snapshot.mode === 'sync' ? f.snapshot.syncMode : f.snapshot.mode));
@@ -182,6 +183,14 @@ describe('statistics request codes', () => {
     assert.equal(statsRequestCode('ct', true), Request.STATS + JSON_REQUEST_OFFSET);
     assert.equal(parseStatsRequest(Request.KILL), undefined);
     assert.equal(parseStatsRequest(Request.KILL + JSON_REQUEST_OFFSET), undefined);
+  });
+
+  test('statsReply answers a statistics code with its text or JSON, and nothing else', () => {
+    const s = fixture('stats-mode');
+    assert.equal(statsReply(Request.STATS_CACHE, s), formatStats('cache', s));
+    assert.equal(statsReply(Request.STATS_CACHE + JSON_REQUEST_OFFSET, s), formatStatsJson('cache', s));
+    assert.equal(statsReply(Request.STATS_NETWORK, s), '');
+    assert.equal(statsReply(Request.CT_DUMP_INTERNAL, s), undefined);
   });
 });
 
