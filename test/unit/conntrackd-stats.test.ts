@@ -167,6 +167,11 @@ describe('conntrackd JSON statistics', () => {
     assert.deepEqual(validator.validate(sync), []);
     assert.notDeepEqual(validator.validate({ ...sync, network: { ...newNetworkCounters(), sequenceLost: 'x' } }), []);
     assert.notDeepEqual(validator.validate({ ...sync, syncMode: 'fast' }), []);
+    const { syncMode, ...withoutSyncMode } = sync;
+    assert.equal(syncMode, 'ftfw');
+    assert.notDeepEqual(validator.validate(withoutSyncMode), []);
+    assert.notDeepEqual(validator.validate({ ...good, syncMode: 'ftfw' }), []);
+    assert.notDeepEqual(validator.validate({ ...good, links: [] }), []);
   });
 });
 
