@@ -19,7 +19,9 @@ import {
 } from '../../src/conntrackd/stats/counters';
 import { formatStatsJson, statsJson, STATS_JSON_VERSION } from '../../src/conntrackd/stats/json';
 import { statsReply } from '../../src/conntrackd/stats/reply';
-import { JSON_REQUEST_OFFSET, parseStatsRequest, STATS_KINDS, statsRequestCode, type StatsKind } from '../../src/conntrackd/stats/requests';
+import {
+  JSON_REQUEST_OFFSET, parseStatsRequest, parseStatsWord, STATS_KINDS, statsRequestCode, type StatsKind,
+} from '../../src/conntrackd/stats/requests';
 import { formatStats, formatUptime } from '../../src/conntrackd/stats/text';
 import { SchemaValidator } from './json-schema-validator';
 
@@ -189,6 +191,20 @@ describe('statistics request codes', () => {
     assert.equal(statsRequestCode('ct', true), Request.STATS + JSON_REQUEST_OFFSET);
     assert.equal(parseStatsRequest(Request.KILL), undefined);
     assert.equal(parseStatsRequest(Request.KILL + JSON_REQUEST_OFFSET), undefined);
+  });
+
+  test('-s words resolve as in 1.4.7: first match in its order, multicast is link with a warning', () => {
+    // What the reference client printed for each abbreviation (ftfw-udp config).
+    const seen: Record<string, StatsKind> = {
+      c: 'cache', ca: 'cache', ct: 'ct', r: 'runtime', rs: 'rsqueue', n: 'network', l: 'link', p: 'process', q: 'queue', e: 'expect',
+    };
+    for (const [word, kind] of Object.entries(seen)) assert.deepEqual(parseStatsWord(word), { kind, deprecated: false }, word);
+    for (const kind of STATS_KINDS) assert.deepEqual(parseStatsWord(kind), { kind, deprecated: false });
+    assert.deepEqual(parseStatsWord('m'), { kind: 'link', deprecated: true });
+    assert.deepEqual(parseStatsWord('multicast'), { kind: 'link', deprecated: true });
+    assert.equal(parseStatsWord('co'), undefined);
+    assert.equal(parseStatsWord('json'), undefined);
+    assert.equal(parseStatsWord('networks'), undefined);
   });
 
   test('statsReply answers a statistics code with its text or JSON, and nothing else', () => {

@@ -4,8 +4,8 @@
  *
  * ## The JSON extension, for the client
  *
- * Spelling: `conntrackd -s [KIND] --json` (`KIND` as for `-s`, prefixes
- * allowed, `--json` after it). It was chosen against how 1.4.7's command
+ * Spelling: `conntrackd -s [KIND] --json` (`KIND` as for `-s`, see
+ * parseStatsWord; `--json` after it). It was chosen against how 1.4.7's command
  * line reads its arguments, which looks only at the second character of each
  * word:
  * - an extra word such as `-s network json` would be read by 1.4.7 as a
@@ -29,7 +29,7 @@ import { Request } from '../control/codes';
 /** The `-s` variants; `ct` is also what `-s` alone asks for. */
 export type StatsKind = 'ct' | 'network' | 'cache' | 'runtime' | 'link' | 'rsqueue' | 'process' | 'queue' | 'expect';
 
-/** Every kind, in the order 1.4.7's usage text lists them (plus `process`). */
+/** Every kind, in the order of 1.4.7's usage text (which leaves out `process`). */
 export const STATS_KINDS: readonly StatsKind[] = ['network', 'cache', 'runtime', 'link', 'rsqueue', 'process', 'queue', 'ct', 'expect'];
 
 /** The 1.4.7 text request of each kind. */
@@ -44,6 +44,29 @@ export const STATS_REQUESTS: Readonly<Record<StatsKind, Request>> = {
   queue: Request.STATS_QUEUE,
   expect: Request.EXP_STATS,
 };
+
+/**
+ * The words `-s` takes, in the order 1.4.7 tries them: an abbreviation means
+ * the first word it begins (`-s c` is cache, `-s r` runtime, `-s p` process).
+ */
+const STATS_WORDS: readonly (StatsKind | 'multicast')[] = [
+  'network', 'cache', 'runtime', 'multicast', 'link', 'rsqueue', 'process', 'queue', 'ct', 'expect',
+];
+
+/** The warning 1.4.7 logs for `-s multicast` (then it asks for `link`). */
+export const MULTICAST_WORD_WARNING = "use `link' instead of `multicast' as parameter.";
+
+/**
+ * The kind the word after `-s` names, as 1.4.7 reads it; `deprecated` for
+ * `multicast` (and its abbreviations), link's old name, which deserves
+ * MULTICAST_WORD_WARNING. Undefined for a word 1.4.7 refuses ("unknown
+ * parameter `WORD' for option `-s'", exit 1).
+ */
+export function parseStatsWord(word: string): { kind: StatsKind; deprecated: boolean } | undefined {
+  const found = STATS_WORDS.find((w) => w.startsWith(word));
+  if (found === undefined) return undefined;
+  return found === 'multicast' ? { kind: 'link', deprecated: true } : { kind: found, deprecated: false };
+}
 
 /** Added to a text statistics request code to ask for the same statistic as JSON. */
 export const JSON_REQUEST_OFFSET = 256;
