@@ -11,7 +11,7 @@
 import type { ExternalCounters, InternalCounters, LinkCounters, StatsSnapshot, SyncSnapshot } from './counters';
 import type { StatsKind } from './requests';
 
-/** Bumped when a member changes meaning or disappears; new members do not bump it. */
+/** Bumped (with a new schema file, conntrackd-stats.v2.json) when a member changes meaning or disappears; new members do not bump it. */
 export const STATS_JSON_VERSION = 1;
 
 /** The document for `kind`, as a plain object (formatStatsJson serialises it). */
