@@ -15,6 +15,8 @@ import { detach, takeDetachedChannel, type DetachedChannel } from './daemon/deta
 import { DaemonLog, type ConsoleSink } from './daemon/log';
 import { nullEngine } from './daemon/null-engine';
 import { runDaemon } from './daemon/run-daemon';
+import { syslogSink } from './daemon/syslog';
+import { systemdNotifier } from './daemon/systemd-notify';
 
 /**
  * The console as 1.4.7's stdio has it: stdout buffered (a log line flushes
@@ -81,13 +83,18 @@ async function client(outcome: Extract<ArgsOutcome, { kind: 'request' }>, config
 }
 
 function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, config: Config, channel: DetachedChannel | undefined): Promise<number> {
-  if (outcome.detach && !channel) return detach(processConsole);
+  const notifier = config.general.systemd ? systemdNotifier() : undefined;
+  // 1.4.7's parent tells systemd which process the daemon is before it exits.
+  if (outcome.detach && !channel) return detach(processConsole, (pid) => notifier?.notify(`MAINPID=${pid}`));
+  const facility = config.general.syslog;
   return runDaemon({
     config,
     detached: channel !== undefined,
     console: channel?.console ?? processConsole,
     createEngine: () => nullEngine,
     onReady: () => channel?.ready(),
+    ...(facility !== undefined && { syslog: syslogSink(facility) }),
+    ...(notifier !== undefined && { notifier }),
   });
 }
 
