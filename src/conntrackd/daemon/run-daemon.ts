@@ -14,6 +14,8 @@ import { DEFAULT_SCHEDULER, schedulerFailedMessage, setScheduler } from './sched
 
 export interface DaemonOptions {
   config: Config;
+  /** The parser's warnings about the Sync mode, which 1.4.7 prints as the mode starts. */
+  modeWarnings: readonly string[];
   /** True in the detached child (`-d`): no console once the log is open. */
   detached: boolean;
   /** The foreground console, or the detached child's relay to its parent. */
@@ -56,6 +58,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return 1;
   }
   if (lock.staleOwner !== undefined) log.write('WARNING', staleLockMessage(general.lockFile, lock.staleOwner));
+  for (const w of opts.modeWarnings) log.write('WARNING', w);
 
   const ctx: EngineContext = { config, log };
   if (opts.netns !== undefined) ctx.netns = opts.netns;
