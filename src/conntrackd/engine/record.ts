@@ -39,6 +39,36 @@ export interface RawFlow {
 const cursor = new AttributeCursor(Buffer.alloc(0), 0, 0);
 
 /**
+ * Where keys and stored attributes are assembled: each becomes ONE flat
+ * string (a string built by concatenation is a tree of pieces in V8, several
+ * times the size of its characters).
+ */
+let scratch = Buffer.alloc(4096);
+let used = 0;
+
+function append(buf: Buffer, start: number, end: number): void {
+  const length = end - start;
+  if (used + length + 3 > scratch.length) {
+    const bigger = Buffer.alloc(Math.max(scratch.length * 2, used + length + 3));
+    scratch.copy(bigger, 0, 0, used);
+    scratch = bigger;
+  }
+  buf.copy(scratch, used, start, end);
+  used += length;
+}
+
+/** Zero padding that ends an attribute on a 4-byte boundary. */
+function pad(): void {
+  while (used & 3) scratch[used++] = 0;
+}
+
+function take(): string {
+  const s = scratch.toString('latin1', 0, used);
+  used = 0;
+  return s;
+}
+
+/**
  * The cache key of a flow: its family, zone and original tuple, never the
  * conntrack id (an id compared too left entries whose DESTROY event was lost
  * in the cache for ever). The kernel writes a tuple the same way in every
@@ -46,39 +76,41 @@ const cursor = new AttributeCursor(Buffer.alloc(0), 0, 0);
  * original tuple, which the daemon drops.
  */
 export function flowKey(raw: RawFlow): string | undefined {
-  let tuple: string | undefined;
-  let zone = '';
+  let tuple = -1;
+  let tupleLength = 0;
+  let zone = -1;
   cursor.reset(raw.buf, raw.start, raw.end);
   while (cursor.next()) {
-    if (cursor.type === CtAttr.TUPLE_ORIG) tuple = raw.buf.toString('latin1', cursor.offset, cursor.offset + cursor.length);
-    else if (cursor.type === CtAttr.ZONE) zone = raw.buf.toString('latin1', cursor.offset, cursor.offset + cursor.length);
+    if (cursor.type === CtAttr.TUPLE_ORIG) {
+      tuple = cursor.offset;
+      tupleLength = cursor.length;
+    } else if (cursor.type === CtAttr.ZONE && cursor.length === 2) {
+      zone = cursor.offset;
+    }
   }
-  return tuple === undefined ? undefined : String.fromCharCode(raw.family, zone.length) + zone + tuple;
+  if (tuple < 0) return undefined;
+  scratch[0] = raw.family;
+  scratch[1] = zone < 0 ? 0 : raw.buf[zone]!;
+  scratch[2] = zone < 0 ? 0 : raw.buf[zone + 1]!;
+  used = 3;
+  append(raw.buf, tuple, tuple + tupleLength);
+  return take();
 }
 
-/** Padding that ends an attribute on a 4-byte boundary. */
-const PAD = ['', '\0\0\0', '\0\0', '\0'];
-
-/** Each attribute (header, value, padding) of `buf[start, end)` that the cache keeps, by type. */
-function keptAttributes(buf: Buffer, start: number, end: number, into: Map<number, string>): Map<number, string> {
+/** Appends the attributes of `buf[start, end)` the cache keeps, except those of types in `skip`. */
+function appendKept(buf: Buffer, start: number, end: number, skip: Set<number> | undefined): void {
   cursor.reset(buf, start, end);
   while (cursor.next()) {
-    if (UNCACHED.has(cursor.type)) continue;
-    const attr = buf.toString('latin1', cursor.offset - 4, cursor.offset + cursor.length);
-    into.set(cursor.type, attr + PAD[attr.length & 3]);
+    if (UNCACHED.has(cursor.type) || skip?.has(cursor.type)) continue;
+    append(buf, cursor.offset - 4, cursor.offset + cursor.length);
+    pad();
   }
-  return into;
-}
-
-function join(attrs: Map<number, string>): string {
-  let s = '';
-  for (const attr of attrs.values()) s += attr;
-  return s;
 }
 
 /** The attributes of a flow as the cache stores them. */
 export function storedAttributes(raw: RawFlow): string {
-  return join(keptAttributes(raw.buf, raw.start, raw.end, new Map()));
+  appendKept(raw.buf, raw.start, raw.end, undefined);
+  return take();
 }
 
 /**
@@ -88,8 +120,13 @@ export function storedAttributes(raw: RawFlow): string {
  * the set attributes of an update over its cached object.
  */
 export function mergedAttributes(stored: string, raw: RawFlow): string {
+  const carried = new Set<number>();
+  cursor.reset(raw.buf, raw.start, raw.end);
+  while (cursor.next()) carried.add(cursor.type);
   const old = Buffer.from(stored, 'latin1');
-  return join(keptAttributes(raw.buf, raw.start, raw.end, keptAttributes(old, 0, old.length, new Map())));
+  appendKept(old, 0, old.length, carried);
+  appendKept(raw.buf, raw.start, raw.end, undefined);
+  return take();
 }
 
 /** One cached flow. */
