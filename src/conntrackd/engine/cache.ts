@@ -103,7 +103,7 @@ export class FlowCache {
       this.counters.addFailNoSpace++;
       return;
     }
-    const flow = new CachedFlow(raw.family, storedAttributes(raw), this.now());
+    const flow = new CachedFlow(key, storedAttributes(raw), this.now());
     flow.seen = this.round;
     this.flows.set(key, flow);
     this.counters.addOk++;
