@@ -337,14 +337,17 @@ export function sortLines(text: string): string {
 export interface CompareOptions {
   /** Compare stdout as a sorted set of lines (dumps). */
   sort?: boolean;
+  /** A further mask for stdout and stderr of both sides (documents a known nondeterminism). */
+  mask?: (text: string) => string;
 }
 
 /** A client run's stdout, stderr and status after the masks (and sorting, if asked). */
 export function normalizeResult(r: ExecResult, opts: CompareOptions = {}): { stdout: string; stderr: string; status: number | null } {
-  const stdout = maskDaemonText(r.stdout.toString('latin1'));
+  const mask = (text: string): string => (opts.mask ?? ((s: string) => s))(maskDaemonText(text));
+  const stdout = mask(r.stdout.toString('latin1'));
   return {
     stdout: opts.sort ? sortLines(stdout) : stdout,
-    stderr: maskDaemonText(r.stderr.toString('latin1')),
+    stderr: mask(r.stderr.toString('latin1')),
     status: r.status,
   };
 }
@@ -364,11 +367,19 @@ export interface Pair {
   sub: Daemon;
 }
 
-/** Starts both daemons with the same config; they are stopped in the test's after() hook. */
-export async function startPair(t: { after(fn: () => Promise<void>): void }, ns: Netns, cfg: DaemonConfig = {}): Promise<Pair> {
-  const ref = await Daemon.start(ns, referenceConntrackd, cfg);
+/**
+ * Starts both daemons with the same config (or one per side, e.g. for a sync
+ * port each); they are killed, if still running, in the test's after() hook.
+ */
+export async function startPair(
+  t: { after(fn: () => Promise<void>): void },
+  ns: Netns,
+  cfg: DaemonConfig | ((side: 'ref' | 'sub') => DaemonConfig) = {},
+): Promise<Pair> {
+  const configOf = typeof cfg === 'function' ? cfg : () => cfg;
+  const ref = await Daemon.start(ns, referenceConntrackd, configOf('ref'));
   t.after(() => ref.dispose());
-  const sub = await Daemon.start(ns, subjectConntrackd(), cfg);
+  const sub = await Daemon.start(ns, subjectConntrackd(), configOf('sub'));
   t.after(() => sub.dispose());
   return { ref, sub };
 }
@@ -405,7 +416,8 @@ export async function assertSameCache(pair: Pair, n: number): Promise<void> {
 
 /** Asserts that a file of both daemons has the same lines (masked; sorted if asked). */
 export async function assertSameFile(pair: Pair, which: 'log' | 'statsLog', opts: CompareOptions = {}): Promise<void> {
-  const prep = (s: string): string => (opts.sort ? sortLines(maskDaemonText(s)) : maskDaemonText(s));
+  const mask = opts.mask ?? ((s: string) => s);
+  const prep = (s: string): string => (opts.sort ? sortLines(mask(maskDaemonText(s))) : mask(maskDaemonText(s)));
   assert.equal(prep(await pair.sub.file(which)), prep(await pair.ref.file(which)), `${which} differs`);
 }
 
@@ -419,6 +431,8 @@ export interface Observation {
   cache: string;
   stats: string;
   statsLog: string;
+  /** The daemon's LogFile, masked. */
+  log: string;
 }
 
 export interface AloneSpec {
@@ -451,8 +465,10 @@ export async function observeAlone(ns: Netns, spec: AloneSpec, impl: Conntrackd,
       cache: sortLines(maskDaemonText(cache.stdout.toString('latin1'))),
       stats: stats.stdout.toString('latin1'),
       statsLog: sortLines(maskDaemonText(await daemon.file('statsLog'))),
+      log: '',
     };
     await daemon.stop();
+    obs.log = maskDaemonText(await daemon.file('log'));
     return obs;
   } finally {
     await daemon.dispose();
@@ -467,6 +483,7 @@ export function assertSameObservation(what: string, expected: Observation, actua
   assert.equal(actual.cache, expected.cache, `${what}: internal cache differs`);
   assert.equal(actual.stats, expected.stats, `${what}: -s differs`);
   assert.equal(actual.statsLog, expected.statsLog, `${what}: stats LogFile differs`);
+  assert.equal(actual.log, expected.log, `${what}: LogFile differs`);
 }
 
 /**
