@@ -5,6 +5,7 @@
  * flush (-f internal) and re-dump (-R); every request through all four
  * client/daemon pairings.
  */
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { makeTraffic, REFERENCE_CONNTRACK, withNetns } from '../kernel/netns';
 import {
@@ -55,6 +56,8 @@ test('Stats mode: cache, statistics and destroyed-flow log follow the kernel tab
       await assertPairings(pair, args);
     });
   }
+  const stats = (await pair.ref.client(['-s'])).stdout.toString();
+  assert.doesNotMatch(stats, /^ +0 Bytes +0 Pckts$/m, 'the reference counted the traffic of destroyed flows');
 });
 
 test('Stats mode: -f internal empties the cache without logging, -R fills it again', async (t) => {
