@@ -49,7 +49,7 @@ diff_prerequisites() {
   local v
   v=$("$REFERENCE" -V 2>&1) || true
   [ "$v" = "conntrack v1.4.7 (conntrack-tools)" ] || { echo "$REFERENCE is not conntrack 1.4.7: $v"; return 1; }
-  v=$("$REFERENCE_D" -v 2>&1) || true
+  v=$("$REFERENCE_D" -v 2>&1 | head -n1) || true
   [ "$v" = "Connection tracking userspace daemon v1.4.7. Licensed under GPLv2." ] ||
     { echo "$REFERENCE_D is not conntrackd 1.4.7 (apt-get install conntrackd): $v"; return 1; }
 }
