@@ -14,7 +14,7 @@ export { Conntrack, type ConntrackOptions, type CpuStats, type DumpOptions } fro
 export type { Table } from './ctnetlink/requests';
 export type { ExpectationLookup, NewExpectation } from './api/expectations';
 export { EventStream, isLost, type EventsLost, type EventStreamOptions } from './api/event-stream';
-export { defaultEventBufferSize, type EventOptions } from './api/events';
+export { defaultEventBufferSize, type EventOptions, type RawConntrackEvent, type RawEventOptions } from './api/events';
 export { EventMask, type ConntrackEvent, type EventType } from './ctnetlink/event';
 export type { Expectation, ExpectationEvent, ExpectationEventType, ExpectationNat } from './ctnetlink/expect';
 export type { FlowFilter, NatFilter, NatMatch } from './ctnetlink/filter';

@@ -45,6 +45,8 @@ export interface Transport {
   close(): void;
   /** The kernel's receive accounting (bytes queued, messages dropped), where the transport knows it. */
   receiveQueue?(): { queued: number; drops: number } | undefined;
+  /** Changes the receive buffer and returns the size in effect, where the transport has one. */
+  setReceiveBuffer?(bytes: number): number;
 }
 
 export interface SocketOptions {
