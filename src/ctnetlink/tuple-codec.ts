@@ -116,7 +116,7 @@ export function hasTupleFields(t: Tuple): boolean {
  * Writes `t` as the nested attribute `attrType`. Addresses go in the family
  * of `t.l3`, or of the address text when l3 is unset; port protocols always
  * get both ports (0 when unset) because the kernel's port parser needs both;
- * ICMP fields go in code, type, id order like libnetfilter_conntrack, so
+ * ICMP gets code, type and id (0 when unset) in libnetfilter_conntrack's order, so
  * requests compare byte for byte with the reference tool's.
  * Throws RangeError for address text that is not an address of the family.
  */
@@ -169,8 +169,13 @@ export function writeAddress(w: MessageWriter, v4Type: number, v6Type: number, t
   return address.family;
 }
 
+/**
+ * All three ICMP fields, 0 for an unset one: the kernel's ICMP tuple parser
+ * refuses a tuple that lacks any of them (EINVAL), and libnetfilter_conntrack
+ * always sends all three, so `conntrack -I -p icmp` without `--icmp-id` works.
+ */
 function writeIcmp(w: MessageWriter, idType: number, typeType: number, codeType: number, t: Tuple): void {
-  if (t.icmpCode !== undefined) w.u8(codeType, t.icmpCode);
-  if (t.icmpType !== undefined) w.u8(typeType, t.icmpType);
-  if (t.icmpId !== undefined) w.u16be(idType, t.icmpId);
+  w.u8(codeType, t.icmpCode ?? 0);
+  w.u8(typeType, t.icmpType ?? 0);
+  w.u16be(idType, t.icmpId ?? 0);
 }

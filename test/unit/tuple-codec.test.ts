@@ -81,7 +81,7 @@ describe('encodeTuple', () => {
     }
   });
 
-  it('writes ICMP code, type, id in that order, with the ICMPv6 numbers for ICMPv6', () => {
+  it('writes ICMP code, type, id in that order (0 when unset), with the ICMPv6 numbers for ICMPv6', () => {
     const v4: Tuple = { src: '10.0.0.1', dst: '10.0.0.4', proto: 1, icmpId: 77, icmpType: 8, icmpCode: 0 };
     assert.deepEqual(
       encoded(v4),
@@ -101,7 +101,13 @@ describe('encodeTuple', () => {
       nest(
         CtAttr.TUPLE_ORIG,
         nest(TupleAttr.IP, attr(IpAttr.V6_SRC, loopback), attr(IpAttr.V6_DST, two)),
-        nest(TupleAttr.PROTO, attr(ProtoAttr.NUM, u8(58)), attr(ProtoAttr.ICMPV6_TYPE, u8(128))),
+        nest(
+          TupleAttr.PROTO,
+          attr(ProtoAttr.NUM, u8(58)),
+          attr(ProtoAttr.ICMPV6_CODE, u8(0)),
+          attr(ProtoAttr.ICMPV6_TYPE, u8(128)),
+          attr(ProtoAttr.ICMPV6_ID, be16(0)),
+        ),
       ),
     );
   });
@@ -148,9 +154,10 @@ function randomTuple(random: () => number): Tuple {
     const protos = [Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.SCTP, Proto.DCCP, Proto.GRE, Proto.ICMP, Proto.ICMPV6, 0, 2, 200, 255];
     t.proto = protos[randomInt(random, protos.length)]!;
     if (t.proto === Proto.ICMP || t.proto === Proto.ICMPV6) {
-      if (random() < 0.8) t.icmpId = randomInt(random, 65536);
-      if (random() < 0.8) t.icmpType = randomInt(random, 256);
-      if (random() < 0.8) t.icmpCode = randomInt(random, 256);
+      // Always all three: the encoder sends an unset one as 0 (the kernel needs them all).
+      t.icmpId = randomInt(random, 65536);
+      t.icmpType = randomInt(random, 256);
+      t.icmpCode = randomInt(random, 256);
     } else if (![0, 2, 200, 255].includes(t.proto)) {
       t.sport = randomInt(random, 65536);
       t.dport = randomInt(random, 65536);
