@@ -119,9 +119,9 @@ describe('encodeTuple', () => {
     assert.deepEqual(decodeTuple(on(encoded({ proto: 200, sport: 1, dport: 2 }))), { proto: 200 });
   });
 
-  it('takes the family from l3, else from the address text', () => {
-    assert.deepEqual(decodeTuple(on(encoded({ dst: '10.9.8.7' }))), { l3: 2, dst: '10.9.8.7' });
-    assert.deepEqual(decodeTuple(on(encoded({ src: 'fe80::1' }))), { l3: 10, src: 'fe80::1' });
+  it('takes the family from l3, else from the address text, and sends an unset address as zero', () => {
+    assert.deepEqual(decodeTuple(on(encoded({ dst: '10.9.8.7' }))), { l3: 2, src: '0.0.0.0', dst: '10.9.8.7' });
+    assert.deepEqual(decodeTuple(on(encoded({ src: 'fe80::1' }))), { l3: 10, src: 'fe80::1', dst: '::' });
     assert.throws(() => encoded({ l3: 2, src: '::1' }), RangeError);
     assert.throws(() => encoded({ l3: 10, src: '10.0.0.1' }), RangeError);
     assert.throws(() => encoded({ src: '10.0.0.1', dst: '::1' }), RangeError);
@@ -146,9 +146,11 @@ function randomTuple(random: () => number): Tuple {
     t.l3 = v6 ? 10 : 2;
     const format = v6 ? formatIPv6 : formatIPv4;
     const size = v6 ? 16 : 4;
-    if (random() < 0.9) t.src = format(randomBytes(random, size), 0);
-    if (random() < 0.9) t.dst = format(randomBytes(random, size), 0);
-    if (t.src === undefined && t.dst === undefined) delete t.l3;
+    // Both or neither: the encoder sends an unset one as zero (the kernel needs both).
+    if (random() < 0.9) {
+      t.src = format(randomBytes(random, size), 0);
+      t.dst = format(randomBytes(random, size), 0);
+    } else delete t.l3;
   }
   if (random() < 0.9) {
     const protos = [Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.SCTP, Proto.DCCP, Proto.GRE, Proto.ICMP, Proto.ICMPV6, 0, 2, 200, 255];
