@@ -167,6 +167,8 @@ export function controlRequest(socket: string, code: Request, timeoutMs = 5000):
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
+/** A client that hangs is killed after this long (and reported as hung), not after the generic 60 s. */
+const CLIENT_TIMEOUT_MS = 10_000;
 
 /** One running daemon, in the foreground (no -d) inside the namespace. */
 export class Daemon {
@@ -219,7 +221,7 @@ export class Daemon {
   /** Runs `by -C <this config> args` (by default this daemon's own client) in the namespace. */
   client(args: readonly string[], by: Conntrackd = this.impl): Promise<ExecResult> {
     const [program, ...rest] = by.argv;
-    return this.ns.exec(program!, [...rest, '-C', this.paths.config, ...args]);
+    return this.ns.exec(program!, [...rest, '-C', this.paths.config, ...args], { timeoutMs: CLIENT_TIMEOUT_MS });
   }
 
   /** The internal cache (`-i` through this daemon's own client), one entry a line. */
