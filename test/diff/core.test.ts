@@ -11,7 +11,7 @@
 import { describe } from 'node:test';
 import { makeTraffic, type Netns } from '../kernel/netns';
 import { diffCase } from './framework';
-import { accounted, args, base, cases, empty, small, traffic } from './states';
+import { accounted, args, base, cases, empty, labelled, small, traffic, withLabelMap } from './states';
 
 cases('-L output formats', [
   ['default', base, '-L'],
@@ -135,6 +135,27 @@ cases('-U', [
   ['IPv6', base, '-U -s 2001:db8::10 -d 2001:db8:1::20 -m 3'],
   ['no match', base, '-U -s 192.0.2.1 -m 3'],
 ]);
+
+describe('-U labels', () => {
+  const wrap = withLabelMap(['blue', 'red', 'green']);
+  const setup = labelled(wrap, [
+    '-p udp -s 10.9.0.1 -d 10.9.0.2 --sport 1 --dport 2 -t 600 --label-add blue,red,green',
+    '-p udp -s 10.9.0.1 -d 10.9.0.3 --sport 1 --dport 2 -t 600 --label-add red',
+    '-p udp -s 10.9.0.1 -d 10.9.0.4 --sport 1 --dport 2 -t 600',
+  ]);
+  // One match each: with several, 1.4.7 prints only some of them (D3, which we fix).
+  const changes = [
+    '-d 10.9.0.2 --label-del red',
+    '-d 10.9.0.2 --label-del blue,green',
+    '-d 10.9.0.3 --label-del red',
+    '-d 10.9.0.2 --label-del',
+    '-d 10.9.0.3 --label-add green',
+    '-d 10.9.0.4 --label-del red',
+  ];
+  for (const argv of changes.map((change) => `-U -s 10.9.0.1 ${change}`)) {
+    diffCase({ name: `conntrack ${argv}`, setup, argv: [...args(argv), '-o', 'labels'], wrap });
+  }
+});
 
 cases('-D', [
   ['by source and protocol', base, '-D -s 10.0.0.1 -p udp'],

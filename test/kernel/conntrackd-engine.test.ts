@@ -137,6 +137,15 @@ test('the Filter applies to the start-up dump, to events and to -R; -F keeps wha
   assert.deepEqual(logs.filter((l) => /flushing|resync/.test(l)), ['NOTICE flushing caches', 'NOTICE resync with master conntrack table', 'NOTICE flushing kernel conntrack table']);
 });
 
+test('Filter From Kernelspace: the kernel drops what the Filter would', async (t) => {
+  const { ns, ct, engine, logs } = await started(t, 'cde-kfilter', { filter: { ...FILTER, kernelspace: true } }, async () => {});
+  assert.ok(logs.includes('NOTICE using kernel-space event filtering'));
+  await ctFill(ns, [...udpEntries(3, 1), ...udpEntries(3, 2), ['-s', '10.0.3.1', '-d', '10.9.0.1', '-p', 'tcp', '--sport', '1', '--dport', '2', '--state', 'ESTABLISHED', '-t', '600']]);
+  assert.ok(await until(async () => engine.cache.size === 3 && (await mirrors(engine, ct, passes))));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual([engine.kernel!.counters.eventsReceived, engine.kernel!.counters.eventsFiltered], [3, 0]);
+});
+
 test('-i prints one line per cached flow', async (t) => {
   const { engine } = await started(t, 'cde-dump', {}, (ns) => ctFill(ns, udpEntries(3)));
   const lines = (await ask(engine, Request.CT_DUMP_INTERNAL)).trimEnd().split('\n').sort();

@@ -1,11 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { FilterConfig } from '../../src/conntrackd/config/config';
-import { compileFlowFilter } from '../../src/conntrackd/engine/filter';
+import { compileFlowFilter, kernelFilterOf } from '../../src/conntrackd/engine/filter';
 import { Proto } from '../../src/ctnetlink/constants';
 import type { Flow } from '../../src/ctnetlink/flow';
 import { makeFlow, tuple } from './format-fixtures';
+import { runClassicBpf } from './bpf-vm';
 import { wireEntry } from './conntrackd-fixtures';
+import { eventMessage } from './event-fixtures';
 
 const TCP_ESTABLISHED = 3;
 const TCP_TIME_WAIT = 7;
@@ -82,5 +84,20 @@ describe('conntrackd Filter', () => {
         .map(([flowName]) => flowName);
       assert.deepEqual(passed, passing);
     });
+    if (filter === undefined) continue;
+    it(`${name}: From Kernelspace, the socket filter agrees`, () => {
+      const program = kernelFilterOf({ ...filter, kernelspace: true })!;
+      for (const type of ['new', 'update', 'destroy'] as const) {
+        const passed = Object.entries(flows)
+          .filter(([flowName, flow]) => flowName !== 'noL3' && runClassicBpf(program, eventMessage(flow, type)) !== 0)
+          .map(([flowName]) => flowName);
+        assert.deepEqual(passed, passing, type);
+      }
+    });
   }
+
+  it('no socket filter unless From Kernelspace', () => {
+    assert.equal(kernelFilterOf(undefined), undefined);
+    assert.equal(kernelFilterOf({ kernelspace: false, protocol: { policy: 'accept', protocols: [Proto.TCP] } }), undefined);
+  });
 });

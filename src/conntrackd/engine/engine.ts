@@ -15,7 +15,7 @@ import { Request } from '../control/codes';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
 import { FlowCache, type CacheListener } from './cache';
 import { internalLine, internalXml, writeLines } from './dump-text';
-import { compileFlowFilter } from './filter';
+import { compileFlowFilter, kernelFilterOf } from './filter';
 import { KernelSide, type KernelSink } from './kernel';
 import { statsText } from './stats-text';
 import type { StatsLog } from './stats-log';
@@ -68,7 +68,14 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.cache = new FlowCache(general.hashLimit, this.wallSeconds, options.onCacheChange);
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, this.wallSeconds);
-    this.kernel = new KernelSide({ general, log: this.log, netns: options.netns, filter: compileFlowFilter(general.filter), sink: this });
+    this.kernel = new KernelSide({
+      general,
+      log: this.log,
+      netns: options.netns,
+      filter: compileFlowFilter(general.filter),
+      kernelFilter: kernelFilterOf(general.filter),
+      sink: this,
+    });
   }
 
   /** Listens for events (unless polling), then dumps the table into the cache. */

@@ -12,10 +12,13 @@
  *
  * A flow without an original source address (no layer-3 information) never
  * passes. The same predicate serves events, dumps, resyncs and `-F` (which
- * deletes what passes and keeps what the filter ignores).
+ * deletes what passes and keeps what the filter ignores). `From Kernelspace`
+ * also compiles the lists to a socket filter for the event socket
+ * (kernelFilterOf); the predicate still checks every event that gets through.
  */
 import type { AddressRule, FilterConfig, FilterPolicy } from '../config/config';
 import { encodeAddress } from '../../ctnetlink/address';
+import { compileListFilter, type ListedNetwork } from '../../ctnetlink/filter-bpf';
 import { Proto } from '../../ctnetlink/constants';
 import { Slot, TupleField, type WireEntry } from '../../ctnetlink/wire-entry';
 
@@ -45,6 +48,21 @@ export function compileFlowFilter(filter: FilterConfig | undefined): FlowPredica
   };
 }
 
+/** The event socket's filter for `Filter From Kernelspace`; undefined otherwise. */
+export function kernelFilterOf(filter: FilterConfig | undefined): Buffer | undefined {
+  if (!filter?.kernelspace) return undefined;
+  const accept = (policy: FilterPolicy): boolean => policy === 'accept';
+  return compileListFilter({
+    protocols: filter.protocol && { accept: accept(filter.protocol.policy), values: filter.protocol.protocols },
+    addresses: filter.address && { accept: accept(filter.address.policy), values: filter.address.addresses.map(network) },
+    tcpStates: filter.state && { accept: accept(filter.state.policy), values: filter.state.states },
+  });
+}
+
+function network(rule: AddressRule): ListedNetwork {
+  return { address: encodeAddress(rule.address, rule.family === 4 ? 2 : 10).bytes, prefix: rule.prefix };
+}
+
 function listTest(policy: FilterPolicy, listed: FlowPredicate): FlowPredicate {
   return policy === 'accept' ? listed : (entry) => !listed(entry);
 }
@@ -67,9 +85,9 @@ function addressListed(rules: AddressRule[]): FlowPredicate {
     [16, []],
   ]);
   for (const rule of rules) {
-    const { bytes } = encodeAddress(rule.address, rule.family === 4 ? 2 : 10);
-    const mask = prefixMask(bytes.length, rule.prefix);
-    byLength.get(bytes.length)!.push({ network: masked(bytes, 0, mask), mask });
+    const { address, prefix } = network(rule);
+    const mask = prefixMask(address.length, prefix);
+    byLength.get(address.length)!.push({ network: masked(address, 0, mask), mask });
   }
   const listed = (entry: WireEntry, slot: number): boolean => {
     if (!entry.has(slot)) return false;

@@ -19,7 +19,7 @@ export interface NetlinkCounters {
   /** Events the Filter dropped. */
   eventsFiltered: number;
   eventsUnknownType: number;
-  /** Errors of the event socket other than overruns. */
+  /** Failed reads of the event socket, overruns included (as 1.4.7 counts them). */
   catchEventFailed: number;
   dumpUnknownType: number;
   /** Times the kernel dropped events for the event socket (ENOBUFS). */
@@ -166,6 +166,7 @@ export class KernelSide {
    */
   private onOverrun(): void {
     this.counters.overruns++;
+    this.counters.catchEventFailed++;
     const { log } = this.options;
     const doubled = this.requested * 2;
     if (doubled > this.maxGrowth()) {

@@ -25,24 +25,24 @@ export interface CacheCounters {
    */
   total: number;
   /** Objects added. */
-  created: number;
+  addOk: number;
   /** Additions that failed, for any reason (the next two included). */
-  createFailed: number;
+  addFail: number;
   /** Additions that failed for lack of memory. */
-  createNoMemory: number;
+  addFailNoMemory: number;
   /** Additions refused because the cache holds `HashLimit` objects. */
-  createNoSpace: number;
-  updated: number;
+  addFailNoSpace: number;
+  updOk: number;
   /** Updates that failed, for any reason (the next one included). */
-  updateFailed: number;
+  updFail: number;
   /** Updates of an object the cache does not hold. */
-  updateNotFound: number;
+  updFailNotFound: number;
   /** Objects deleted (1.4.7's text calls them "deletion created"). */
-  deleted: number;
+  delOk: number;
   /** Deletions that failed, for any reason (the next one included). */
-  deleteFailed: number;
+  delFail: number;
   /** Deletions of an object the cache does not hold. */
-  deleteNotFound: number;
+  delFailNotFound: number;
 }
 
 /**
@@ -60,12 +60,12 @@ export interface BypassCounters {
  * table directly ("external inject"); these count the kernel requests.
  */
 export interface InjectCounters {
-  created: number;
-  createFailed: number;
-  updated: number;
-  updateFailed: number;
-  deleted: number;
-  deleteFailed: number;
+  addOk: number;
+  addFail: number;
+  updOk: number;
+  updFail: number;
+  delOk: number;
+  delFail: number;
 }
 
 /** The internal side of Sync mode: a cache, or the bypass when it is disabled. */
@@ -74,13 +74,20 @@ export type InternalCounters = { cache: CacheCounters } | { bypass: BypassCounte
 export type ExternalCounters = { cache: CacheCounters } | { inject: InjectCounters };
 
 /**
+ * A 64-bit counter: a bigint as the library reports kernel counters, or a
+ * number. The JSON form writes either as a JSON number (a bigint above 2^53
+ * loses precision there, never in the text).
+ */
+export type Counter64 = number | bigint;
+
+/**
  * Bytes and packets of the flows this node saw destroyed ("traffic
  * processed"), both directions summed, from the kernel's accounting
  * counters (all zero without `nf_conntrack_acct=1`).
  */
 export interface TrafficCounters {
-  bytes: number;
-  packets: number;
+  bytes: Counter64;
+  packets: Counter64;
 }
 
 /** What went through one sync link's socket. */
@@ -131,26 +138,28 @@ export interface NetworkCounters {
   sequenceBefore: number;
 }
 
-/** The daemon's kernel event socket and its main loop. */
-export interface RuntimeCounters {
-  /** Whole seconds since the daemon started. */
-  uptimeSeconds: number;
+/** The daemon's kernel event socket. */
+export interface NetlinkCounters {
   eventsReceived: number;
   /** Events the Filter dropped. */
   eventsFiltered: number;
   eventsUnknownType: number;
-  /** Event socket reads that failed. */
-  catchFailed: number;
+  /** Errors of the event socket other than overruns. */
+  catchEventFailed: number;
   dumpUnknownType: number;
-  /** Times the event socket overran (ENOBUFS). */
+  /** Times the kernel dropped events for the event socket (ENOBUFS). */
   overruns: number;
   /** Flushes of the kernel table (`-F`, `-t`). */
   flushes: number;
-  /** Re-dumps of the kernel table (`-R`, overrun resync). */
+  /** Re-dumps of the kernel table (`-R`, overrun resyncs, polling). */
   resyncs: number;
-  /** Gauge: the event socket's receive buffer size in bytes, 0 when there is no event socket. */
+  /** Gauge: the event socket's receive buffer in bytes, 0 when there is no event socket. */
   bufferSize: number;
-  /** Helper work that failed (a child that did not exit 0), the next two included. */
+}
+
+/** The daemon's main loop and background work. */
+export interface RuntimeCounters {
+  /** Background work that failed (a child that did not exit 0), the next two included. */
   childFailed: number;
   childSegfault: number;
   childTermsig: number;
@@ -194,6 +203,9 @@ export interface ExpectationCounters {
 
 /** What every mode has. */
 interface CommonSnapshot {
+  /** Whole seconds since the daemon started. */
+  uptimeSeconds: number;
+  netlink: NetlinkCounters;
   runtime: RuntimeCounters;
   processes: ChildProcessInfo[];
 }
@@ -235,9 +247,9 @@ export type StatsSnapshot = NoModeSnapshot | StatsModeSnapshot | SyncSnapshot;
 export function newCacheCounters(): CacheCounters {
   return {
     active: 0, total: 0,
-    created: 0, createFailed: 0, createNoMemory: 0, createNoSpace: 0,
-    updated: 0, updateFailed: 0, updateNotFound: 0,
-    deleted: 0, deleteFailed: 0, deleteNotFound: 0,
+    addOk: 0, addFail: 0, addFailNoMemory: 0, addFailNoSpace: 0,
+    updOk: 0, updFail: 0, updFailNotFound: 0,
+    delOk: 0, delFail: 0, delFailNotFound: 0,
   };
 }
 
@@ -246,7 +258,7 @@ export function newBypassCounters(): BypassCounters {
 }
 
 export function newInjectCounters(): InjectCounters {
-  return { created: 0, createFailed: 0, updated: 0, updateFailed: 0, deleted: 0, deleteFailed: 0 };
+  return { addOk: 0, addFail: 0, updOk: 0, updFail: 0, delOk: 0, delFail: 0 };
 }
 
 export function newTrafficCounters(): TrafficCounters {
@@ -265,12 +277,13 @@ export function newNetworkCounters(): NetworkCounters {
   };
 }
 
-export function newRuntimeCounters(): RuntimeCounters {
+export function newNetlinkCounters(): NetlinkCounters {
   return {
-    uptimeSeconds: 0,
-    eventsReceived: 0, eventsFiltered: 0, eventsUnknownType: 0, catchFailed: 0, dumpUnknownType: 0,
+    eventsReceived: 0, eventsFiltered: 0, eventsUnknownType: 0, catchEventFailed: 0, dumpUnknownType: 0,
     overruns: 0, flushes: 0, resyncs: 0, bufferSize: 0,
-    childFailed: 0, childSegfault: 0, childTermsig: 0,
-    selectFailed: 0, waitFailed: 0, localReadFailed: 0, localUnknownRequest: 0,
   };
+}
+
+export function newRuntimeCounters(): RuntimeCounters {
+  return { childFailed: 0, childSegfault: 0, childTermsig: 0, selectFailed: 0, waitFailed: 0, localReadFailed: 0, localUnknownRequest: 0 };
 }

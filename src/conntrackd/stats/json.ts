@@ -11,7 +11,7 @@
 import type { ExternalCounters, InternalCounters, LinkCounters, StatsSnapshot, SyncSnapshot } from './counters';
 import type { StatsKind } from './requests';
 
-/** Bumped when a member changes meaning or disappears; new members do not bump it. */
+/** Bumped (with a new schema file, conntrackd-stats.v2.json) when a member changes meaning or disappears; new members do not bump it. */
 export const STATS_JSON_VERSION = 1;
 
 /** The document for `kind`, as a plain object (formatStatsJson serialises it). */
@@ -21,16 +21,16 @@ export function statsJson(kind: StatsKind, snapshot: StatsSnapshot): Record<stri
   return { ...header, ...body(kind, snapshot) };
 }
 
-/** statsJson() as the daemon sends it. */
+/** statsJson() as the daemon sends it; 64-bit counters given as bigints become JSON numbers. */
 export function formatStatsJson(kind: StatsKind, snapshot: StatsSnapshot): string {
-  return JSON.stringify(statsJson(kind, snapshot)) + '\n';
+  return JSON.stringify(statsJson(kind, snapshot), (_key, value: unknown) => typeof value === 'bigint' ? Number(value) : value) + '\n';
 }
 
 /** The members of `kind` in this mode; none when 1.4.7 would print nothing (see text.ts). */
 function body(kind: StatsKind, s: StatsSnapshot): Record<string, unknown> {
   switch (kind) {
     case 'runtime':
-      return { runtime: s.runtime };
+      return { uptimeSeconds: s.uptimeSeconds, netlink: s.netlink, runtime: s.runtime };
     case 'process':
       return { processes: s.processes };
     case 'ct':

@@ -8,8 +8,8 @@
  * `cache`; `rsqueue` is FTFW's; `expect` needs `ExpectationSync`.
  */
 import type {
-  CacheCounters, ChannelCounters, ExternalCounters, InternalCounters, LinkCounters, NetworkCounters,
-  QueueCounters, ResendQueueEntry, RuntimeCounters, StatsSnapshot, SyncSnapshot, TrafficCounters,
+  CacheCounters, ChannelCounters, Counter64, ExternalCounters, InternalCounters, LinkCounters, NetworkCounters,
+  QueueCounters, ResendQueueEntry, StatsSnapshot, SyncSnapshot, TrafficCounters,
 } from './counters';
 import type { StatsKind } from './requests';
 
@@ -17,7 +17,7 @@ import type { StatsKind } from './requests';
 export function formatStats(kind: StatsKind, snapshot: StatsSnapshot): string {
   switch (kind) {
     case 'runtime':
-      return runtimeText(snapshot.runtime);
+      return runtimeText(snapshot);
     case 'process':
       return snapshot.processes.map((p) => `PID=${p.pid} type=${p.type}\n`).join('');
     case 'ct':
@@ -69,7 +69,7 @@ function n20u(n: number): string {
 }
 
 /** `%20llu` */
-function n20(n: number): string {
+function n20(n: Counter64): string {
   return String(n).padStart(20);
 }
 
@@ -77,22 +77,22 @@ function n20(n: number): string {
 function cacheSummary(name: string, c: CacheCounters): string {
   return `cache ${name}:\n` +
     `current active connections:\t${n12(c.active)}\n` +
-    `connections created:\t\t${n12(c.created)}\tfailed:\t${n12(c.createFailed)}\n` +
-    `connections updated:\t\t${n12(c.updated)}\tfailed:\t${n12(c.updateFailed)}\n` +
-    `connections destroyed:\t\t${n12(c.deleted)}\tfailed:\t${n12(c.deleteFailed)}\n\n`;
+    `connections created:\t\t${n12(c.addOk)}\tfailed:\t${n12(c.addFail)}\n` +
+    `connections updated:\t\t${n12(c.updOk)}\tfailed:\t${n12(c.updFail)}\n` +
+    `connections destroyed:\t\t${n12(c.delOk)}\tfailed:\t${n12(c.delFail)}\n\n`;
 }
 
 /** The `-s cache` block of one cache ("active objects" counts dead ones too). */
 function cacheDetails(name: string, c: CacheCounters): string {
   return `cache:${name}\tactive objects:\t\t${n12(c.total)}\n` +
     `\tactive/total entries:\t\t${n12(c.active)}/${n12(c.total)}\n` +
-    `\tcreation OK/failed:\t\t${n12(c.created)}/${n12(c.createFailed)}\n` +
-    `\t\tno memory available:\t${n12(c.createNoMemory)}\n` +
-    `\t\tno space left in cache:\t${n12(c.createNoSpace)}\n` +
-    `\tupdate OK/failed:\t\t${n12(c.updated)}/${n12(c.updateFailed)}\n` +
-    `\t\tentry not found:\t${n12(c.updateNotFound)}\n` +
-    `\tdeletion created/failed:\t${n12(c.deleted)}/${n12(c.deleteFailed)}\n` +
-    `\t\tentry not found:\t${n12(c.deleteNotFound)}\n\n`;
+    `\tcreation OK/failed:\t\t${n12(c.addOk)}/${n12(c.addFail)}\n` +
+    `\t\tno memory available:\t${n12(c.addFailNoMemory)}\n` +
+    `\t\tno space left in cache:\t${n12(c.addFailNoSpace)}\n` +
+    `\tupdate OK/failed:\t\t${n12(c.updOk)}/${n12(c.updFail)}\n` +
+    `\t\tentry not found:\t${n12(c.updFailNotFound)}\n` +
+    `\tdeletion created/failed:\t${n12(c.delOk)}/${n12(c.delFail)}\n` +
+    `\t\tentry not found:\t${n12(c.delFailNotFound)}\n\n`;
 }
 
 type CacheText = (name: string, c: CacheCounters) => string;
@@ -112,9 +112,9 @@ function externalText(side: ExternalCounters, cacheText: CacheText): string {
   if ('cache' in side) return cacheText('external', side.cache);
   const i = side.inject;
   return 'external inject:\n' +
-    `connections created:\t\t${n12(i.created)}\tfailed:\t${n12(i.createFailed)}\n` +
-    `connections updated:\t\t${n12(i.updated)}\tfailed:\t${n12(i.updateFailed)}\n` +
-    `connections destroyed:\t\t${n12(i.deleted)}\tfailed:\t${n12(i.deleteFailed)}\n\n`;
+    `connections created:\t\t${n12(i.addOk)}\tfailed:\t${n12(i.addFail)}\n` +
+    `connections updated:\t\t${n12(i.updOk)}\tfailed:\t${n12(i.updFail)}\n` +
+    `connections destroyed:\t\t${n12(i.delOk)}\tfailed:\t${n12(i.delFail)}\n\n`;
 }
 
 function trafficText(t: TrafficCounters): string {
@@ -168,18 +168,18 @@ function networkText(n: NetworkCounters): string {
     `\t\tPackets before:\t\t${n20(n.sequenceBefore)}\n\n`;
 }
 
-function runtimeText(r: RuntimeCounters): string {
-  return `daemon uptime: ${formatUptime(r.uptimeSeconds)}\n\n` +
+function runtimeText({ uptimeSeconds, netlink: n, runtime: r }: StatsSnapshot): string {
+  return `daemon uptime: ${formatUptime(uptimeSeconds)}\n\n` +
     'netlink stats:\n' +
-    `\tevents received:\t${n20(r.eventsReceived)}\n` +
-    `\tevents filtered:\t${n20(r.eventsFiltered)}\n` +
-    `\tevents unknown type:\t\t${n12(r.eventsUnknownType)}\n` +
-    `\tcatch event failed:\t\t${n12(r.catchFailed)}\n` +
-    `\tdump unknown type:\t\t${n12(r.dumpUnknownType)}\n` +
-    `\tnetlink overrun:\t\t${n12(r.overruns)}\n` +
-    `\tflush kernel table:\t\t${n12(r.flushes)}\n` +
-    `\tresync with kernel table:\t${n12(r.resyncs)}\n` +
-    `\tcurrent buffer size (in bytes):\t${n12(r.bufferSize)}\n\n` +
+    `\tevents received:\t${n20(n.eventsReceived)}\n` +
+    `\tevents filtered:\t${n20(n.eventsFiltered)}\n` +
+    `\tevents unknown type:\t\t${n12(n.eventsUnknownType)}\n` +
+    `\tcatch event failed:\t\t${n12(n.catchEventFailed)}\n` +
+    `\tdump unknown type:\t\t${n12(n.dumpUnknownType)}\n` +
+    `\tnetlink overrun:\t\t${n12(n.overruns)}\n` +
+    `\tflush kernel table:\t\t${n12(n.flushes)}\n` +
+    `\tresync with kernel table:\t${n12(n.resyncs)}\n` +
+    `\tcurrent buffer size (in bytes):\t${n12(n.bufferSize)}\n\n` +
     'runtime stats:\n' +
     `\tchild process failed:\t\t${n12(r.childFailed)}\n` +
     `\t\tchild process segfault:\t${n12(r.childSegfault)}\n` +
