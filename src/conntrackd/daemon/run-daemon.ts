@@ -1,0 +1,118 @@
+/**
+ * The daemon's life, in 1.4.7's order: log, lock file, engine, control
+ * socket, scheduler, "initialization completed", then serve until SIGTERM,
+ * SIGINT or a KILL request, and clean up (socket and lock file removed).
+ */
+import type { Config } from '../config/config';
+import { strerror } from '../../cli/strerror';
+import type { Engine, EngineContext } from './contract';
+import { ControlServer } from './control-server';
+import { DaemonLog, openLogFile, type ConsoleSink, type LogSinks } from './log';
+import { lockExistsMessage, releaseLock, staleLockMessage, takeLock } from './lock-file';
+import { DEFAULT_SCHEDULER, schedulerFailedMessage, setScheduler } from './scheduler';
+
+export interface DaemonOptions {
+  config: Config;
+  /** True in the detached child (`-d`): no console once the log is open. */
+  detached: boolean;
+  /** The foreground console, or the detached child's relay to its parent. */
+  console: ConsoleSink;
+  createEngine(ctx: EngineContext): Engine;
+  /** Called once the daemon serves (the detached child tells its parent). */
+  onReady(): void;
+  /** Extra log sinks (syslog) and notifications (systemd); see main.ts. */
+  syslog?: LogSinks['syslog'];
+  notify?: (state: string) => void;
+  netns?: string;
+}
+
+const CANNOT_START = 'conntrackd cannot start, please review your configuration';
+
+/** Runs the daemon; resolves with the exit status once it has stopped. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const { config } = opts;
+  const general = config.general;
+  // Every file the daemon makes (log, lock, socket) is private to root, as with 1.4.7.
+  process.umask(0o177);
+
+  let fileFd: number | undefined;
+  if (general.logFile !== undefined) {
+    try {
+      fileFd = openLogFile(general.logFile);
+    } catch (err) {
+      const errno = Math.abs((err as NodeJS.ErrnoException).errno ?? 0);
+      opts.console.err(`ERROR: can't open logfile \`${general.logFile}'.Reason: ${strerror(errno)}\n`);
+      return 1;
+    }
+  }
+  const log = new DaemonLog({ console: opts.detached ? undefined : opts.console, fileFd, syslog: opts.syslog });
+
+  const lock = takeLock(general.lockFile);
+  if (!lock.taken) {
+    log.write('ERROR', lockExistsMessage(general.lockFile));
+    log.close();
+    return 1;
+  }
+  if (lock.staleOwner !== undefined) log.write('WARNING', staleLockMessage(general.lockFile, lock.staleOwner));
+
+  const ctx: EngineContext = { config, log };
+  if (opts.netns !== undefined) ctx.netns = opts.netns;
+  let engine: Engine | undefined;
+  let server: ControlServer | undefined;
+  let stopping: Promise<void> | undefined;
+  let stopped!: (status: number) => void;
+  const finished = new Promise<number>((resolve) => (stopped = resolve));
+
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      log.write('NOTICE', '---- shutdown received ----');
+      opts.notify?.('STOPPING=1');
+      server?.close();
+      try {
+        await engine?.stop();
+      } catch (err) {
+        log.write('ERROR', errorText(err));
+      }
+      releaseLock(general.lockFile);
+      log.close();
+      stopped(0);
+    })());
+
+  try {
+    engine = opts.createEngine(ctx);
+    await engine.start();
+    if (general.unixPath !== undefined) {
+      try {
+        server = await ControlServer.listen(general.unixPath, {
+          handle: (code, reply) => engine!.handle(code, reply),
+          onKill: () => void stop(),
+          onError: (err) => log.write('ERROR', errorText(err)),
+        });
+      } catch {
+        throw new Error("can't open unix socket!");
+      }
+    }
+  } catch (err) {
+    log.write('ERROR', errorText(err));
+    log.write('ERROR', CANNOT_START);
+    await engine?.stop().catch(() => undefined);
+    log.close();
+    releaseLock(general.lockFile);
+    return 1;
+  }
+
+  const reason = setScheduler(general.scheduler ?? DEFAULT_SCHEDULER);
+  if (reason !== undefined) log.write('WARNING', schedulerFailedMessage(reason));
+  log.write('NOTICE', 'initialization completed');
+  process.chdir('/');
+  log.write('NOTICE', opts.detached ? '-- starting in daemon mode --' : '-- starting in console mode --');
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop());
+  opts.notify?.('READY=1');
+  opts.onReady();
+  return finished;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

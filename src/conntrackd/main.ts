@@ -1,0 +1,105 @@
+/**
+ * `conntrackd ARGS...`: the only place that prints the command line's
+ * messages and exits. The client sends one request; the daemon runs in the
+ * foreground or detaches (`-d`).
+ */
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { stderr, stdout } from '../cli/output';
+import { parseArgs, type ArgsOutcome } from './cli/args';
+import { CANT_CONNECT, request } from './cli/client';
+import { loadConfig } from './cli/load-config';
+import { usageText, VERSION_TEXT } from './cli/usage';
+import type { Config } from './config/config';
+import { detach, takeDetachedChannel, type DetachedChannel } from './daemon/detach';
+import { DaemonLog, type ConsoleSink } from './daemon/log';
+import { nullEngine } from './daemon/null-engine';
+import { runDaemon } from './daemon/run-daemon';
+
+/**
+ * The console as 1.4.7's stdio has it: stdout buffered (a log line flushes
+ * it), stderr unbuffered, so the two interleave as the C daemon's do.
+ */
+const processConsole: ConsoleSink = {
+  out: (text) => {
+    stdout.write(text);
+    stdout.end();
+  },
+  err: (text) => stderr.write(text),
+};
+
+export function main(processArgv: readonly string[]): void {
+  const channel = takeDetachedChannel();
+  const status = run(processArgv, channel);
+  if (typeof status === 'number') exit(status);
+  else status.then(exit, (err: unknown) => {
+    stderr.write(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    exit(1);
+  });
+}
+
+function run(processArgv: readonly string[], channel: DetachedChannel | undefined): number | Promise<number> {
+  const console = channel?.console ?? processConsole;
+  // Until a daemon's log is open, every line goes to the console only.
+  const early = new DaemonLog({ console });
+  const { output, outcome } = parseArgs(processArgv.slice(2));
+  for (const o of output) {
+    if (o.kind === 'usage') stdout.write(usageText(programName(processArgv)));
+    else if (o.kind === 'version') stdout.write(VERSION_TEXT);
+    else early.write(o.level, o.message);
+  }
+  if (outcome.kind === 'exit') return outcome.status;
+
+  const loaded = loadConfig(outcome.configFile);
+  if (!loaded.ok) {
+    if (loaded.unreadable) early.write('ERROR', `can't open config file \`${outcome.configFile}'`);
+    for (const e of loaded.errors) early.write('ERROR', e);
+    return 1;
+  }
+  // The detached child reads the file again; its parent has shown the warnings already.
+  if (!channel) for (const w of loaded.warnings) early.write('WARNING', w);
+  return outcome.kind === 'request' ? client(outcome, loaded.config, early) : daemon(outcome, loaded.config, channel);
+}
+
+async function client(outcome: Extract<ArgsOutcome, { kind: 'request' }>, config: Config, log: DaemonLog): Promise<number> {
+  const decoder = new StringDecoder('utf8');
+  let replied = false;
+  const delivered = await request(config.general.unixPath, outcome.code, (chunk) => {
+    replied ||= chunk.length > 0;
+    stdout.write(decoder.write(chunk));
+  });
+  stdout.write(decoder.end());
+  if (!delivered) {
+    log.write('ERROR', CANT_CONNECT);
+    return 1;
+  }
+  if (outcome.json && !replied) {
+    log.write('ERROR', 'the daemon sent no JSON: it does not know this extension (conntrackd 1.4.7?)');
+    return 1;
+  }
+  return 0;
+}
+
+function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, config: Config, channel: DetachedChannel | undefined): Promise<number> {
+  if (outcome.detach && !channel) return detach(processConsole);
+  return runDaemon({
+    config,
+    detached: channel !== undefined,
+    console: channel?.console ?? processConsole,
+    createEngine: () => nullEngine,
+    onReady: () => channel?.ready(),
+  });
+}
+
+/**
+ * 1.4.7 prints argv[0] in its usage. Ours is the script Node runs; its
+ * name without `.js` is what a user typed when it is on PATH.
+ */
+function programName(argv: readonly string[]): string {
+  return path.basename(argv[1] ?? 'conntrackd').replace(/\.js$/, '');
+}
+
+function exit(status: number): void {
+  stdout.end();
+  process.exit(status);
+}
