@@ -8,13 +8,15 @@ import { StringDecoder } from 'node:string_decoder';
 import { stderr, stdout } from '../cli/output';
 import { parseArgs, type ArgsOutcome } from './cli/args';
 import { CANT_CONNECT, request } from './cli/client';
-import { loadConfig } from './cli/load-config';
 import { usageText, VERSION_TEXT } from './cli/usage';
 import type { Config } from './config/config';
+import { ConfigError, readConfig, type ParseResult } from './config/parse';
 import { detach, takeDetachedChannel, type DetachedChannel } from './daemon/detach';
 import { DaemonLog, type ConsoleSink } from './daemon/log';
 import { nullEngine } from './daemon/null-engine';
 import { runDaemon } from './daemon/run-daemon';
+import { syslogSink } from './daemon/syslog';
+import { systemdNotifier } from './daemon/systemd-notify';
 
 /**
  * The console as 1.4.7's stdio has it: stdout buffered (a log line flushes
@@ -50,15 +52,19 @@ function run(processArgv: readonly string[], channel: DetachedChannel | undefine
   }
   if (outcome.kind === 'exit') return outcome.status;
 
-  const loaded = loadConfig(outcome.configFile);
-  if (!loaded.ok) {
-    if (loaded.unreadable) early.write('ERROR', `can't open config file \`${outcome.configFile}'`);
-    for (const e of loaded.errors) early.write('ERROR', e);
-    return 1;
+  let parsed: ParseResult;
+  try {
+    parsed = readConfig(outcome.configFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    if (!channel) for (const w of err.warnings) early.write('WARNING', w);
+    if (err.plain) console.err(`${err.message}\n`);
+    else early.write('ERROR', err.message);
+    return err.exitCode;
   }
   // The detached child reads the file again; its parent has shown the warnings already.
-  if (!channel) for (const w of loaded.warnings) early.write('WARNING', w);
-  return outcome.kind === 'request' ? client(outcome, loaded.config, early) : daemon(outcome, loaded.config, channel);
+  if (!channel) for (const w of parsed.warnings) early.write('WARNING', w);
+  return outcome.kind === 'request' ? client(outcome, parsed.config, early) : daemon(outcome, parsed, channel);
 }
 
 async function client(outcome: Extract<ArgsOutcome, { kind: 'request' }>, config: Config, log: DaemonLog): Promise<number> {
@@ -80,14 +86,21 @@ async function client(outcome: Extract<ArgsOutcome, { kind: 'request' }>, config
   return 0;
 }
 
-function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, config: Config, channel: DetachedChannel | undefined): Promise<number> {
-  if (outcome.detach && !channel) return detach(processConsole);
+function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, parsed: ParseResult, channel: DetachedChannel | undefined): Promise<number> {
+  const { config } = parsed;
+  const notifier = config.general.systemd ? systemdNotifier() : undefined;
+  // 1.4.7's parent tells systemd which process the daemon is before it exits.
+  if (outcome.detach && !channel) return detach(processConsole, (pid) => notifier?.notify(`MAINPID=${pid}`));
+  const facility = config.general.syslog;
   return runDaemon({
     config,
+    modeWarnings: parsed.modeWarnings,
     detached: channel !== undefined,
     console: channel?.console ?? processConsole,
     createEngine: () => nullEngine,
     onReady: () => channel?.ready(),
+    ...(facility !== undefined && { syslog: syslogSink(facility) }),
+    ...(notifier !== undefined && { notifier }),
   });
 }
 

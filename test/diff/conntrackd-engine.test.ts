@@ -87,11 +87,18 @@ test('-i and -i -x print what 1.4.7 prints for the same table', async (t) => {
 });
 
 test('the stats log has the same line for each destroyed flow', async (t) => {
-  const { ns, dir } = await daemons(t);
+  const { ns, dir, conf, ours: engine } = await daemons(t);
   await ns.execOk(REFERENCE_CONNTRACK, ['-F']);
   const lines = async (file: string): Promise<string[]> =>
     normalized((await readFile(path.join(dir, file), 'utf8').catch(() => '')).replace(/^.{24}\t/gm, 'DATE\t'));
   assert.ok(await until(async () => (await lines('c-stats.log')).length >= BASE.length), 'the C daemon logged the flush');
   assert.ok(await until(async () => (await lines('ours-stats.log')).length === (await lines('c-stats.log')).length));
   assert.deepEqual(await lines('ours-stats.log'), await lines('c-stats.log'));
+  // The same flows created, updated and destroyed, and the same traffic.
+  for (const [option, request] of [
+    [['-s'], Request.STATS],
+    [['-s', 'cache'], Request.STATS_CACHE],
+  ] as const) {
+    assert.equal(await ours(engine, request), await reference(conf, [...option]), option.join(' '));
+  }
 });

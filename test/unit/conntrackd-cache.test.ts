@@ -48,6 +48,7 @@ describe('conntrackd internal cache', () => {
     ]);
     assert.deepEqual(cache.counters, {
       active: 1,
+      total: 1,
       addOk: 2,
       addFail: 0,
       addFailNoMemory: 0,

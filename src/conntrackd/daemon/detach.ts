@@ -24,9 +24,9 @@ type Message = { fd: 1 | 2; text: string } | { ready: true };
 
 /**
  * Parent: starts the detached child with our own command line and resolves
- * with the status the parent exits with.
+ * with the status the parent exits with; `onChildReady` learns the daemon's pid.
  */
-export function detach(console: ConsoleSink): Promise<number> {
+export function detach(console: ConsoleSink, onChildReady?: (pid: number) => void): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
@@ -49,7 +49,10 @@ export function detach(console: ConsoleSink): Promise<number> {
       } catch {
         return;
       }
-      if ('ready' in message) finish(0);
+      if ('ready' in message) {
+        onChildReady?.(child.pid!);
+        finish(0);
+      }
       else (message.fd === 1 ? console.out : console.err).call(console, message.text);
     });
     child.once('error', (err) => {

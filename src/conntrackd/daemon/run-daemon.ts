@@ -9,10 +9,13 @@ import type { Engine, EngineContext } from './contract';
 import { ControlServer } from './control-server';
 import { DaemonLog, openLogFile, type ConsoleSink, type LogSinks } from './log';
 import { lockExistsMessage, releaseLock, staleLockMessage, takeLock } from './lock-file';
+import type { Notifier } from './systemd-notify';
 import { DEFAULT_SCHEDULER, schedulerFailedMessage, setScheduler } from './scheduler';
 
 export interface DaemonOptions {
   config: Config;
+  /** The parser's warnings about the Sync mode, which 1.4.7 prints as the mode starts. */
+  modeWarnings: readonly string[];
   /** True in the detached child (`-d`): no console once the log is open. */
   detached: boolean;
   /** The foreground console, or the detached child's relay to its parent. */
@@ -20,9 +23,10 @@ export interface DaemonOptions {
   createEngine(ctx: EngineContext): Engine;
   /** Called once the daemon serves (the detached child tells its parent). */
   onReady(): void;
-  /** Extra log sinks (syslog) and notifications (systemd); see main.ts. */
+  /** `Syslog`: where log lines go besides the console and the LogFile. */
   syslog?: LogSinks['syslog'];
-  notify?: (state: string) => void;
+  /** `Systemd on` under systemd: readiness and watchdog. */
+  notifier?: Notifier;
   netns?: string;
 }
 
@@ -54,6 +58,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return 1;
   }
   if (lock.staleOwner !== undefined) log.write('WARNING', staleLockMessage(general.lockFile, lock.staleOwner));
+  for (const w of opts.modeWarnings) log.write('WARNING', w);
 
   const ctx: EngineContext = { config, log };
   if (opts.netns !== undefined) ctx.netns = opts.netns;
@@ -62,11 +67,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let stopping: Promise<void> | undefined;
   let stopped!: (status: number) => void;
   const finished = new Promise<number>((resolve) => (stopped = resolve));
+  // The daemon lives until told to stop, even with nothing to wait for (no control socket, an idle engine).
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
+  let stopWatchdog: (() => void) | undefined;
 
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       log.write('NOTICE', '---- shutdown received ----');
-      opts.notify?.('STOPPING=1');
+      opts.notifier?.notify('STOPPING=1');
+      stopWatchdog?.();
       server?.close();
       try {
         await engine?.stop();
@@ -75,6 +84,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }
       releaseLock(general.lockFile);
       log.close();
+      clearInterval(keepAlive);
       stopped(0);
     })());
 
@@ -98,6 +108,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await engine?.stop().catch(() => undefined);
     log.close();
     releaseLock(general.lockFile);
+    clearInterval(keepAlive);
     return 1;
   }
 
@@ -108,7 +119,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   log.write('NOTICE', opts.detached ? '-- starting in daemon mode --' : '-- starting in console mode --');
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop());
-  opts.notify?.('READY=1');
+  opts.notifier?.notify('READY=1');
+  stopWatchdog = opts.notifier?.startWatchdog();
   opts.onReady();
   return finished;
 }

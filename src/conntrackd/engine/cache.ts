@@ -1,51 +1,19 @@
 /**
  * The internal cache: this node's flows, a filtered mirror of the kernel
  * table, keyed by original tuple + zone (record.ts). It counts what 1.4.7's
- * cache counts (`-s`, `-s cache`) and refuses new flows past HashLimit.
+ * cache counts (`-s`, `-s cache`: CacheCounters) and refuses new flows past
+ * HashLimit.
  */
+import { newCacheCounters } from '../stats/counters';
 import { CachedFlow, flowKey, FlowState, mergedAttributes, storedAttributes, type RawFlow } from './record';
-
-/** 1.4.7's per-cache counters (`-s cache`). */
-export interface CacheCounters {
-  /** Flows in the cache now. */
-  active: number;
-  addOk: number;
-  addFail: number;
-  /** Of addFail: out of memory (never here; kept for the report). */
-  addFailNoMemory: number;
-  /** Of addFail: refused because the cache holds HashLimit flows. */
-  addFailNoSpace: number;
-  updOk: number;
-  updFail: number;
-  updFailNotFound: number;
-  delOk: number;
-  delFail: number;
-  delFailNotFound: number;
-}
 
 /** What happened to a cached flow; a sync mode replicates these. */
 export type CacheChange = 'new' | 'update' | 'destroy';
 
 export type CacheListener = (change: CacheChange, flow: CachedFlow) => void;
 
-function zeroCounters(): CacheCounters {
-  return {
-    active: 0,
-    addOk: 0,
-    addFail: 0,
-    addFailNoMemory: 0,
-    addFailNoSpace: 0,
-    updOk: 0,
-    updFail: 0,
-    updFailNotFound: 0,
-    delOk: 0,
-    delFail: 0,
-    delFailNotFound: 0,
-  };
-}
-
 export class FlowCache {
-  readonly counters = zeroCounters();
+  readonly counters = newCacheCounters();
   private readonly flows = new Map<string, CachedFlow>();
   /** The current resync round (sweep). */
   private round = 0;
@@ -135,11 +103,12 @@ export class FlowCache {
       this.counters.addFailNoSpace++;
       return;
     }
-    const flow = new CachedFlow(raw.family, storedAttributes(raw), this.now());
+    const flow = new CachedFlow(key, storedAttributes(raw), this.now());
     flow.seen = this.round;
     this.flows.set(key, flow);
     this.counters.addOk++;
     this.counters.active++;
+    this.counters.total++;
     this.listener('new', flow);
   }
 
@@ -148,6 +117,7 @@ export class FlowCache {
     flow.state = FlowState.DEAD;
     this.counters.delOk++;
     this.counters.active--;
+    this.counters.total--;
     this.listener('destroy', flow);
   }
 }

@@ -89,7 +89,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
   }
 
   async handle(request: Request, reply: Writable): Promise<void> {
-    if (request === Request.STATS_RUNTIME || this.kernel !== undefined) await this.answer(request, reply);
+    const stats = statsText(request, this, this.wallSeconds());
+    if (stats !== undefined) reply.write(stats);
+    else if (this.kernel !== undefined) await this.answer(request, reply);
   }
 
   async stop(): Promise<void> {
@@ -164,11 +166,6 @@ export class ConntrackdEngine implements Engine, KernelSink {
         return;
       case Request.RESET_TIMERS:
         if (this.config.sync) this.schedulePurge(this.config.sync.purgeTimeout);
-        return;
-      case Request.STATS:
-      case Request.STATS_CACHE:
-      case Request.STATS_RUNTIME:
-        reply.write(statsText(request, this));
         return;
       default:
         return;

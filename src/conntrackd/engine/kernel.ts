@@ -11,26 +11,8 @@ import type { EventType } from '../../ctnetlink/event';
 import { WireEntry } from '../../ctnetlink/wire-entry';
 import type { GeneralConfig } from '../config/config';
 import type { Log } from '../daemon/contract';
+import { newNetlinkCounters } from '../stats/counters';
 import type { FlowPredicate } from './filter';
-
-/** 1.4.7's netlink counters (`-s runtime`). */
-export interface NetlinkCounters {
-  eventsReceived: number;
-  /** Events the Filter dropped. */
-  eventsFiltered: number;
-  eventsUnknownType: number;
-  /** Failed reads of the event socket, overruns included (as 1.4.7 counts them). */
-  catchEventFailed: number;
-  dumpUnknownType: number;
-  /** Times the kernel dropped events for the event socket (ENOBUFS). */
-  overruns: number;
-  /** Kernel table flushes (`-F`). */
-  flushes: number;
-  /** Re-dumps of the kernel table (`-R`, overrun resyncs, polling). */
-  resyncs: number;
-  /** The event socket's receive buffer, in bytes (0 without one). */
-  bufferSize: number;
-}
 
 /**
  * Who caused an event: `self` when a request of the daemon's own sockets did
@@ -57,17 +39,8 @@ export interface KernelOptions {
 }
 
 export class KernelSide {
-  readonly counters: NetlinkCounters = {
-    eventsReceived: 0,
-    eventsFiltered: 0,
-    eventsUnknownType: 0,
-    catchEventFailed: 0,
-    dumpUnknownType: 0,
-    overruns: 0,
-    flushes: 0,
-    resyncs: 0,
-    bufferSize: 0,
-  };
+  /** `-s runtime`'s netlink counters; overruns also count as failed reads (catchEventFailed), as in 1.4.7. */
+  readonly counters = newNetlinkCounters();
   private readonly ct: Conntrack;
   private events: EventStream<RawConntrackEvent> | undefined;
   private readonly entry = new WireEntry();

@@ -20,12 +20,19 @@ export const enum FlowState {
   DEAD = 2,
 }
 
+const ORIG_IN_KEY = CtAttr.TUPLE_ORIG;
+const NLA_F_NESTED = 0x8000;
+
 /**
  * Attributes a cached flow never keeps, like 1.4.7's cache: the timeout
  * would be stale at once, and counters and the reference count are only a
  * snapshot of the moment the entry was dumped. Its `-i` lines show none of them.
+ * The original tuple is not stored twice: the key holds it (flowKey).
  */
-const UNCACHED = new Set<number>([CtAttr.TIMEOUT, CtAttr.USE, CtAttr.COUNTERS_ORIG, CtAttr.COUNTERS_REPLY]);
+const UNCACHED = new Set<number>([CtAttr.TIMEOUT, CtAttr.USE, CtAttr.COUNTERS_ORIG, CtAttr.COUNTERS_REPLY, ORIG_IN_KEY]);
+
+/** Where a key's original tuple starts: after the family and the zone. */
+const KEY_TUPLE = 3;
 
 /** Where a flow's attributes lie: a dumped entry or an event (both WireEntry-shaped). */
 export interface RawFlow {
@@ -92,7 +99,7 @@ export function flowKey(raw: RawFlow): string | undefined {
   scratch[0] = raw.family;
   scratch[1] = zone < 0 ? 0 : raw.buf[zone]!;
   scratch[2] = zone < 0 ? 0 : raw.buf[zone + 1]!;
-  used = 3;
+  used = KEY_TUPLE;
   append(raw.buf, tuple, tuple + tupleLength);
   return take();
 }
@@ -136,16 +143,27 @@ export class CachedFlow {
   seen = 0;
 
   constructor(
-    readonly family: number,
+    /** Its key in the cache (flowKey), which holds family, zone and original tuple. */
+    readonly key: string,
     /** Stored attributes (storedAttributes). */
     public attributes: string,
     /** When it entered the cache, in seconds of the cache's clock. */
     readonly since: number,
   ) {}
 
-  /** The flow decoded. */
+  /** nfgen_family of the flow. */
+  get family(): number {
+    return this.key.charCodeAt(0);
+  }
+
+  /** The flow decoded: the original tuple from the key, the rest from the stored attributes. */
   flow(): Flow {
-    const buf = Buffer.from(this.attributes, 'latin1');
+    const tuple = this.key.length - KEY_TUPLE;
+    const buf = Buffer.alloc(4 + ((tuple + 3) & ~3) + this.attributes.length);
+    buf.writeUInt16LE(4 + tuple, 0);
+    buf.writeUInt16LE(ORIG_IN_KEY | NLA_F_NESTED, 2);
+    buf.write(this.key.slice(KEY_TUPLE), 4, 'latin1');
+    buf.write(this.attributes, 4 + ((tuple + 3) & ~3), 'latin1');
     return new WireEntry().set(buf, 0, buf.length, this.family).flow();
   }
 }

@@ -6,14 +6,9 @@ import type { WireEntry } from '../../ctnetlink/wire-entry';
 import type { Log } from '../daemon/contract';
 import { destroyedFlowLine, type StatsLog } from './stats-log';
 
-/** Bytes and packets of the flows destroyed so far, both directions summed. */
-export interface TrafficCounters {
-  bytes: bigint;
-  packets: bigint;
-}
-
 export class DestroyedFlows {
-  readonly traffic: TrafficCounters = { bytes: 0n, packets: 0n };
+  /** Bytes and packets of the flows destroyed so far, both directions summed. */
+  readonly traffic = { bytes: 0n, packets: 0n };
 
   constructor(
     private readonly statsLog: StatsLog | undefined,
