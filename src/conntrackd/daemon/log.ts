@@ -44,7 +44,13 @@ export class DaemonLog implements Log {
     const { console, fileFd, syslog } = this.sinks;
     if (console !== undefined || fileFd !== undefined) {
       const line = formatLogLine(level, message);
-      if (console) (level === 'NOTICE' ? console.out : console.err).call(console, line);
+      if (console) {
+        try {
+          (level === 'NOTICE' ? console.out : console.err).call(console, line);
+        } catch {
+          // Whoever read our console went away (`conntrackd | head`): the daemon goes on, as 1.4.7 does.
+        }
+      }
       if (fileFd !== undefined) {
         try {
           writeSync(fileFd, line);
