@@ -152,6 +152,14 @@ test('a running daemon: second daemon refused, odd requests survived, console an
     await controlRequest(d.paths.socket, Request.STATS);
   }
 
+  // Our JSON statistics: 1.4.7 answers the unknown code with nothing, which our client says in one line.
+  const jsonFromC = await runWith(pair.ref, pair.sub.impl, ['-s', '--json']);
+  assert.deepEqual([jsonFromC.status, jsonFromC.stdout.toString()], [1, '']);
+  assert.match(jsonFromC.stderr.toString(), /\[ERROR\] the daemon sent no JSON: it does not know this extension/);
+  const json = await runWith(pair.sub, pair.sub.impl, ['-s', 'runtime', '--json']);
+  assert.equal(json.status, 0, json.stderr.toString());
+  assert.equal((JSON.parse(json.stdout.toString()) as { kind: string }).kind, 'runtime');
+
   const ref = await pair.ref.stop(pair.sub.impl);
   const sub = await pair.sub.stop(referenceConntrackd);
   assert.deepEqual([ref.leftovers, sub.leftovers], [[], []], 'socket and lock file removed after -k');
