@@ -168,3 +168,14 @@ test('a running daemon: second daemon refused, odd requests survived, console an
   assert.equal(maskLog(pair.sub.consoleText()), maskLog(pair.ref.consoleText()), 'foreground console');
   assert.equal(maskLog(await pair.sub.file('log')), maskLog(await pair.ref.file('log')), 'LogFile');
 });
+
+test('a scheduler the kernel refuses: the same warning, and the daemon runs on', async (t) => {
+  const ns = await withNetns(t, 'ctd-cli-sched');
+  // SCHED_FIFO has no priority 0: sched_setscheduler() fails with EINVAL.
+  const pair = await startPair(t, ns, { mode: 'none', general: '\tScheduler {\n\t\tType FIFO\n\t\tPriority 0\n\t}' });
+  await pair.ref.stop();
+  await pair.sub.stop();
+  const maskLog = (text: string): string => maskDir(text.replace(/^\[.*?\] \(pid=\d+\) /gm, '[DATE] (pid=PID) '));
+  assert.match(pair.ref.consoleText(), /\[warning\] scheduler configuration failed: Invalid argument/);
+  assert.equal(maskLog(pair.sub.consoleText()), maskLog(pair.ref.consoleText()), 'foreground console');
+});
