@@ -96,7 +96,7 @@ test('command line errors, -h and -v: same texts and exit codes as 1.4.7', async
 /** Client commands with no daemon behind the socket, and config files 1.4.7 refuses or warns about. */
 const CLIENT_CASES = [
   'ok -s', 'ok -s m', 'ok -f e', 'ok -i -x', 'ok -i ct2', 'backlog -s', 'nounix -s', 'syntax -s', 'missing -s',
-  'directory -s', 'missing', 'badlog', 'badsocket',
+  'directory -s', 'missing', 'badlog', 'badlog -d', 'missing -d', 'badsocket',
 ];
 
 test("client without a daemon, config errors: can't connect, can't open, syntax error", async (t) => {
