@@ -102,6 +102,7 @@ const KEYWORDS: ReadonlyMap<string, string> = new Map(
     ExpectMax: 'ExpectMax',
     ExpectTimeout: 'ExpectTimeout',
     Systemd: 'Systemd',
+    Setup: 'Setup',
     StartupResync: 'StartupResync',
   }),
 );

@@ -1,23 +1,30 @@
 /**
  * conntrackd.conf → Config, with 1.4.7's grammar, checks, messages and
- * defaults. Used by the daemon and by the client, which read the same file.
+ * defaults. Used by the daemon and by the client (`-s`, `-c`, …), which read
+ * the same file the same way.
  *
  * How 1.4.7 reports what this module returns (the shell prints them):
  *
  * - Every message is a log line `[Mon Dec  7 01:25:15 2026] (pid=N) [LEVEL] text`
- *   on stderr (LEVEL `warning` or `ERROR`), also written to LogFile when one
- *   is open; stdout only carries `[notice]` lines. A text that ends in "\n"
- *   (the `nack` warning, the `Priority` error) leaves an empty line after it.
- * - A ConfigError ends the process with its exitCode (1) before anything
- *   else happens (no lock file, no socket). `plain` errors are printed as the
- *   bare text with no prefix: `input in flex scanner failed` (exit 2), when
- *   the config path is a directory.
- * - `warnings` come out while the file is read, in order, before the lock
- *   file is taken; a ConfigError's own line comes after the warnings that
- *   preceded it (ConfigError.warnings).
- * - `modeWarnings` (no `Mode`, CommitTimeout with DisableExternalCache) are
- *   printed later, when Sync mode starts: after the lock file is taken and
- *   only if it could be.
+ *   on stderr, LEVEL `warning` or `ERROR`; the daemon also writes it to its
+ *   LogFile once that is open (stdout only carries `[notice]` lines). A text
+ *   that ends in "\n" (the `nack` warning, the `Priority` error) leaves an
+ *   empty line after its log line.
+ * - `warnings` come out while the file is read, in order, before anything
+ *   else (lock file, sockets). The client prints them too.
+ * - A ConfigError ends the process (daemon or client) with `exitCode`:
+ *   its `warnings` first, then its message as an `[ERROR]` line. A `plain`
+ *   one is the bare text with no prefix: `input in flex scanner failed`
+ *   (exit 2) when the config path is a directory.
+ * - `modeWarnings` (no `Mode`, CommitTimeout with DisableExternalCache) belong
+ *   to the daemon only: it prints them when Sync mode starts, after the lock
+ *   file is taken and only if it could be; the client never does.
+ *
+ * Where this differs from 1.4.7 on purpose: addresses are kept as canonical
+ * text (inet_aton's `010.0.0.1` becomes `8.0.0.1`); a later `ExpectationSync
+ * off` turns expectation sync off entirely; what 1.4.7 leaves to memory
+ * corruption (a fifth empty link block, a Multicast option of the wrong
+ * family) is reduced to the channels and families the options describe.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { formatIPv4, formatIPv6, parseIPv6 } from '../../ctnetlink/address';
@@ -180,7 +187,10 @@ class Parser {
   private slot: ChannelSlot = { checksum: true };
   private errorQueueLength = 0;
   private tcpWindowTracking = false;
-  private expectationSync?: 'all' | string[];
+  /** A later `off` turns it off here; in 1.4.7 it only unsubscribes the expectation events and leaves the rest on. */
+  private expectationSync = false;
+  /** The helper list only ever grows: a later `on` keeps it, as 1.4.7's filter does. */
+  private readonly expectationHelpers: string[] = [];
 
   // Stats
   private statsLogFile?: string;
@@ -549,7 +559,8 @@ class Parser {
     const address = family === 4 ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0);
     const key = `${family} ${address} ${prefix}`;
     if (this.seenAddresses.has(key)) {
-      this.warn(prefix < full ? `netmask ${host} is repeated in the ignore pool` : `IP ${host} is repeated in the ignore pool`);
+      // 1.4.7 only notices a repeated IPv4 network; repeated hosts and IPv6 networks pass in silence.
+      if (family === 4 && prefix < full) this.warn(`netmask ${host} is repeated in the ignore pool`);
       return true;
     }
     this.seenAddresses.add(key);
@@ -664,15 +675,14 @@ class Parser {
     if (!this.isKeyword('ExpectationSync')) return false;
     this.take();
     if (this.isChar('{')) {
-      const helpers = Array.isArray(this.expectationSync) ? this.expectationSync : [];
       this.block(() => {
         if (this.peek().kind !== 'word') return false;
-        helpers.push(this.take().text);
+        this.expectationHelpers.push(this.take().text);
         return true;
       });
-      this.expectationSync = this.expectationSync === 'all' ? 'all' : helpers;
+      this.expectationSync = true;
     } else {
-      this.expectationSync = this.bool() ? 'all' : undefined;
+      this.expectationSync = this.bool();
     }
     return true;
   }
@@ -1004,7 +1014,9 @@ class Parser {
         tcpWindowTracking: this.tcpWindowTracking,
       };
       if (commitTimeout !== undefined) config.sync.commitTimeout = commitTimeout;
-      if (this.expectationSync !== undefined) config.sync.expectationSync = this.expectationSync;
+      if (this.expectationSync) {
+        config.sync.expectationSync = this.expectationHelpers.length > 0 ? this.expectationHelpers : 'all';
+      }
     }
     if (this.statsSeen) {
       config.stats = {};
