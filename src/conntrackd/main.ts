@@ -13,8 +13,9 @@ import type { Config } from './config/config';
 import { ConfigError, readConfig, type ParseResult } from './config/parse';
 import { detach, takeDetachedChannel, type DetachedChannel } from './daemon/detach';
 import { DaemonLog, type ConsoleSink } from './daemon/log';
-import { nullEngine } from './daemon/null-engine';
 import { runDaemon } from './daemon/run-daemon';
+import { createEngine, type StatsLog } from './engine';
+import { openStatsLogFile } from './engine/stats-log';
 import { syslogSink } from './daemon/syslog';
 import { systemdNotifier } from './daemon/systemd-notify';
 
@@ -97,11 +98,32 @@ function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, parsed: Parse
     modeWarnings: parsed.modeWarnings,
     detached: channel !== undefined,
     console: channel?.console ?? processConsole,
-    createEngine: () => nullEngine,
+    createEngine: (ctx) => createEngine({ ...ctx, ...statsLogOf(config) }),
     onReady: () => channel?.ready(),
     ...(facility !== undefined && { syslog: syslogSink(facility) }),
     ...(notifier !== undefined && { notifier }),
   });
+}
+
+/**
+ * Stats mode's destroyed-flow log when it also goes to syslog (INFO lines);
+ * with a LogFile only, the engine opens it itself.
+ */
+function statsLogOf(config: Config): { statsLog?: StatsLog } {
+  const facility = config.stats?.syslog;
+  if (facility === undefined) return {};
+  const send = syslogSink(facility);
+  const logFile = config.stats?.logFile;
+  const file = logFile === undefined ? undefined : openStatsLogFile(logFile);
+  return {
+    statsLog: {
+      write: (line) => {
+        file?.write(line);
+        send('INFO', line.slice(line.indexOf('\t') + 1));
+      },
+      close: () => file?.close(),
+    },
+  };
 }
 
 /**

@@ -1,14 +1,9 @@
 /** The daemon's log line, syslog datagram and watchdog interval formats. */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { ctimeText, DaemonLog, formatLogLine } from '../../src/conntrackd/daemon/log';
+import { DaemonLog, formatLogLine } from '../../src/conntrackd/daemon/log';
 import { syslogMessage } from '../../src/conntrackd/daemon/syslog';
 import { watchdogInterval } from '../../src/conntrackd/daemon/systemd-notify';
-
-test('ctime: day padded with a space, time with zeros', () => {
-  assert.equal(ctimeText(new Date(2026, 10, 22, 8, 6, 3)), 'Sun Nov 22 08:06:03 2026');
-  assert.equal(ctimeText(new Date(2026, 11, 7, 1, 35, 27)), 'Mon Dec  7 01:35:27 2026');
-});
 
 test('log line: 1.4.7 level words (notice, warning, ERROR)', () => {
   const date = new Date(2026, 11, 7, 1, 35, 27);

@@ -11,25 +11,14 @@
  * file and syslog.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { ctimeText } from '../../format/timestamp';
 import type { Log, LogLevel } from './contract';
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-const two = (n: number): string => String(n).padStart(2, '0');
-
-/** ctime(3) without its newline: `Mon Dec  7 01:35:27 2026`, local time. */
-export function ctimeText(date: Date): string {
-  const day = String(date.getDate()).padStart(2, ' ');
-  const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
-  return `${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]} ${day} ${time} ${date.getFullYear()}`;
-}
 
 const LEVEL_WORDS: Readonly<Record<LogLevel, string>> = { NOTICE: 'notice', WARNING: 'warning', ERROR: 'ERROR' };
 
 /** One log line, newline included. */
 export function formatLogLine(level: LogLevel, message: string, date: Date = new Date(), pid: number = process.pid): string {
-  return `[${ctimeText(date)}] (pid=${pid}) [${LEVEL_WORDS[level]}] ${message}\n`;
+  return `[${ctimeText(Math.floor(date.getTime() / 1000))}] (pid=${pid}) [${LEVEL_WORDS[level]}] ${message}\n`;
 }
 
 /** Where console lines go: notices to `out`, warnings and errors to `err`. */
@@ -55,7 +44,13 @@ export class DaemonLog implements Log {
     const { console, fileFd, syslog } = this.sinks;
     if (console !== undefined || fileFd !== undefined) {
       const line = formatLogLine(level, message);
-      if (console) (level === 'NOTICE' ? console.out : console.err).call(console, line);
+      if (console) {
+        try {
+          (level === 'NOTICE' ? console.out : console.err).call(console, line);
+        } catch {
+          // Whoever read our console went away (`conntrackd | head`): the daemon goes on, as 1.4.7 does.
+        }
+      }
       if (fileFd !== undefined) {
         try {
           writeSync(fileFd, line);

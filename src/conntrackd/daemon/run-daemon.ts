@@ -3,6 +3,7 @@
  * socket, scheduler, "initialization completed", then serve until SIGTERM,
  * SIGINT or a KILL request, and clean up (socket and lock file removed).
  */
+import { closeSync } from 'node:fs';
 import type { Config } from '../config/config';
 import { strerror } from '../../cli/strerror';
 import type { Engine, EngineContext } from './contract';
@@ -40,12 +41,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   process.umask(0o177);
 
   let fileFd: number | undefined;
-  if (general.logFile !== undefined) {
+  // Both logs are opened (the stats log by the engine) before anything else, with 1.4.7's message.
+  for (const file of [general.logFile, config.stats?.logFile]) {
+    if (file === undefined) continue;
     try {
-      fileFd = openLogFile(general.logFile);
+      const fd = openLogFile(file);
+      if (file === general.logFile) fileFd = fd;
+      else closeSync(fd);
     } catch (err) {
       const errno = Math.abs((err as NodeJS.ErrnoException).errno ?? 0);
-      opts.console.err(`ERROR: can't open logfile \`${general.logFile}'.Reason: ${strerror(errno)}\n`);
+      opts.console.err(`ERROR: can't open logfile \`${file}'.Reason: ${strerror(errno)}\n`);
+      if (fileFd !== undefined) closeSync(fileFd);
       return 1;
     }
   }

@@ -10,7 +10,6 @@
 import { sendUnixDatagram } from '../../api/unix-datagram';
 import type { SyslogFacility } from '../config/config';
 import type { LogLevel } from './contract';
-import type { SyslogSink } from './log';
 
 const FACILITY_CODES: Readonly<Record<SyslogFacility, number>> = {
   daemon: 3,
@@ -24,8 +23,11 @@ const FACILITY_CODES: Readonly<Record<SyslogFacility, number>> = {
   local7: 23,
 };
 
+/** Our log levels, and INFO: Stats mode's destroyed-flow lines. */
+export type SyslogLevel = LogLevel | 'INFO';
+
 /** syslog(3) severities of our levels. */
-const SEVERITIES: Readonly<Record<LogLevel, number>> = { ERROR: 3, WARNING: 4, NOTICE: 5 };
+const SEVERITIES: Readonly<Record<SyslogLevel, number>> = { ERROR: 3, WARNING: 4, NOTICE: 5, INFO: 6 };
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -35,12 +37,12 @@ function syslogTime(d: Date): string {
   return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
-export function syslogMessage(facility: SyslogFacility, level: LogLevel, message: string, date: Date = new Date(), pid: number = process.pid): string {
+export function syslogMessage(facility: SyslogFacility, level: SyslogLevel, message: string, date: Date = new Date(), pid: number = process.pid): string {
   const priority = FACILITY_CODES[facility] * 8 + SEVERITIES[level];
   return `<${priority}>${syslogTime(date)} conntrackd[${pid}]: ${message}`;
 }
 
-export function syslogSink(facility: SyslogFacility, socketPath = '/dev/log'): SyslogSink {
+export function syslogSink(facility: SyslogFacility, socketPath = '/dev/log'): (level: SyslogLevel, message: string) => void {
   return (level, message) => {
     try {
       sendUnixDatagram(socketPath, syslogMessage(facility, level, message));
