@@ -445,6 +445,8 @@ export interface AloneSpec {
   commands: readonly (readonly string[])[];
   /** When the commands' effect is complete (e.g. the kernel table has N entries left). */
   settled: (ns: Netns, daemon: Daemon) => Promise<boolean>;
+  /** A further mask for -s and the logs (documents a known nondeterminism). */
+  mask?: (text: string) => string;
 }
 
 /**
@@ -460,17 +462,18 @@ export async function observeAlone(ns: Netns, spec: AloneSpec, impl: Conntrackd,
     const results: ExecResult[] = [];
     for (const argv of spec.commands) results.push(await daemon.client(argv, client));
     await settle(() => spec.settled(ns, daemon));
+    const mask = (text: string): string => (spec.mask ?? ((t: string) => t))(maskDaemonText(text));
     const [cache, stats] = await Promise.all([daemon.client(['-i']), daemon.client(['-s'])]);
     const obs: Observation = {
       results,
       table: liftTicks(await snapshot(ns)).text,
-      cache: sortLines(maskDaemonText(cache.stdout.toString('latin1'))),
-      stats: stats.stdout.toString('latin1'),
-      statsLog: sortLines(maskDaemonText(await daemon.file('statsLog'))),
+      cache: sortLines(mask(cache.stdout.toString('latin1'))),
+      stats: mask(stats.stdout.toString('latin1')),
+      statsLog: sortLines(mask(await daemon.file('statsLog'))),
       log: '',
     };
     await daemon.stop();
-    obs.log = maskDaemonText(await daemon.file('log'));
+    obs.log = mask(await daemon.file('log'));
     return obs;
   } finally {
     await daemon.dispose();
