@@ -29,7 +29,11 @@ const processConsole: ConsoleSink = {
     stdout.write(text);
     stdout.end();
   },
-  err: (text) => stderr.write(text),
+  err: (text) => {
+    // What C stdio would have written by now (all of it on a terminal) goes first.
+    stdout.sync();
+    stderr.write(text);
+  },
 };
 
 export function main(processArgv: readonly string[]): void {
