@@ -90,6 +90,7 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'comments anywhere', expected: 'start', text: `# head\nGeneral { # open\n	LockFile @DIR@/lock # lock\n	UNIX { Path @DIR@/sock } #\n}#tail\nStats{}\n` },
   { name: 'comment on a last line without newline', expected: 'refuse', text: withGeneral('Stats {\n}\n# no newline') },
   { name: 'CRLF line ends', expected: 'start', text: withGeneral('Stats {\r\n	LogFile off\r\n}\r\n') },
+  { name: 'NUL inside a path ends it', expected: 'start', text: generalWith('	LogFile @DIR@/log\0.ignored\n') },
   { name: 'NUL ends the input', expected: 'start', text: withGeneral('Stats {\n}\n\0garbage {') },
   { name: 'unknown character', expected: 'refuse', text: generalWith('	HashSize 10;\n') },
   { name: 'missing closing brace', expected: 'refuse', text: `General {\n${GENERAL_LINES}Stats {\n}\n` },
@@ -163,6 +164,11 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'TCP link', expected: 'start', text: syncWith('	Mode FTFW {\n	}\n', UDP.replace('UDP', 'TCP').replace('Port', 'ErrorQueueLength 64\n		Checksum on\n		Port')) },
   { name: 'Sync without a link', expected: 'fail', text: withGeneral('Sync {\n	Mode FTFW {\n	}\n}\n') },
   { name: 'interface name longer than IFNAMSIZ', expected: 'fail', text: syncWith('', UDP.replace('eth2', 'abcdefghijklmnopqrst')) },
+  { name: 'polling mode with Sync', expected: 'start', text: generalWith('	PollSecs 3\n', `Sync {\n	Mode FTFW {\n	}\n${UDP}}\n`) },
+  { name: 'IPv6 link', expected: 'start', text: syncWith('	Mode FTFW {\n	}\n', '	UDP {\n		IPv6_address ::1\n		IPv6_Destination_Address ::1\n		Interface lo\n		Port @PORT@\n	}\n') },
+  { name: 'kernel-space filter with every mode option', expected: 'start', text: generalWith(
+    '	Filter From Kernelspace {\n		Address Accept { IPv4_address 1.2.3.0/24 }\n		State Accept { LISTEN for TCP }\n	}\n',
+    `Sync {\n	Mode NOTRACK {\n		DisableInternalCache on\n		DisableExternalCache on\n	}\n	Options { ExpectationSync on }\n${UDP}}\n`) },
   // Helper
   { name: 'unknown helper', expected: 'refuse', text: withGeneral('Helper {\n	Type bogus inet tcp {\n	}\n}\n') },
   { name: 'helper for the wrong protocol', expected: 'refuse', text: withGeneral('Helper {\n	Type ftp inet udp {\n	}\n}\n') },

@@ -5,7 +5,7 @@
  * differential test checks the corpus against it continuously).
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -67,6 +67,7 @@ describe('lexer', () => {
     ['NACK', ['mode:ftfw@1', "warning:Now `nack' mode is called `ftfw'. Please, update your conntrackd.conf file.\n"]],
     ['SocketBufferSizeMaxGrown CLOSE UNIXy IPv6-ICMP', ['keyword:NetlinkBufferSizeMaxGrowth@1', 'keyword:CLOSED@1', 'word:UNIXy@1', 'word:IPv6-ICMP@1']],
     ['x;{}\0y', ['word:x@1', 'char:;@1', 'char:{@1', 'char:}@1']],
+    ['/a\0b x', ['path:/a@1', 'word:x@1']],
   ];
   for (const [text, expected] of cases) {
     test(JSON.stringify(text), () => assert.deepEqual(tokens(text), expected));
@@ -291,6 +292,8 @@ describe('fatal errors', () => {
     ['Sync { TCP { } UDP { } }', "cannot use `UDP' with other dedicated link protocols!"],
     [`Sync { ${'UDP { Port 1 } '.repeat(4)}UDP { Port 1 } }`, 'too many dedicated links in the configuration file (Maximum: 4)'],
     [`Sync { ${'UDP { } '.repeat(5)}UDP { Checksum on } }`, 'too many dedicated links in the configuration file (Maximum: 4)'],
+    // The option's value is read before the link count is checked.
+    [`Sync { ${'UDP { } '.repeat(4)}UDP { Checksum 5 } }`, "parsing config file in line (1), symbol '5': syntax error"],
     ['General { Scheduler { Type OTHER } }', "unknown scheduler `OTHER'"],
     ['General { Scheduler { Priority 100 } }', "`Priority' must be [0, 99]\n"],
     ['General { Scheduler { Priority 4294967295 } }', "`Priority' must be [0, 99]\n"],
@@ -311,6 +314,18 @@ describe('fatal errors', () => {
   for (const [text, message, warnings = []] of cases) {
     test(text.replace(/\s+/g, ' ').slice(0, 110), () => assert.deepEqual(failure(text), { message, warnings }));
   }
+});
+
+describe('default look-ups', () => {
+  test('interfaces of this namespace, /etc/protocols', () => {
+    const r = parseConfig('General { Filter { Protocol Accept { tcp ICMP nosuchproto } } } Sync { UDP { Interface lo } UDP { Interface nosuchif0 } UDP { Interface abcdefghijklmnop } }');
+    assert.deepEqual(r.config.general.filter!.protocol!.protocols, [6, 1]);
+    assert.deepEqual(r.warnings, [
+      "getprotobyname() cannot find protocol `nosuchproto' in /etc/protocols",
+      'nosuchif0 is an invalid interface',
+      'abcdefghijklmnop is an invalid interface',
+    ]);
+  });
 });
 
 describe('config files', () => {
@@ -380,6 +395,7 @@ describe('config files', () => {
   ];
   for (const [name, config] of expected) {
     test(`Debian example ${name}`, () => {
+      assert.ok(existsSync(EXAMPLES), `${EXAMPLES} not found (apt-get install conntrackd)`);
       assert.deepEqual(readConfig(`${EXAMPLES}/${name}/conntrackd.conf`, options), { config, warnings: [], modeWarnings: [] });
     });
   }

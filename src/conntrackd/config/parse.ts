@@ -16,6 +16,8 @@
  *   its `warnings` first, then its message as an `[ERROR]` line. A `plain`
  *   one is the bare text with no prefix: `input in flex scanner failed`
  *   (exit 2) when the config path is a directory.
+ * - Texts hold the file's bytes one per character (it is read as latin1), so
+ *   a symbol quoted from a non-ASCII file must be written back as latin1.
  * - `modeWarnings` (no `Mode`, CommitTimeout with DisableExternalCache) belong
  *   to the daemon only: it prints them when Sync mode starts, after the lock
  *   file is taken and only if it could be; the client never does.
@@ -88,7 +90,7 @@ const DEFAULT_LOCKFILE = '/var/lock/conntrackd.lock';
 
 const FACILITIES: ReadonlySet<string> = new Set(['daemon', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7']);
 
-/** TCP states as the conntrack library numbers them. */
+/** TCP states, numbered as FilterConfig.state documents (the kernel's numbers; LISTEN apart). */
 const TCP_STATES: Readonly<Record<string, number>> = {
   SYN_SENT: 1,
   SYN_RECV: 2,
@@ -133,14 +135,8 @@ interface PolicyItem {
 }
 type HelperItem = { kind: 'queueNum' | 'queueLen'; value: number } | PolicyItem;
 
-class Fatal extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-  }
-}
+/** A fatal problem inside the parser; parseConfig() adds the warnings printed before it. */
+class Fatal extends Error {}
 
 /** 1.4.7's grammar, one method per block; each action runs where the C parser runs it. */
 class Parser {
@@ -331,10 +327,7 @@ class Parser {
         return true;
       case 'Syslog':
         this.take();
-        this.syslog = this.syslogValue(this.syslog, '');
-        if (this.syslog !== undefined && this.statsSyslog !== undefined && this.syslog !== this.statsSyslog && this.lastSyslogWasName) {
-          this.warn('conflicting Syslog facility values, defaulting to General');
-        }
+        this.syslog = this.syslogValue(this.syslog, this.statsSyslog, '');
         return true;
       case 'LockFile':
         this.take();
@@ -403,11 +396,13 @@ class Parser {
     return this.bool() ? onPath : current;
   }
 
-  private lastSyslogWasName = false;
-
-  /** `Syslog on|off|facility`; an unknown facility is a warning (`suffix` differs between General and Stats). */
-  private syslogValue(current: SyslogFacility | undefined, suffix: string): SyslogFacility | undefined {
-    this.lastSyslogWasName = false;
+  /**
+   * `Syslog on|off|facility` in General or Stats (`other` is the other
+   * block's value). An unknown facility is a warning, whose text differs
+   * between the two blocks by `suffix`; only a named facility is checked
+   * against the other block's.
+   */
+  private syslogValue(current: SyslogFacility | undefined, other: SyslogFacility | undefined, suffix: string): SyslogFacility | undefined {
     const token = this.peek();
     if (token.kind !== 'word') return this.bool() ? 'daemon' : undefined;
     this.take();
@@ -415,7 +410,7 @@ class Parser {
       this.warn(`'${token.text}' is not a known syslog facility, ignoring${suffix}`);
       return current;
     }
-    this.lastSyslogWasName = true;
+    if (other !== undefined && other !== token.text) this.warn('conflicting Syslog facility values, defaulting to General');
     return token.text as SyslogFacility;
   }
 
@@ -761,42 +756,38 @@ class Parser {
         return true;
       }
       case 'Port':
-      case 'Group':
+      case 'Group': {
         if ((token.value === 'Group') !== multicast) return false;
         this.take();
-        {
-          const port = this.number();
-          // The port goes through htons(): only its low 16 bits count.
-          this.linkSlot().port = port & 0xffff;
-        }
+        const port = this.number();
+        // The port goes through htons(): only its low 16 bits count.
+        this.linkSlot().port = port & 0xffff;
         return true;
+      }
       case 'SndSocketBuffer':
+      case 'RcvSocketBuffer': {
         this.take();
-        {
-          const size = this.number() >>> 0;
-          this.linkSlot().sndSocketBuffer = size;
-        }
+        const size = this.number() >>> 0;
+        const slot = this.linkSlot();
+        if (token.value === 'SndSocketBuffer') slot.sndSocketBuffer = size;
+        else slot.rcvSocketBuffer = size;
         return true;
-      case 'RcvSocketBuffer':
+      }
+      case 'Checksum': {
         this.take();
-        {
-          const size = this.number() >>> 0;
-          this.linkSlot().rcvSocketBuffer = size;
-        }
+        // The value is read before the link count is checked: a bad one is a syntax error first.
+        const checksum = this.bool();
+        this.linkSlot().checksum = checksum;
         return true;
-      case 'Checksum':
-        this.take();
-        this.linkSlot().checksum = this.bool();
-        return true;
-      case 'ErrorQueueLength':
+      }
+      case 'ErrorQueueLength': {
         if (kind !== 'tcp') return false;
         this.take();
-        {
-          const length = this.number() >>> 0;
-          this.linkSlot();
-          this.errorQueueLength = length;
-        }
+        const length = this.number() >>> 0;
+        this.linkSlot();
+        this.errorQueueLength = length;
         return true;
+      }
       default:
         return false;
     }
@@ -852,10 +843,7 @@ class Parser {
     }
     if (this.isKeyword('Syslog')) {
       this.take();
-      this.statsSyslog = this.syslogValue(this.statsSyslog, '.');
-      if (this.statsSyslog !== undefined && this.syslog !== undefined && this.syslog !== this.statsSyslog && this.lastSyslogWasName) {
-        this.warn('conflicting Syslog facility values, defaulting to General');
-      }
+      this.statsSyslog = this.syslogValue(this.statsSyslog, this.syslog, '.');
       return true;
     }
     return false;
@@ -1037,7 +1025,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): ParseResu
   try {
     parser.parse();
   } catch (err) {
-    if (err instanceof Fatal) throw new ConfigError(err.message, parser.warnings, err.exitCode);
+    if (err instanceof Fatal) throw new ConfigError(err.message, parser.warnings);
     throw err;
   }
   return parser.result();
