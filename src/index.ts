@@ -34,3 +34,4 @@ export type {
 export { Status, STATUS_NAMES } from './ctnetlink/status';
 export { Slot, TupleField, WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';
+export { sendUnixDatagram } from './api/unix-datagram';

@@ -12,6 +12,7 @@ interface Addon {
   send(fd: number, buffers: Buffer[]): number;
   recv(fd: number, buffer: Buffer): number;
   close(fd: number): void;
+  unixDatagramSend(address: Buffer, data: Buffer): number;
   pollCreate(fd: number, onReadable: (status: number, events: number) => void): object;
   pollStart(handle: object): void;
   pollStop(handle: object): void;
@@ -27,6 +28,15 @@ function native(): Addon {
   // Loaded on first use so that importing the package has no side effects.
   addon ??= require(join(__dirname, '..', '..', '..', 'build', 'Release', 'netlink_socket.node')) as Addon;
   return addon;
+}
+
+/**
+ * One datagram to an AF_UNIX datagram socket (`address`: sun_path's bytes, a
+ * leading NUL for an abstract name), which Node's dgram cannot do. Never
+ * blocks; returns the bytes sent or a negative errno.
+ */
+export function unixDatagramSend(address: Buffer, data: Buffer): number {
+  return native().unixDatagramSend(address, data);
 }
 
 /**
