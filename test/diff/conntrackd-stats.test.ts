@@ -44,6 +44,14 @@ test('Stats mode: cache, statistics and destroyed-flow log follow the kernel tab
   await assertSameCache(pair, LIBRARY_FLOWS.length + trafficFlows);
   await assertPairings(pair, ['-i', 'ct'], { sort: true });
 
+  // Updates: new marks reach both caches (and the update counters).
+  await ns.execOk(REFERENCE_CONNTRACK, ['-U', '-s', '10.0.0.1', '-p', 'tcp', '-m', '99']);
+  await eventually(async () => {
+    const marked = (await pair.ref.cacheLines()).filter((l) => l.includes(' mark=99 '));
+    assert.ok(marked.length >= 2, 'the reference saw the new marks');
+    await assertPairings(pair, ['-i'], { sort: true });
+  });
+
   // Destroyed flows (every protocol, NAT, zone, IPv6): logged with their date in
   // event order, counted, their counters summed.
   await deleteFlows(ns, LIBRARY_FLOWS);
