@@ -102,6 +102,7 @@ const KEYWORDS: ReadonlyMap<string, string> = new Map(
     ExpectMax: 'ExpectMax',
     ExpectTimeout: 'ExpectTimeout',
     Systemd: 'Systemd',
+    Setup: 'Setup',
     StartupResync: 'StartupResync',
   }),
 );
@@ -175,6 +176,7 @@ const RULES: readonly Rule[] = [
   { re: /[^\n]/y, kind: 'char' },
 ];
 const IPV6_RULE = 5;
+const KEYWORD_RULE: Rule = { re: /(?!)/y, kind: 'keyword' };
 
 /** Length of the longest IPv6 address (with its optional /prefix) at `pos`, 0 if none. */
 function ipv6Length(text: string, pos: number): number {
@@ -215,11 +217,14 @@ export class Lexer {
         return { kind: 'eof', value: '', text: '', line: this.line };
       }
       const { length, rule, value } = this.longestMatch();
-      const text = this.text.slice(this.pos, this.pos + length);
+      const matched = this.text.slice(this.pos, this.pos + length);
       this.pos += length;
-      for (const ch of text) if (ch === '\n') this.line++;
+      for (const ch of matched) if (ch === '\n') this.line++;
       if (rule.kind === 'skip') continue;
       if (rule.warning) this.warn(rule.warning);
+      // A path may hold a NUL; the C strings made of it end there.
+      const nul = matched.indexOf('\0');
+      const text = nul < 0 ? matched : matched.slice(0, nul);
       return { kind: rule.kind, value: value ?? rule.value ?? text, text, line: this.line };
     }
   }
@@ -230,7 +235,7 @@ export class Lexer {
     // Keywords come first in the C scanner, so they win ties; the longest keyword that fits is the one.
     for (const [word, name] of KEYWORDS) {
       if (word.length > best.length && text.startsWith(word, pos)) {
-        best = { length: word.length, rule: { re: /(?!)/y, kind: 'keyword' }, value: name };
+        best = { length: word.length, rule: KEYWORD_RULE, value: name };
       }
     }
     RULES.forEach((rule, index) => {

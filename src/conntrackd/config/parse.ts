@@ -1,23 +1,32 @@
 /**
  * conntrackd.conf → Config, with 1.4.7's grammar, checks, messages and
- * defaults. Used by the daemon and by the client, which read the same file.
+ * defaults. Used by the daemon and by the client (`-s`, `-c`, …), which read
+ * the same file the same way.
  *
  * How 1.4.7 reports what this module returns (the shell prints them):
  *
  * - Every message is a log line `[Mon Dec  7 01:25:15 2026] (pid=N) [LEVEL] text`
- *   on stderr (LEVEL `warning` or `ERROR`), also written to LogFile when one
- *   is open; stdout only carries `[notice]` lines. A text that ends in "\n"
- *   (the `nack` warning, the `Priority` error) leaves an empty line after it.
- * - A ConfigError ends the process with its exitCode (1) before anything
- *   else happens (no lock file, no socket). `plain` errors are printed as the
- *   bare text with no prefix: `input in flex scanner failed` (exit 2), when
- *   the config path is a directory.
- * - `warnings` come out while the file is read, in order, before the lock
- *   file is taken; a ConfigError's own line comes after the warnings that
- *   preceded it (ConfigError.warnings).
- * - `modeWarnings` (no `Mode`, CommitTimeout with DisableExternalCache) are
- *   printed later, when Sync mode starts: after the lock file is taken and
- *   only if it could be.
+ *   on stderr, LEVEL `warning` or `ERROR`; the daemon also writes it to its
+ *   LogFile once that is open (stdout only carries `[notice]` lines). A text
+ *   that ends in "\n" (the `nack` warning, the `Priority` error) leaves an
+ *   empty line after its log line.
+ * - `warnings` come out while the file is read, in order, before anything
+ *   else (lock file, sockets). The client prints them too.
+ * - A ConfigError ends the process (daemon or client) with `exitCode`:
+ *   its `warnings` first, then its message as an `[ERROR]` line. A `plain`
+ *   one is the bare text with no prefix: `input in flex scanner failed`
+ *   (exit 2) when the config path is a directory.
+ * - Texts hold the file's bytes one per character (it is read as latin1), so
+ *   a symbol quoted from a non-ASCII file must be written back as latin1.
+ * - `modeWarnings` (no `Mode`, CommitTimeout with DisableExternalCache) belong
+ *   to the daemon only: it prints them when Sync mode starts, after the lock
+ *   file is taken and only if it could be; the client never does.
+ *
+ * Where this differs from 1.4.7 on purpose: addresses are kept as canonical
+ * text (inet_aton's `010.0.0.1` becomes `8.0.0.1`); a later `ExpectationSync
+ * off` turns expectation sync off entirely; what 1.4.7 leaves to memory
+ * corruption (a fifth empty link block, a Multicast option of the wrong
+ * family) is reduced to the channels and families the options describe.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { formatIPv4, formatIPv6, parseIPv6 } from '../../ctnetlink/address';
@@ -81,7 +90,7 @@ const DEFAULT_LOCKFILE = '/var/lock/conntrackd.lock';
 
 const FACILITIES: ReadonlySet<string> = new Set(['daemon', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7']);
 
-/** TCP states as the conntrack library numbers them. */
+/** TCP states, numbered as FilterConfig.state documents (the kernel's numbers; LISTEN apart). */
 const TCP_STATES: Readonly<Record<string, number>> = {
   SYN_SENT: 1,
   SYN_RECV: 2,
@@ -126,14 +135,8 @@ interface PolicyItem {
 }
 type HelperItem = { kind: 'queueNum' | 'queueLen'; value: number } | PolicyItem;
 
-class Fatal extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-  }
-}
+/** A fatal problem inside the parser; parseConfig() adds the warnings printed before it. */
+class Fatal extends Error {}
 
 /** 1.4.7's grammar, one method per block; each action runs where the C parser runs it. */
 class Parser {
@@ -180,7 +183,10 @@ class Parser {
   private slot: ChannelSlot = { checksum: true };
   private errorQueueLength = 0;
   private tcpWindowTracking = false;
-  private expectationSync?: 'all' | string[];
+  /** A later `off` turns it off here; in 1.4.7 it only unsubscribes the expectation events and leaves the rest on. */
+  private expectationSync = false;
+  /** The helper list only ever grows: a later `on` keeps it, as 1.4.7's filter does. */
+  private readonly expectationHelpers: string[] = [];
 
   // Stats
   private statsLogFile?: string;
@@ -321,10 +327,7 @@ class Parser {
         return true;
       case 'Syslog':
         this.take();
-        this.syslog = this.syslogValue(this.syslog, '');
-        if (this.syslog !== undefined && this.statsSyslog !== undefined && this.syslog !== this.statsSyslog && this.lastSyslogWasName) {
-          this.warn('conflicting Syslog facility values, defaulting to General');
-        }
+        this.syslog = this.syslogValue(this.syslog, this.statsSyslog, '');
         return true;
       case 'LockFile':
         this.take();
@@ -393,11 +396,13 @@ class Parser {
     return this.bool() ? onPath : current;
   }
 
-  private lastSyslogWasName = false;
-
-  /** `Syslog on|off|facility`; an unknown facility is a warning (`suffix` differs between General and Stats). */
-  private syslogValue(current: SyslogFacility | undefined, suffix: string): SyslogFacility | undefined {
-    this.lastSyslogWasName = false;
+  /**
+   * `Syslog on|off|facility` in General or Stats (`other` is the other
+   * block's value). An unknown facility is a warning, whose text differs
+   * between the two blocks by `suffix`; only a named facility is checked
+   * against the other block's.
+   */
+  private syslogValue(current: SyslogFacility | undefined, other: SyslogFacility | undefined, suffix: string): SyslogFacility | undefined {
     const token = this.peek();
     if (token.kind !== 'word') return this.bool() ? 'daemon' : undefined;
     this.take();
@@ -405,7 +410,7 @@ class Parser {
       this.warn(`'${token.text}' is not a known syslog facility, ignoring${suffix}`);
       return current;
     }
-    this.lastSyslogWasName = true;
+    if (other !== undefined && other !== token.text) this.warn('conflicting Syslog facility values, defaulting to General');
     return token.text as SyslogFacility;
   }
 
@@ -549,7 +554,8 @@ class Parser {
     const address = family === 4 ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0);
     const key = `${family} ${address} ${prefix}`;
     if (this.seenAddresses.has(key)) {
-      this.warn(prefix < full ? `netmask ${host} is repeated in the ignore pool` : `IP ${host} is repeated in the ignore pool`);
+      // 1.4.7 only notices a repeated IPv4 network; repeated hosts and IPv6 networks pass in silence.
+      if (family === 4 && prefix < full) this.warn(`netmask ${host} is repeated in the ignore pool`);
       return true;
     }
     this.seenAddresses.add(key);
@@ -664,15 +670,14 @@ class Parser {
     if (!this.isKeyword('ExpectationSync')) return false;
     this.take();
     if (this.isChar('{')) {
-      const helpers = Array.isArray(this.expectationSync) ? this.expectationSync : [];
       this.block(() => {
         if (this.peek().kind !== 'word') return false;
-        helpers.push(this.take().text);
+        this.expectationHelpers.push(this.take().text);
         return true;
       });
-      this.expectationSync = this.expectationSync === 'all' ? 'all' : helpers;
+      this.expectationSync = true;
     } else {
-      this.expectationSync = this.bool() ? 'all' : undefined;
+      this.expectationSync = this.bool();
     }
     return true;
   }
@@ -751,42 +756,38 @@ class Parser {
         return true;
       }
       case 'Port':
-      case 'Group':
+      case 'Group': {
         if ((token.value === 'Group') !== multicast) return false;
         this.take();
-        {
-          const port = this.number();
-          // The port goes through htons(): only its low 16 bits count.
-          this.linkSlot().port = port & 0xffff;
-        }
+        const port = this.number();
+        // The port goes through htons(): only its low 16 bits count.
+        this.linkSlot().port = port & 0xffff;
         return true;
+      }
       case 'SndSocketBuffer':
+      case 'RcvSocketBuffer': {
         this.take();
-        {
-          const size = this.number() >>> 0;
-          this.linkSlot().sndSocketBuffer = size;
-        }
+        const size = this.number() >>> 0;
+        const slot = this.linkSlot();
+        if (token.value === 'SndSocketBuffer') slot.sndSocketBuffer = size;
+        else slot.rcvSocketBuffer = size;
         return true;
-      case 'RcvSocketBuffer':
+      }
+      case 'Checksum': {
         this.take();
-        {
-          const size = this.number() >>> 0;
-          this.linkSlot().rcvSocketBuffer = size;
-        }
+        // The value is read before the link count is checked: a bad one is a syntax error first.
+        const checksum = this.bool();
+        this.linkSlot().checksum = checksum;
         return true;
-      case 'Checksum':
-        this.take();
-        this.linkSlot().checksum = this.bool();
-        return true;
-      case 'ErrorQueueLength':
+      }
+      case 'ErrorQueueLength': {
         if (kind !== 'tcp') return false;
         this.take();
-        {
-          const length = this.number() >>> 0;
-          this.linkSlot();
-          this.errorQueueLength = length;
-        }
+        const length = this.number() >>> 0;
+        this.linkSlot();
+        this.errorQueueLength = length;
         return true;
+      }
       default:
         return false;
     }
@@ -842,10 +843,7 @@ class Parser {
     }
     if (this.isKeyword('Syslog')) {
       this.take();
-      this.statsSyslog = this.syslogValue(this.statsSyslog, '.');
-      if (this.statsSyslog !== undefined && this.syslog !== undefined && this.syslog !== this.statsSyslog && this.lastSyslogWasName) {
-        this.warn('conflicting Syslog facility values, defaulting to General');
-      }
+      this.statsSyslog = this.syslogValue(this.statsSyslog, this.syslog, '.');
       return true;
     }
     return false;
@@ -1004,7 +1002,9 @@ class Parser {
         tcpWindowTracking: this.tcpWindowTracking,
       };
       if (commitTimeout !== undefined) config.sync.commitTimeout = commitTimeout;
-      if (this.expectationSync !== undefined) config.sync.expectationSync = this.expectationSync;
+      if (this.expectationSync) {
+        config.sync.expectationSync = this.expectationHelpers.length > 0 ? this.expectationHelpers : 'all';
+      }
     }
     if (this.statsSeen) {
       config.stats = {};
@@ -1025,7 +1025,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): ParseResu
   try {
     parser.parse();
   } catch (err) {
-    if (err instanceof Fatal) throw new ConfigError(err.message, parser.warnings, err.exitCode);
+    if (err instanceof Fatal) throw new ConfigError(err.message, parser.warnings);
     throw err;
   }
   return parser.result();
