@@ -23,10 +23,13 @@ CONF
 for ((round = 1; round <= ROUNDS; round++)); do
   start=$(date +%s%N)
   ip netns exec "$NS" /usr/sbin/conntrackd -C "$TMP/c.conf" >/dev/null 2>&1 &
+  pid=$! # ip netns exec execs the daemon: the same process
   until /usr/sbin/conntrackd -C "$TMP/c.conf" -s 2>/dev/null | grep -q "connections:.* $N\$"; do sleep 0.01; done
   end=$(date +%s%N)
-  rss=$(ps -o rss= -C conntrackd | sort -n | tail -1)
-  log "C: start-up $(((end - start) / 1000000)) ms (exec included), RSS $((rss / 1024)) MiB"
+  rss=$(ps -o rss= -p "$pid")
+  # utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat).
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  log "C: start-up $(((end - start) / 1000000)) ms (exec included; CPU $((ticks * 1000 / $(getconf CLK_TCK))) ms), RSS $((rss / 1024)) MiB"
   /usr/sbin/conntrackd -C "$TMP/c.conf" -k >/dev/null
   wait
   log "ours: $(node "$ROOT/dist/bench/conntrackd-engine.js" "$NS")"

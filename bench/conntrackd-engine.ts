@@ -18,11 +18,14 @@ async function main(): Promise<void> {
   };
   const engine = new ConntrackdEngine({ config, log: { write: () => {} }, netns });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await engine.start();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   global.gc?.();
   const rss = process.memoryUsage().rss;
-  console.log(`start-up ${ms.toFixed(0)} ms, ${engine.cache.size} flows cached, RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  console.log(`start-up ${ms.toFixed(0)} ms (CPU ${cpuMs.toFixed(0)} ms), ${engine.cache.size} flows cached, RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
   await engine.stop();
 }
 

@@ -96,7 +96,7 @@ test('command line errors, -h and -v: same texts and exit codes as 1.4.7', async
 /** Client commands with no daemon behind the socket, and config files 1.4.7 refuses or warns about. */
 const CLIENT_CASES = [
   'ok -s', 'ok -s m', 'ok -f e', 'ok -i -x', 'ok -i ct2', 'backlog -s', 'nounix -s', 'syntax -s', 'missing -s',
-  'directory -s', 'missing', 'badlog', 'badsocket',
+  'directory -s', 'missing', 'badlog', 'badlog -d', 'missing -d', 'badsocket',
 ];
 
 test("client without a daemon, config errors: can't connect, can't open, syntax error", async (t) => {
@@ -167,4 +167,15 @@ test('a running daemon: second daemon refused, odd requests survived, console an
   const maskLog = (text: string): string => maskDir(text.replace(/^\[.*?\] \(pid=\d+\) /gm, '[DATE] (pid=PID) '));
   assert.equal(maskLog(pair.sub.consoleText()), maskLog(pair.ref.consoleText()), 'foreground console');
   assert.equal(maskLog(await pair.sub.file('log')), maskLog(await pair.ref.file('log')), 'LogFile');
+});
+
+test('a scheduler the kernel refuses: the same warning, and the daemon runs on', async (t) => {
+  const ns = await withNetns(t, 'ctd-cli-sched');
+  // SCHED_FIFO has no priority 0: sched_setscheduler() fails with EINVAL.
+  const pair = await startPair(t, ns, { mode: 'none', general: '\tScheduler {\n\t\tType FIFO\n\t\tPriority 0\n\t}' });
+  await pair.ref.stop();
+  await pair.sub.stop();
+  const maskLog = (text: string): string => maskDir(text.replace(/^\[.*?\] \(pid=\d+\) /gm, '[DATE] (pid=PID) '));
+  assert.match(pair.ref.consoleText(), /\[warning\] scheduler configuration failed: Invalid argument/);
+  assert.equal(maskLog(pair.sub.consoleText()), maskLog(pair.ref.consoleText()), 'foreground console');
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { Conntrack } from '../../src/api/conntrack';
-import type { Config, FilterConfig, GeneralConfig } from '../../src/conntrackd/config/config';
+import type { Config, FilterConfig, GeneralConfig, SyncConfig } from '../../src/conntrackd/config/config';
 import { Request } from '../../src/conntrackd/control/codes';
 import type { LogLevel } from '../../src/conntrackd/daemon/contract';
 import { ConntrackdEngine } from '../../src/conntrackd/engine/engine';
@@ -49,8 +49,14 @@ interface Setup {
   engine: ConntrackdEngine;
 }
 
-/** A namespace (filled by `fill`), a scratch directory and a started Stats-mode engine. */
-async function started(t: TestContext, prefix: string, general: Partial<GeneralConfig>, fill: (ns: Netns) => Promise<void>): Promise<Setup> {
+/** A namespace (filled by `fill`), a scratch directory and a started engine: Stats mode unless `sync` is given. */
+async function started(
+  t: TestContext,
+  prefix: string,
+  general: Partial<GeneralConfig>,
+  fill: (ns: Netns) => Promise<void>,
+  sync?: SyncConfig,
+): Promise<Setup> {
   const ns = await withNetns(t, prefix);
   const dir = await mkdtemp(path.join(tmpdir(), 'ctts-engine-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -58,7 +64,7 @@ async function started(t: TestContext, prefix: string, general: Partial<GeneralC
   t.after(() => ct.close());
   await fill(ns);
   const logs: string[] = [];
-  const config: Config = { general: generalDefaults(general), stats: { logFile: path.join(dir, 'stats.log') } };
+  const config: Config = sync ? { general: generalDefaults(general), sync } : { general: generalDefaults(general), stats: { logFile: path.join(dir, 'stats.log') } };
   const engine = createEngine({ config, netns: ns.name, log: { write: (level: LogLevel, m: string) => logs.push(`${level} ${m}`) } }) as ConntrackdEngine;
   t.after(() => engine.stop());
   await engine.start();
@@ -211,4 +217,26 @@ test('PollSecs: no event socket; the table is re-read every PollSecs', async (t)
   await ns.execOk(REFERENCE_CONNTRACK, ['-D', '-s', '10.0.1.2']);
   await ctFill(ns, udpEntries(2, 5));
   assert.ok(await until(async () => engine.cache.size === 4 && (await mirrors(engine, ct)), 5000));
+});
+
+test('-t with a Sync config: after PurgeTimeout the kernel table (but what the Filter ignores) and the cache are flushed', async (t) => {
+  const sync: SyncConfig = {
+    mode: 'ftfw',
+    resendQueueSize: 131072,
+    ackWindowSize: 300,
+    purgeTimeout: 1,
+    refreshTime: 60,
+    cacheTimeout: 180,
+    disableExternalCache: false,
+    disableInternalCache: false,
+    startupResync: false,
+    channels: [],
+    tcpWindowTracking: false,
+  };
+  const { ct, engine, logs } = await started(t, 'cde-purge', { filter: FILTER }, (ns) => ctFill(ns, [...udpEntries(3, 1), ...udpEntries(2, 2)]), sync);
+  assert.equal(engine.cache.size, 3);
+  assert.equal(await ask(engine, Request.RESET_TIMERS), '');
+  assert.ok(logs.includes('NOTICE flushing conntrack table in 1 secs'));
+  assert.equal(await ct.count(), 5, 'nothing flushed before PurgeTimeout');
+  assert.ok(await until(async () => (await ct.count()) === 2 && engine.cache.size === 0, 5000));
 });

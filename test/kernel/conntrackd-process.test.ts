@@ -14,7 +14,9 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { sendUnixDatagram } from '../../src/api/unix-datagram';
 import { Request } from '../../src/conntrackd/control/codes';
+import { syslogSink } from '../../src/conntrackd/daemon/syslog';
 import { configText, controlRequest, subjectConntrackd, type DaemonPaths } from '../diff/conntrackd-harness';
 import { withNetns, type Netns } from './netns';
 import { until } from './wait';
@@ -196,4 +198,16 @@ test('Systemd off: no notification even with NOTIFY_SOCKET set', async (t) => {
   await exitOf(child);
   // READY=1 and STOPPING=1 would have been sent before the exit; give the listener a moment to print them.
   assert.equal(await until(() => listener.messages.length > 1, 500), false, `unexpected: ${listener.messages}`);
+});
+
+test('Syslog: one RFC 3164 datagram per line; sendUnixDatagram errors are system errors', async (t) => {
+  const s = await setup(t, 'ctd-proc-syslog');
+  const address = path.join(s.paths.dir, 'log.sock');
+  const listener = notifyListener(s.ns, address);
+  assert.ok(await until(() => listener.messages.includes('bound'), 10_000));
+  syslogSink('local3', address)('ERROR', 'something failed');
+  assert.ok(await until(() => listener.messages.length > 1, 5_000));
+  assert.match(listener.messages[1]!, /^<155>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d conntrackd\[\d+\]: something failed$/);
+  assert.throws(() => sendUnixDatagram(path.join(s.paths.dir, 'nobody'), 'x'), { code: 'ENOENT', syscall: 'sendto' });
+  assert.throws(() => sendUnixDatagram(`@ctd-nobody-${process.pid}`, 'x'), { code: 'ECONNREFUSED' });
 });

@@ -11,7 +11,7 @@ const tcp = (sport: number, extra: Partial<FlowSpec> = {}) =>
 
 function cacheAt(limit = 100, clock = { now: 1000 }): { cache: FlowCache; changes: [CacheChange, FlowState][] } {
   const changes: [CacheChange, FlowState][] = [];
-  const cache = new FlowCache(limit, () => clock.now, (change, flow) => changes.push([change, flow.state]));
+  const cache = new FlowCache(limit, 4, () => clock.now, (change, flow) => changes.push([change, flow.state]));
   return { cache, changes };
 }
 
@@ -124,6 +124,21 @@ describe('conntrackd internal cache', () => {
     assert.deepEqual(
       [...cache.values()].map((f) => f.flow().orig.sport),
       [1, 4],
+    );
+  });
+
+  it('chains flows that share a bucket and unlinks them from anywhere in the chain', () => {
+    const cache = new FlowCache(1000, 1, () => 0);
+    for (let sport = 1; sport <= 50; sport++) cache.add(wireEntry(tcp(sport)));
+    for (const sport of [1, 25, 50, 2]) assert.equal(cache.remove(wireEntry(tcp(sport))), true);
+    assert.equal(cache.remove(wireEntry(tcp(25))), false);
+    for (let sport = 1; sport <= 60; sport++) cache.update(wireEntry(tcp(sport, { mark: sport })));
+    assert.equal(cache.size, 60);
+    assert.equal(cache.counters.addOk, 64);
+    assert.equal(cache.counters.updOk, 46);
+    assert.deepEqual(
+      [...cache.values()].map((f) => f.flow().mark).sort((a, b) => a! - b!),
+      Array.from({ length: 60 }, (_, i) => i + 1),
     );
   });
 

@@ -98,7 +98,7 @@ const DESTROYED_AT = 1796607173; // Mon Dec  7 01:32:53 2026 UTC
 describe('conntrackd -i lines', () => {
   for (const { spec, internal } of cases) {
     it(internal.slice(0, 60), () => {
-      const cache = new FlowCache(10, () => 100);
+      const cache = new FlowCache(10, 16, () => 100);
       // As dumped: with the timeout, use and counters that -i never shows.
       cache.update(wireEntry(makeFlow({ ...spec, timeout: 6000, use: 1, id: 42, countersOrig: NONE, countersReply: NONE })));
       assert.equal(internalLine([...cache.values()][0]!, 101), internal);
@@ -106,7 +106,7 @@ describe('conntrackd -i lines', () => {
   }
 
   it('-i -x: one <flow> per flow, id but no timeout or use', () => {
-    const cache = new FlowCache(10, () => 100);
+    const cache = new FlowCache(10, 16, () => 100);
     cache.update(wireEntry(makeFlow({ ...cases[5]!.spec, timeout: 6000, use: 1, id: 746252209 })));
     assert.equal(
       internalXml([...cache.values()][0]!),

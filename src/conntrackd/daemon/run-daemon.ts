@@ -65,6 +65,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   if (lock.staleOwner !== undefined) log.write('WARNING', staleLockMessage(general.lockFile, lock.staleOwner));
   for (const w of opts.modeWarnings) log.write('WARNING', w);
+  // From here on a stop signal must not leave the lock file behind; during start-up it is acted on once started.
+  let started = false;
+  let stopAsked = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => (started ? void stop() : (stopAsked = true)));
 
   const ctx: EngineContext = { config, log };
   if (opts.netns !== undefined) ctx.netns = opts.netns;
@@ -124,10 +128,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   process.chdir('/');
   log.write('NOTICE', opts.detached ? '-- starting in daemon mode --' : '-- starting in console mode --');
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop());
+  // A bug must not leave a lock file that blocks the next start: one line in the log, clean up, exit 1.
+  const crash = (err: unknown): void => {
+    log.write('ERROR', `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    server?.close();
+    releaseLock(general.lockFile);
+    log.close();
+    clearInterval(keepAlive);
+    stopped(1);
+  };
+  process.once('uncaughtException', crash);
+  process.once('unhandledRejection', crash);
   opts.notifier?.notify('READY=1');
   stopWatchdog = opts.notifier?.startWatchdog();
   opts.onReady();
+  started = true;
+  if (stopAsked) void stop();
   return finished;
 }
 

@@ -24,6 +24,9 @@ export function schedulerFailedMessage(reason: string): string {
  * undefined on success, else the reason as strerror() words.
  */
 export function setScheduler(scheduler: NonNullable<GeneralConfig['scheduler']>, pid: number = process.pid): string | undefined {
+  // Linux's ranges: sched_setscheduler() says EINVAL outside them, while chrt refuses with words of its own.
+  const { type, priority } = scheduler;
+  if (type === 'OTHER' ? priority !== 0 : priority < 1 || priority > 99) return 'Invalid argument';
   const r = spawnSync('chrt', [CHRT_POLICY[scheduler.type], '-p', String(scheduler.priority), String(pid)], {
     encoding: 'utf8',
     env: { ...process.env, LC_ALL: 'C' },

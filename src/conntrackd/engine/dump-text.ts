@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import { formatText } from '../../format/text';
 import { formatXml } from '../../format/xml';
-import type { CachedFlow } from './record';
+import type { CachedFlow } from './cache';
 
 export function internalLine(flow: CachedFlow, nowSeconds: number): string {
   return formatText(flow.flow()) + ' [active since ' + (nowSeconds - flow.since) + 's]';

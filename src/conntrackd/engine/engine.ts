@@ -65,7 +65,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.startedAt = this.wallSeconds();
     this.mode = modeOf(this.config);
     const general = this.config.general;
-    this.cache = new FlowCache(general.hashLimit, this.wallSeconds, options.onCacheChange);
+    this.cache = new FlowCache(general.hashLimit, general.hashSize, this.wallSeconds, options.onCacheChange);
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, this.wallSeconds);
     this.kernel = new KernelSide({

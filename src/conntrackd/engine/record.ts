@@ -1,9 +1,14 @@
 /**
- * How the daemon keeps one flow: the kernel's own attribute bytes, as one
- * latin1 string, rather than a decoded Flow. A hundred thousand cached flows
- * then cost a few hundred bytes each (one string and one small object),
- * where decoded object graphs would cost several times that; a flow is
- * decoded only when it is shown.
+ * How the daemon keeps one flow: a record of the kernel's own attribute
+ * bytes, not a decoded Flow. A record is its key (family, zone, original
+ * tuple) followed by the attributes the cache keeps; records live in an
+ * Arena (arena.ts), outside the JavaScript heap, and are decoded only when
+ * shown.
+ *
+ * ```
+ * record  | family u8 | zone u16 (0 = none) | CTA_TUPLE_ORIG value ... | kept attributes (TLVs, padded) ... |
+ *         <------------------ key ---------------------------------->
+ * ```
  */
 import { AttributeCursor } from '../../netlink/attributes';
 import { CtAttr } from '../../ctnetlink/constants';
@@ -20,20 +25,6 @@ export const enum FlowState {
   DEAD = 2,
 }
 
-const ORIG_IN_KEY = CtAttr.TUPLE_ORIG;
-const NLA_F_NESTED = 0x8000;
-
-/**
- * Attributes a cached flow never keeps, like 1.4.7's cache: the timeout
- * would be stale at once, and counters and the reference count are only a
- * snapshot of the moment the entry was dumped. Its `-i` lines show none of them.
- * The original tuple is not stored twice: the key holds it (flowKey).
- */
-const UNCACHED = new Set<number>([CtAttr.TIMEOUT, CtAttr.USE, CtAttr.COUNTERS_ORIG, CtAttr.COUNTERS_REPLY, ORIG_IN_KEY]);
-
-/** Where a key's original tuple starts: after the family and the zone. */
-const KEY_TUPLE = 3;
-
 /** Where a flow's attributes lie: a dumped entry or an event (both WireEntry-shaped). */
 export interface RawFlow {
   buf: Buffer;
@@ -43,127 +34,115 @@ export interface RawFlow {
   family: number;
 }
 
-const cursor = new AttributeCursor(Buffer.alloc(0), 0, 0);
+/**
+ * Copies `src[start, end)` to `dst` at `at`. Records are a few hundred bytes:
+ * a plain loop beats Buffer#copy, whose every call makes typed-array views.
+ */
+export function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
+  for (let i = start; i < end; i++) dst[at++] = src[i]!;
+}
+
+/** Where a key's original tuple starts: after the family and the zone. */
+const KEY_TUPLE = 3;
+const NLA_F_NESTED = 0x8000;
 
 /**
- * Where keys and stored attributes are assembled: each becomes ONE flat
- * string (a string built by concatenation is a tree of pieces in V8, several
- * times the size of its characters).
+ * Attributes a record never keeps, like 1.4.7's cache: the timeout would be
+ * stale at once, and counters and the reference count are only a snapshot of
+ * the moment the entry was dumped (its `-i` lines show none of them). The
+ * original tuple is in the key already.
  */
-let scratch = Buffer.alloc(4096);
-let used = 0;
+const UNCACHED = new Set<number>([CtAttr.TIMEOUT, CtAttr.USE, CtAttr.COUNTERS_ORIG, CtAttr.COUNTERS_REPLY, CtAttr.TUPLE_ORIG]);
 
-function append(buf: Buffer, start: number, end: number): void {
-  const length = end - start;
-  if (used + length + 3 > scratch.length) {
-    const bigger = Buffer.alloc(Math.max(scratch.length * 2, used + length + 3));
-    scratch.copy(bigger, 0, 0, used);
-    scratch = bigger;
+/**
+ * Assembles one record at a time in a reused buffer: begin() with the key,
+ * then keep() the attributes (an update keeps the old record's attributes
+ * that the update does not carry, then the update's).
+ */
+export class RecordBuilder {
+  bytes = Buffer.alloc(4096);
+  length = 0;
+  keyLength = 0;
+  private readonly cursor = new AttributeCursor(Buffer.alloc(0), 0, 0);
+
+  /**
+   * Starts the record of `raw` with its key: family, zone and original tuple,
+   * never the conntrack id (an id compared too left entries whose DESTROY
+   * event was lost in the cache for ever). The kernel writes a tuple the same
+   * way in every dump and event, so its bytes are the key. False for an entry
+   * without an original tuple, which the daemon drops.
+   */
+  begin(raw: RawFlow): boolean {
+    let tuple = -1;
+    let tupleLength = 0;
+    let zone = -1;
+    const c = this.cursor.reset(raw.buf, raw.start, raw.end);
+    while (c.next()) {
+      if (c.type === CtAttr.TUPLE_ORIG) {
+        tuple = c.offset;
+        tupleLength = c.length;
+      } else if (c.type === CtAttr.ZONE && c.length === 2) {
+        zone = c.offset;
+      }
+    }
+    if (tuple < 0) return false;
+    this.length = 0;
+    this.reserve(KEY_TUPLE + tupleLength);
+    this.bytes[0] = raw.family;
+    this.bytes[1] = zone < 0 ? 0 : raw.buf[zone]!;
+    this.bytes[2] = zone < 0 ? 0 : raw.buf[zone + 1]!;
+    copyBytes(raw.buf, tuple, tuple + tupleLength, this.bytes, KEY_TUPLE);
+    this.length = this.keyLength = KEY_TUPLE + tupleLength;
+    return true;
   }
-  buf.copy(scratch, used, start, end);
-  used += length;
-}
 
-/** Zero padding that ends an attribute on a 4-byte boundary. */
-function pad(): void {
-  while (used & 3) scratch[used++] = 0;
-}
-
-function take(): string {
-  const s = scratch.toString('latin1', 0, used);
-  used = 0;
-  return s;
-}
-
-/**
- * The cache key of a flow: its family, zone and original tuple, never the
- * conntrack id (an id compared too left entries whose DESTROY event was lost
- * in the cache for ever). The kernel writes a tuple the same way in every
- * dump and event, so its bytes are the key. Undefined for an entry without an
- * original tuple, which the daemon drops.
- */
-export function flowKey(raw: RawFlow): string | undefined {
-  let tuple = -1;
-  let tupleLength = 0;
-  let zone = -1;
-  cursor.reset(raw.buf, raw.start, raw.end);
-  while (cursor.next()) {
-    if (cursor.type === CtAttr.TUPLE_ORIG) {
-      tuple = cursor.offset;
-      tupleLength = cursor.length;
-    } else if (cursor.type === CtAttr.ZONE && cursor.length === 2) {
-      zone = cursor.offset;
+  /** Appends the attributes of `buf[start, end)` a record keeps, except those of types in `skip`. */
+  keep(buf: Buffer, start: number, end: number, skip?: Set<number>): void {
+    const c = this.cursor.reset(buf, start, end);
+    while (c.next()) {
+      if (UNCACHED.has(c.type) || skip?.has(c.type)) continue;
+      const attr = c.offset - 4;
+      const padded = (c.length + 4 + 3) & ~3;
+      this.reserve(padded);
+      const bytes = this.bytes;
+      copyBytes(buf, attr, c.offset + c.length, bytes, this.length);
+      for (let i = this.length + c.length + 4; i < this.length + padded; i++) bytes[i] = 0;
+      this.length += padded;
     }
   }
-  if (tuple < 0) return undefined;
-  scratch[0] = raw.family;
-  scratch[1] = zone < 0 ? 0 : raw.buf[zone]!;
-  scratch[2] = zone < 0 ? 0 : raw.buf[zone + 1]!;
-  used = KEY_TUPLE;
-  append(raw.buf, tuple, tuple + tupleLength);
-  return take();
-}
 
-/** Appends the attributes of `buf[start, end)` the cache keeps, except those of types in `skip`. */
-function appendKept(buf: Buffer, start: number, end: number, skip: Set<number> | undefined): void {
-  cursor.reset(buf, start, end);
-  while (cursor.next()) {
-    if (UNCACHED.has(cursor.type) || skip?.has(cursor.type)) continue;
-    append(buf, cursor.offset - 4, cursor.offset + cursor.length);
-    pad();
+  /** The top-level attribute types of `buf[start, end)`: what an update replaces. */
+  typesOf(buf: Buffer, start: number, end: number): Set<number> {
+    const types = new Set<number>();
+    const c = this.cursor.reset(buf, start, end);
+    while (c.next()) types.add(c.type);
+    return types;
+  }
+
+  /** FNV-1a of the key. */
+  hash(): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < this.keyLength; i++) h = Math.imul(h ^ this.bytes[i]!, 0x01000193);
+    return h | 0;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.bytes.length) return;
+    const bigger = Buffer.alloc(Math.max(this.bytes.length * 2, this.length + bytes));
+    this.bytes.copy(bigger, 0, 0, this.length);
+    this.bytes = bigger;
   }
 }
 
-/** The attributes of a flow as the cache stores them. */
-export function storedAttributes(raw: RawFlow): string {
-  appendKept(raw.buf, raw.start, raw.end, undefined);
-  return take();
-}
-
-/**
- * A stored flow updated by an event or a dump: every top-level attribute the
- * update carries replaces the stored one, the others stay (an UPDATE event
- * carries only what changed besides tuples, status and id), as 1.4.7 copies
- * the set attributes of an update over its cached object.
- */
-export function mergedAttributes(stored: string, raw: RawFlow): string {
-  const carried = new Set<number>();
-  cursor.reset(raw.buf, raw.start, raw.end);
-  while (cursor.next()) carried.add(cursor.type);
-  const old = Buffer.from(stored, 'latin1');
-  appendKept(old, 0, old.length, carried);
-  appendKept(raw.buf, raw.start, raw.end, undefined);
-  return take();
-}
-
-/** One cached flow. */
-export class CachedFlow {
-  state = FlowState.NEW;
-  /** The resync round that last saw it (see FlowCache.sweep). */
-  seen = 0;
-
-  constructor(
-    /** Its key in the cache (flowKey), which holds family, zone and original tuple. */
-    readonly key: string,
-    /** Stored attributes (storedAttributes). */
-    public attributes: string,
-    /** When it entered the cache, in seconds of the cache's clock. */
-    readonly since: number,
-  ) {}
-
-  /** nfgen_family of the flow. */
-  get family(): number {
-    return this.key.charCodeAt(0);
-  }
-
-  /** The flow decoded: the original tuple from the key, the rest from the stored attributes. */
-  flow(): Flow {
-    const tuple = this.key.length - KEY_TUPLE;
-    const buf = Buffer.alloc(4 + ((tuple + 3) & ~3) + this.attributes.length);
-    buf.writeUInt16LE(4 + tuple, 0);
-    buf.writeUInt16LE(ORIG_IN_KEY | NLA_F_NESTED, 2);
-    buf.write(this.key.slice(KEY_TUPLE), 4, 'latin1');
-    buf.write(this.attributes, 4 + ((tuple + 3) & ~3), 'latin1');
-    return new WireEntry().set(buf, 0, buf.length, this.family).flow();
-  }
+/** The flow of the record at `buf[at, at + length)` whose key is `keyLength` bytes. */
+export function decodeRecord(buf: Buffer, at: number, keyLength: number, length: number): Flow {
+  const tuple = keyLength - KEY_TUPLE;
+  const paddedTuple = (tuple + 3) & ~3;
+  const attrs = length - keyLength;
+  const flow = Buffer.alloc(4 + paddedTuple + attrs);
+  flow.writeUInt16LE(4 + tuple, 0);
+  flow.writeUInt16LE(CtAttr.TUPLE_ORIG | NLA_F_NESTED, 2);
+  buf.copy(flow, 4, at + KEY_TUPLE, at + keyLength);
+  buf.copy(flow, 4 + paddedTuple, at + keyLength, at + length);
+  return new WireEntry().set(flow, 0, flow.length, buf[at]!).flow();
 }
