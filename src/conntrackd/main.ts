@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { stderr, stdout } from '../cli/output';
+import { BrokenPipe, stderr, stdout } from '../cli/output';
+import { dieOf } from '../cli/signals';
 import { parseArgs, type ArgsOutcome } from './cli/args';
 import { CANT_CONNECT, request } from './cli/client';
 import { usageText, VERSION_TEXT } from './cli/usage';
@@ -14,10 +15,10 @@ import { ConfigError, readConfig, type ParseResult } from './config/parse';
 import { detach, takeDetachedChannel, type DetachedChannel } from './daemon/detach';
 import { DaemonLog, type ConsoleSink } from './daemon/log';
 import { runDaemon } from './daemon/run-daemon';
-import { createEngine, type StatsLog } from './engine';
-import { openStatsLogFile } from './engine/stats-log';
 import { syslogSink } from './daemon/syslog';
 import { systemdNotifier } from './daemon/systemd-notify';
+import { createEngine, type StatsLog } from './engine';
+import { openStatsLogFile } from './engine/stats-log';
 
 /**
  * The console as 1.4.7's stdio has it: stdout buffered (a log line flushes
@@ -33,18 +34,27 @@ const processConsole: ConsoleSink = {
 
 export function main(processArgv: readonly string[]): void {
   const channel = takeDetachedChannel();
-  const status = run(processArgv, channel);
+  let status: number | Promise<number>;
+  try {
+    status = run(processArgv, channel);
+  } catch (err) {
+    status = failed(err);
+  }
   if (typeof status === 'number') exit(status);
-  else status.then(exit, (err: unknown) => {
-    stderr.write(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    exit(1);
-  });
+  else status.then(exit, (err: unknown) => exit(failed(err)));
+}
+
+/** A bug, not bad input: one line, exit 1. A reader that went away (`| head`) ends us as it ends 1.4.7's client. */
+function failed(err: unknown): number {
+  if (err instanceof BrokenPipe) dieOf('SIGPIPE');
+  stderr.write(`internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
 }
 
 function run(processArgv: readonly string[], channel: DetachedChannel | undefined): number | Promise<number> {
-  const console = channel?.console ?? processConsole;
+  const consoleSink = channel?.console ?? processConsole;
   // Until a daemon's log is open, every line goes to the console only.
-  const early = new DaemonLog({ console });
+  const early = new DaemonLog({ console: consoleSink });
   const { output, outcome } = parseArgs(processArgv.slice(2));
   for (const o of output) {
     if (o.kind === 'usage') stdout.write(usageText(programName(processArgv)));
@@ -59,7 +69,7 @@ function run(processArgv: readonly string[], channel: DetachedChannel | undefine
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     if (!channel) for (const w of err.warnings) early.write('WARNING', w);
-    if (err.plain) console.err(`${err.message}\n`);
+    if (err.plain) consoleSink.err(`${err.message}\n`);
     else early.write('ERROR', err.message);
     return err.exitCode;
   }
@@ -73,7 +83,11 @@ async function client(outcome: Extract<ArgsOutcome, { kind: 'request' }>, config
   let replied = false;
   const delivered = await request(config.general.unixPath, outcome.code, (chunk) => {
     replied ||= chunk.length > 0;
-    stdout.write(decoder.write(chunk));
+    try {
+      stdout.write(decoder.write(chunk));
+    } catch (err) {
+      failed(err);
+    }
   });
   stdout.write(decoder.end());
   if (!delivered) {
@@ -135,6 +149,10 @@ function programName(argv: readonly string[]): string {
 }
 
 function exit(status: number): void {
-  stdout.end();
+  try {
+    stdout.end();
+  } catch (err) {
+    failed(err);
+  }
   process.exit(status);
 }

@@ -28,7 +28,6 @@ export interface DaemonOptions {
   syslog?: LogSinks['syslog'];
   /** `Systemd on` under systemd: readiness and watchdog. */
   notifier?: Notifier;
-  netns?: string;
 }
 
 const CANNOT_START = 'conntrackd cannot start, please review your configuration';
@@ -71,7 +70,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => (started ? void stop() : (stopAsked = true)));
 
   const ctx: EngineContext = { config, log };
-  if (opts.netns !== undefined) ctx.netns = opts.netns;
   let engine: Engine | undefined;
   let server: ControlServer | undefined;
   let stopping: Promise<void> | undefined;
