@@ -128,9 +128,9 @@ function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, parsed: Parse
  * with a LogFile only, the engine opens it itself.
  */
 function statsLogOf(config: Config): { statsLog?: StatsLog } {
-  const facility = config.stats?.syslog;
-  if (facility === undefined) return {};
-  const send = syslogSink(facility);
+  if (config.stats?.syslog === undefined) return {};
+  // 1.4.7 opens syslog once, with General's facility; without one syslog(3) uses `user`.
+  const send = syslogSink(config.general.syslog ?? 'user');
   const logFile = config.stats?.logFile;
   const file = logFile === undefined ? undefined : openStatsLogFile(logFile);
   return {

@@ -30,6 +30,7 @@ test('syslog datagram: priority = facility * 8 + severity, RFC 3164 date, ident[
   assert.equal(syslogMessage('daemon', 'NOTICE', 'hi', date, 7), '<29>Dec  7 01:05:07 conntrackd[7]: hi');
   assert.equal(syslogMessage('local3', 'ERROR', 'x', date, 7), '<155>Dec  7 01:05:07 conntrackd[7]: x');
   assert.equal(syslogMessage('local7', 'WARNING', 'x', date, 7), '<188>Dec  7 01:05:07 conntrackd[7]: x');
+  assert.equal(syslogMessage('user', 'INFO', 'x', date, 7), '<14>Dec  7 01:05:07 conntrackd[7]: x');
 });
 
 test('watchdog: half of WATCHDOG_USEC, only for our pid', () => {
