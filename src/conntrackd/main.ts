@@ -110,6 +110,8 @@ function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, parsed: Parse
   const notifier = config.general.systemd ? systemdNotifier() : undefined;
   // 1.4.7's parent tells systemd which process the daemon is before it exits.
   if (outcome.detach && !channel) return detach(processConsole, (pid) => notifier?.notify(`MAINPID=${pid}`));
+  // Node answers SIGUSR1 by opening its debugger on port 9229; 1.4.7 dies of it, and so do we.
+  process.on('SIGUSR1', () => dieOf('SIGUSR1'));
   const facility = config.general.syslog;
   return runDaemon({
     config,
