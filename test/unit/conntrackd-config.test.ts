@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import type { Config } from '../../src/conntrackd/config/config';
 import { Lexer } from '../../src/conntrackd/config/lexer';
 import { ConfigError, parseConfig, readConfig, type ParseResult } from '../../src/conntrackd/config/parse';
@@ -399,4 +400,23 @@ describe('config files', () => {
       assert.deepEqual(readConfig(`${EXAMPLES}/${name}/conntrackd.conf`, options), { config, warnings: [], modeWarnings: [] });
     });
   }
+});
+
+describe('any input', () => {
+  const TOKENS = ['General', 'Sync', 'Stats', 'Helper', 'UNIX', 'Path', 'Mode', 'UDP', 'Multicast', 'TCP', 'Filter', 'Address', 'IPv4_address', 'IPv6_address', 'Interface', 'Type', 'Policy', 'ExpectMax', 'Priority', '{', '}', 'on', 'nack', 'ftfw', '5', '::1', '1.2.3.4/8', '/p', 'eth2', 'ftp', 'inet', 'tcp', '#', '\n', ' '];
+  test('either a result or a ConfigError, never anything else', () => {
+    const soup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((t) => t.join(' '));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), soup), (text) => {
+        try {
+          const r = parse(text);
+          assert.ok(r.config.general.hashSize > 0);
+        } catch (err) {
+          assert.ok(err instanceof ConfigError, String(err));
+          assert.ok(!err.message.includes('undefined'), err.message);
+        }
+      }),
+      { numRuns: 2000, seed: 20261207 },
+    );
+  });
 });
