@@ -161,17 +161,22 @@ export class AttrWriter {
     return at;
   }
 
+  // Every helper calls put() before touching this.buf: put() may replace it.
+
   u8(type: number, v: number): void {
-    this.buf[this.put(type, 1)] = v;
+    const at = this.put(type, 1);
+    this.buf[at] = v;
   }
 
   u16be(type: number, v: number): void {
-    this.buf.writeUInt16BE(v, this.put(type, 2));
+    const at = this.put(type, 2);
+    this.buf.writeUInt16BE(v, at);
   }
 
   /** The byte-swapped 16-bit fields of 1.4.7 (ICMP_ID, SPAT_PORT, DPAT_PORT). */
   u16le(type: number, v: number): void {
-    this.buf.writeUInt16LE(v, this.put(type, 2));
+    const at = this.put(type, 2);
+    this.buf.writeUInt16LE(v, at);
   }
 
   /** Two big-endian 16-bit values: a port pair. */
@@ -182,7 +187,8 @@ export class AttrWriter {
   }
 
   u32(type: number, v: number): void {
-    this.buf.writeUInt32BE(v >>> 0, this.put(type, 4));
+    const at = this.put(type, 4);
+    this.buf.writeUInt32BE(v >>> 0, at);
   }
 
   /** Big-endian 32-bit words, in order. */
