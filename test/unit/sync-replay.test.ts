@@ -79,3 +79,70 @@ describe('FTFW replay of the C backup', () => {
 it('decodes the replayed capture without a single rejected message', () => {
   for (const d of CAPTURE) for (const f of readFrames(d.payload).frames) decodeFrame(f);
 });
+
+/*
+ * The primary of the same capture, up to the lossy phase: flows appear in
+ * its internal cache when the C primary sent them, the backup's datagrams
+ * arrive when the capture saw them, and our machine must send what the C
+ * primary sent: HELLO until HELLO_BACK, one data message per change, the
+ * keep-alive held back while data flows (it re-arms after every transmit
+ * round), and the bulk answer to RESYNC batched into one datagram. The
+ * order of a bulk is the C daemon's hash order: the replay's internal cache
+ * lists its objects in that order.
+ */
+describe('FTFW replay of the C primary (before the loss)', () => {
+  interface Obj extends SyncObject {
+    state: 'new' | 'alive' | 'dead';
+    flow: FlowMessage['flow'];
+  }
+  const internal = new Map<string, Obj>();
+  let bulkOrder: Obj[] = [];
+  const released: Obj[] = [];
+  const host: ReplicationHost = {
+    internalObjects: () => bulkOrder,
+    applyExternal: () => assert.fail('the backup sends no data'),
+    release: (obj) => released.push(obj as Obj),
+    expireExternal: () => {},
+  };
+  const lossStarts = CAPTURE.findIndex((d) => d.src !== PRIMARY && readFrames(d.payload).frames.some((f) => f.header.flags === 0x04));
+  const window = CAPTURE.slice(0, lossStarts - 2);
+  const primarySent = window.filter((d) => d.src === PRIMARY);
+  const ftfw = new FtfwReplication(host, { resendQueueSize: 131072, ackWindowSize: 300, refreshTime: 60, cacheTimeout: 180, tcpWindowTracking: true }, ms(primarySent[0]!) - 1000);
+  const sent: Buffer[] = [];
+  for (const d of window) {
+    const now = ms(d);
+    const msgs = readFrames(d.payload).frames.map(decodeFrame);
+    if (d.src !== PRIMARY) {
+      if (msgs.some((m) => m.flags === 0x02)) {
+        // The bulk that answers this RESYNC lists the internal cache in the C daemon's order.
+        const bulk = primarySent.find((p) => readFrames(p.payload).frames.length > 1)!;
+        bulkOrder = readFrames(bulk.payload).frames.map((f) => {
+          const m = decodeFrame(f) as FlowMessage;
+          return { state: m.type === MessageType.CT_NEW ? 'new' : 'alive', flow: m.flow };
+        });
+      }
+      ftfw.receive(d.payload, now);
+    } else if (msgs.length === 1 && msgs[0]!.type !== MessageType.CTL) {
+      // A kernel event: the flow as the message carries it (the one flow whose object changes state is the deleted one).
+      const m = msgs[0] as FlowMessage;
+      const key = flowKey(m.flow);
+      const state = m.type === MessageType.CT_NEW ? 'new' : m.type === MessageType.CT_UPD ? 'alive' : 'dead';
+      const obj = internal.get(key) ?? { state, flow: m.flow };
+      Object.assign(obj, { state, flow: m.flow });
+      internal.set(key, obj);
+      ftfw.changed(obj);
+    }
+    ftfw.fireTimers(now);
+    sent.push(...batchMessages(ftfw.transmit(now), 1472));
+  }
+
+  it('sends the very datagrams the C primary sent, in order', () => {
+    const hex = (bs: Buffer[]): string[] => bs.map((b) => b.toString('hex'));
+    assert.deepEqual(hex(sent), hex(primarySent.map((d) => d.payload)));
+  });
+
+  it('the backup acknowledged everything: the resend queue is empty and the deleted flow released', () => {
+    assert.deepEqual(ftfw.resendQueue(), []);
+    assert.deepEqual(released.map((o) => [o.state, o.flow.orig.sport]), [['dead', 5353]]);
+  });
+});
