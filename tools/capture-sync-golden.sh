@@ -7,6 +7,7 @@
 # Usage (root): tools/capture-sync-golden.sh [out.pcap]
 set -euo pipefail
 out=${1:-test/fixtures/conntrackd/sync/ftfw-udp.pcap}
+root=$(cd "$(dirname "$0")/.." && pwd) # labels are made with our library: build it first (dist/)
 a=ctsync-a-$$ b=ctsync-b-$$
 dir=$(mktemp -d /tmp/ctsync.XXXXXX)
 cleanup() {
@@ -95,6 +96,28 @@ NFT
 for p in $(seq 2000 2009); do ct -I -p udp -s 10.1.1.1 -d 10.3.3.3 --sport $p --dport 53 -t 30; done
 ip netns exec $a nft delete table inet lossy
 sleep 3.5
+# Labels (bits 3 and 70). A ruleset that sets labels makes the kernel keep
+# them; conntrack 1.4.7 only takes label names from a connlabel.conf, so our
+# library makes this flow.
+ip netns exec $a nft -f - <<NFT
+table inet labels {
+  chain out {
+    type filter hook output priority 0;
+    meta mark 0x4242 ct label set 3
+  }
+}
+NFT
+ip netns exec $a node -e "
+const { Conntrack } = require('$root/dist/src/api/conntrack.js');
+const labels = Buffer.alloc(16);
+labels[0] = 1 << 3;
+labels[8] = 1 << 6;
+const ct = Conntrack.open();
+ct.create({ family: 2, orig: { l3: 2, src: '10.1.1.1', dst: '10.2.2.2', proto: 6, sport: 1010, dport: 80 },
+  reply: { l3: 2, src: '10.2.2.2', dst: '10.1.1.1', proto: 6, sport: 80, dport: 1010 },
+  timeout: 300, tcp: { state: 3 }, labels }).finally(() => ct.close());
+"
+sleep 1.5
 kill "$(cat "$dir/tcpdump.pid")"; wait "$(cat "$dir/tcpdump.pid")" 2>/dev/null || true
 cp "$dir/cap.pcap" "$out"
 cat "$dir/conntrack.err" >&2 || true

@@ -9,7 +9,7 @@ import { readPcapUdp } from './pcap';
 /*
  * Golden datagrams: two C conntrackd 1.4.7 daemons (FTFW over UDP,
  * TCPWindowTracking on) in network namespaces, flows made with `conntrack
- * -I` on the primary (192.168.77.1); see test/fixtures/conntrackd/sync/README.md.
+ * -I` (and our library, for labels) on the primary (192.168.77.1); see test/fixtures/conntrackd/sync/README.md.
  */
 const CAPTURE = readPcapUdp(path.join(__dirname, '../../../test/fixtures/conntrackd/sync/ftfw-udp.pcap'));
 const PRIMARY = '192.168.77.1';
@@ -69,7 +69,7 @@ describe('sync codec: golden datagrams of conntrackd 1.4.7', () => {
       for (const f of split.frames) decodeFrame(f);
       messages += split.frames.length;
     }
-    assert.equal(messages, 87);
+    assert.equal(messages, 95);
   });
 
   it('decodes the data messages to the flows the capture made', () => {
@@ -96,13 +96,27 @@ describe('sync codec: golden datagrams of conntrackd 1.4.7', () => {
     assert.deepEqual([dccp.flow.orig.sport, dccp.flow.orig.dport, dccp.flow.dccp], [1005, 5000, undefined]);
   });
 
-  it('encodes the kernel flows to the same bytes, attribute order and NAT included', () => {
+  it('encodes the kernel flows to the same bytes, attribute order and NAT included (timeouts run down: taken from the capture)', () => {
     const golden = fromPrimary.flatMap((d) => readFrames(d.payload).frames).filter((f) => f.header.type !== MessageType.CTL && (decodeFrame(f) as FlowMessage).flow.orig.proto !== 33).slice(0, CREATED.length);
     CREATED.forEach(([what, type, flow], i) => {
       const f = golden[i]!;
-      const bytes = encodeMessage({ type, flags: 0, seq: f.header.seq, flow } as FlowMessage, { windowTracking: true });
+      const timeout = (decodeFrame(f) as FlowMessage).flow.timeout;
+      const bytes = encodeMessage({ type, flags: 0, seq: f.header.seq, flow: { ...flow, timeout } } as FlowMessage, { windowTracking: true });
       assert.equal(bytes.toString('hex'), f.buf.subarray(f.start, f.start + f.header.len).toString('hex'), what);
     });
+  });
+
+  it('labels: 32-bit big-endian words, bit n in word n/32', () => {
+    const frame = fromPrimary.flatMap((d) => readFrames(d.payload).frames).find((f) => (decodeFrame(f) as FlowMessage).flow?.labels)!;
+    const { flow, seq } = decodeFrame(frame) as FlowMessage;
+    const labels = Buffer.alloc(16);
+    labels[0] = 1 << 3; // bit 3
+    labels[8] = 1 << 6; // bit 70
+    assert.deepEqual(flow.labels, labels);
+    const kernel = kernelFlow(tcp(1010, 80), tcp(80, 1010, B, A), { status: 0x08, timeout: flow.timeout, tcp: ESTABLISHED, labels });
+    const bytes = encodeMessage({ type: MessageType.CT_NEW, flags: 0, seq, flow: kernel }, { windowTracking: true });
+    assert.equal(bytes.toString('hex'), frame.buf.subarray(frame.start, frame.start + frame.header.len).toString('hex'));
+    assert.match(bytes.toString('hex'), /0014001c000000080000000000000040000000000/);
   });
 
   it('re-encodes every captured message to its own bytes', () => {
