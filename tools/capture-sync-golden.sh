@@ -32,7 +32,7 @@ conf() {
 Sync {
   Mode FTFW { ResendQueueSize 131072 ACKWindowSize 300 }
   UDP { IPv4_address $2 IPv4_Destination_Address $3 Port 3780 Interface $4 Checksum on }
-  Options { TCPWindowTracking on }
+  Options { TCPWindowTracking on ExpectationSync on }
 }
 General {
   HashSize 8192
@@ -117,6 +117,30 @@ ct.create({ family: 2, orig: { l3: 2, src: '10.1.1.1', dst: '10.2.2.2', proto: 6
   reply: { l3: 2, src: '10.2.2.2', dst: '10.1.1.1', proto: 6, sport: 80, dport: 1010 },
   timeout: 300, tcp: { state: 3 }, labels }).finally(() => ct.close());
 "
+sleep 1
+# An expectation: the ftp helper sees a PORT command on a control
+# connection over 10.7.7.1 (the primary's loopback device). The helper
+# parses a direction from its second line on, hence USER first.
+ip -n $a addr add 10.7.7.1/32 dev lo
+ip netns exec $a nft -f - <<NFT
+table inet ftp {
+  ct helper ftp-standard { type "ftp" protocol tcp; l3proto inet; }
+  chain out {
+    type filter hook output priority 0;
+    tcp dport 21 ct helper set "ftp-standard"
+  }
+}
+NFT
+ip netns exec $a python3 - <<'PY'
+import socket, time
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('10.7.7.1', 21)); srv.listen(1)
+cli = socket.socket(); cli.bind(('10.7.7.1', 40000)); cli.connect(('10.7.7.1', 21))
+conn, _ = srv.accept()
+for line in (b'USER ftp\r\n', b'PORT 10,7,7,1,39,16\r\n'):
+    cli.sendall(line); conn.recv(100); conn.sendall(b'200 ok\r\n'); cli.recv(100)
+time.sleep(1.5)
+PY
 sleep 1.5
 kill "$(cat "$dir/tcpdump.pid")"; wait "$(cat "$dir/tcpdump.pid")" 2>/dev/null || true
 cp "$dir/cap.pcap" "$out"

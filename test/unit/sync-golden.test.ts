@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Flow, Tuple } from '../../src/ctnetlink/flow';
 import { MessageFlag, MessageType } from '../../src/conntrackd/sync/header';
-import { decodeFrame, encodeMessage, readFrames, type FlowMessage, type SyncMessage } from '../../src/conntrackd/sync/message';
+import { decodeFrame, encodeMessage, readFrames, type ExpectMessage, type FlowMessage, type SyncMessage } from '../../src/conntrackd/sync/message';
+import type { Expectation } from '../../src/ctnetlink/expect';
 import { readPcapUdp } from './pcap';
 
 /*
@@ -69,7 +70,7 @@ describe('sync codec: golden datagrams of conntrackd 1.4.7', () => {
       for (const f of split.frames) decodeFrame(f);
       messages += split.frames.length;
     }
-    assert.equal(messages, 95);
+    assert.equal(messages, 110);
   });
 
   it('decodes the data messages to the flows the capture made', () => {
@@ -97,7 +98,7 @@ describe('sync codec: golden datagrams of conntrackd 1.4.7', () => {
   });
 
   it('encodes the kernel flows to the same bytes, attribute order and NAT included (timeouts run down: taken from the capture)', () => {
-    const golden = fromPrimary.flatMap((d) => readFrames(d.payload).frames).filter((f) => f.header.type !== MessageType.CTL && (decodeFrame(f) as FlowMessage).flow.orig.proto !== 33).slice(0, CREATED.length);
+    const golden = fromPrimary.flatMap((d) => readFrames(d.payload).frames).filter((f) => f.header.type <= MessageType.CT_DEL && (decodeFrame(f) as FlowMessage).flow.orig.proto !== 33).slice(0, CREATED.length);
     CREATED.forEach(([what, type, flow], i) => {
       const f = golden[i]!;
       const timeout = (decodeFrame(f) as FlowMessage).flow.timeout;
@@ -117,6 +118,25 @@ describe('sync codec: golden datagrams of conntrackd 1.4.7', () => {
     const bytes = encodeMessage({ type: MessageType.CT_NEW, flags: 0, seq, flow: kernel }, { windowTracking: true });
     assert.equal(bytes.toString('hex'), frame.buf.subarray(frame.start, frame.start + frame.header.len).toString('hex'));
     assert.match(bytes.toString('hex'), /0014001c000000080000000000000040000000000/);
+  });
+
+  it('expectations: the ftp helper expectation, decoded and encoded again from the library shape', () => {
+    const frame = fromPrimary.flatMap((d) => readFrames(d.payload).frames).find((f) => f.header.type === MessageType.EXP_NEW)!;
+    const msg = decodeFrame(frame) as ExpectMessage;
+    const ftp = '10.7.7.1';
+    const expectation: Expectation = {
+      family: 2,
+      master: { l3: 2, src: ftp, dst: ftp, proto: 6, sport: 40000, dport: 21 },
+      tuple: { l3: 2, src: ftp, dst: ftp, proto: 6, sport: 0, dport: 10000 },
+      mask: { l3: 2, src: '255.255.255.255', dst: '255.255.255.255', proto: 6, sport: 0, dport: 0xffff },
+      timeout: msg.expectation.timeout,
+      flags: 0,
+      class: 0,
+      helper: 'ftp',
+    };
+    assert.deepEqual(msg.expectation, expectation);
+    const bytes = encodeMessage({ type: MessageType.EXP_NEW, flags: 0, seq: msg.seq, expectation });
+    assert.equal(bytes.toString('hex'), frame.buf.subarray(frame.start, frame.start + frame.header.len).toString('hex'));
   });
 
   it('re-encodes every captured message to its own bytes', () => {
