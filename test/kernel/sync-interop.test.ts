@@ -7,14 +7,14 @@ import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { Conntrack } from '../../src/api/conntrack';
 import type { Flow } from '../../src/ctnetlink/flow';
-import type { ChannelConfig } from '../../src/conntrackd/config/config';
+import type { ChannelConfig, ChannelKind } from '../../src/conntrackd/config/config';
 import { flowKey } from '../../src/conntrackd/sync/key';
 import type { NetworkCounters } from '../../src/conntrackd/stats/counters';
 import { REFERENCE_CONNTRACK, run, runOk, withNetns, type Netns } from './netns';
 
 /*
  * Interoperation over a real link: the C conntrackd 1.4.7 in one namespace,
- * our FTFW machine on our UDP or Multicast channel (test/kernel/sync-peer.ts) in
+ * our FTFW machine on our UDP, Multicast or TCP channel (test/kernel/sync-peer.ts) in
  * another, joined by a veth pair. Flows go both ways: the C primary's
  * kernel flows reach our external cache (asked for with a RESYNC), and
  * ours reach the C daemon's external cache (`conntrackd -e`).
@@ -26,10 +26,14 @@ const TS_ADDR = '192.168.78.2';
 const GROUP = '225.0.0.50';
 
 /** The C daemon's link block, and ours. */
-const LINKS: Record<'udp' | 'multicast', { c: string; ours: ChannelConfig }> = {
+const LINKS: Record<ChannelKind, { c: string; ours: ChannelConfig }> = {
   udp: {
     c: `UDP { IPv4_address ${C_ADDR} IPv4_Destination_Address ${TS_ADDR} Port 3780 Interface sync-c Checksum on }`,
     ours: { kind: 'udp', isDefault: true, family: 4, address: TS_ADDR, destination: C_ADDR, port: 3780, interface: 'sync-ts', checksum: true },
+  },
+  tcp: {
+    c: `TCP { IPv4_address ${C_ADDR} IPv4_Destination_Address ${TS_ADDR} Port 3780 Interface sync-c Checksum on }`,
+    ours: { kind: 'tcp', isDefault: true, family: 4, address: TS_ADDR, destination: C_ADDR, port: 3780, interface: 'sync-ts', checksum: true },
   },
   multicast: {
     c: `Multicast { IPv4_address ${GROUP} Group 3780 IPv4_interface ${C_ADDR} Interface sync-c Checksum on }`,
@@ -76,11 +80,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-for (const kind of ['udp', 'multicast'] as const) {
+for (const kind of ['udp', 'multicast', 'tcp'] as const) {
   test(`FTFW over ${kind}: C conntrackd 1.4.7 and our machine replicate both ways`, (t) => replicateBothWays(t, kind));
 }
 
-async function replicateBothWays(t: TestContext, kind: 'udp' | 'multicast'): Promise<void> {
+async function replicateBothWays(t: TestContext, kind: ChannelKind): Promise<void> {
   const c = await withNetns(t, 'syncc');
   const ours = await withNetns(t, 'syncts');
   await runOk('ip', ['link', 'add', 'sync-c', 'netns', c.name, 'type', 'veth', 'peer', 'name', 'sync-ts', 'netns', ours.name]);

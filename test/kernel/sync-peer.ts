@@ -1,7 +1,7 @@
 /**
  * A minimal sync peer for kernel tests, run inside a namespace:
  *   node dist/test/kernel/sync-peer.js '<json: { channel: ChannelConfig, flows: Flow[] }>'
- * Our FTFW machine over our UDP or Multicast channel, driven the way the daemon's loop
+ * Our FTFW machine over our UDP, Multicast or TCP channel, driven the way the daemon's loop
  * will drive it (receive, timers, transmit round, sleep until the next
  * timer), with `flows` as its internal cache. It asks the peer for a resync
  * at start. Each `dump` line on stdin is answered with one JSON line:
@@ -12,6 +12,7 @@ import type { Flow } from '../../src/ctnetlink/flow';
 import type { ChannelConfig } from '../../src/conntrackd/config/config';
 import { batchMessages, maxBatchSize } from '../../src/conntrackd/sync/batch';
 import { openMulticastChannel } from '../../src/conntrackd/sync/channels/multicast';
+import { TcpChannel } from '../../src/conntrackd/sync/channels/tcp';
 import { openUdpChannel } from '../../src/conntrackd/sync/channels/udp';
 import { FtfwReplication } from '../../src/conntrackd/sync/ftfw';
 import { MessageType } from '../../src/conntrackd/sync/header';
@@ -21,7 +22,8 @@ import type { SyncObject } from '../../src/conntrackd/sync/replication';
 
 async function main(): Promise<void> {
   const opts = JSON.parse(process.argv[2]!) as { channel: ChannelConfig; flows: Flow[] };
-  const channel = await (opts.channel.kind === 'multicast' ? openMulticastChannel : openUdpChannel)(opts.channel);
+  const open = { udp: openUdpChannel, multicast: openMulticastChannel, tcp: (c: ChannelConfig) => TcpChannel.open(c) }[opts.channel.kind];
+  const channel = await open(opts.channel);
   const internal: SyncObject[] = opts.flows.map((flow) => ({ state: 'new', flow }));
   const external = new Map<string, Flow>();
   const ftfw = new FtfwReplication(
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   const turn = (): void => {
     const now = Date.now();
     ftfw.fireTimers(now);
-    for (const d of batchMessages(ftfw.transmit(now), maxBatchSize(1500, 'udp'))) channel.send(d);
+    for (const d of batchMessages(ftfw.transmit(now), maxBatchSize(1500, opts.channel.kind))) channel.send(d);
     clearTimeout(timer);
     timer = setTimeout(turn, Math.max(0, ftfw.nextTimer() - Date.now()));
   };
