@@ -7,14 +7,14 @@ import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { Conntrack } from '../../src/api/conntrack';
 import type { Flow } from '../../src/ctnetlink/flow';
-import type { ChannelConfig, ChannelKind } from '../../src/conntrackd/config/config';
+import type { ChannelConfig, ChannelKind, SyncMode } from '../../src/conntrackd/config/config';
 import { flowKey } from '../../src/conntrackd/sync/key';
 import type { NetworkCounters } from '../../src/conntrackd/stats/counters';
 import { REFERENCE_CONNTRACK, run, runOk, withNetns, type Netns } from './netns';
 
 /*
  * Interoperation over a real link: the C conntrackd 1.4.7 in one namespace,
- * our FTFW machine on our UDP, Multicast or TCP channel (test/kernel/sync-peer.ts) in
+ * our machine for the same mode on our UDP, Multicast or TCP channel (test/kernel/sync-peer.ts) in
  * another, joined by a veth pair. Flows go both ways: the C primary's
  * kernel flows reach our external cache (asked for with a RESYNC), and
  * ours reach the C daemon's external cache (`conntrackd -e`).
@@ -41,9 +41,12 @@ const LINKS: Record<ChannelKind, { c: string; ours: ChannelConfig }> = {
   },
 };
 
-function cConfig(dir: string, link: string): string {
+/** The C daemon's Mode block: ALARM refreshes every 1 to 2 s here, so that flows arrive without a resync. */
+const MODES: Record<SyncMode, string> = { ftfw: 'Mode FTFW { }', notrack: 'Mode NOTRACK { }', alarm: 'Mode ALARM { RefreshTime 2 CacheTimeout 10 }' };
+
+function cConfig(dir: string, mode: SyncMode, link: string): string {
   return `Sync {
-  Mode FTFW { }
+  ${MODES[mode]}
   ${link}
 }
 General {
@@ -80,11 +83,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-for (const kind of ['udp', 'multicast', 'tcp'] as const) {
-  test(`FTFW over ${kind}: C conntrackd 1.4.7 and our machine replicate both ways`, (t) => replicateBothWays(t, kind));
+const CASES: Array<[SyncMode, ChannelKind]> = [['ftfw', 'udp'], ['ftfw', 'multicast'], ['ftfw', 'tcp'], ['notrack', 'udp'], ['alarm', 'udp']];
+for (const [mode, kind] of CASES) {
+  test(`${mode} over ${kind}: C conntrackd 1.4.7 and our machine replicate both ways`, (t) => replicateBothWays(t, mode, kind));
 }
 
-async function replicateBothWays(t: TestContext, kind: ChannelKind): Promise<void> {
+async function replicateBothWays(t: TestContext, mode: SyncMode, kind: ChannelKind): Promise<void> {
   const c = await withNetns(t, 'syncc');
   const ours = await withNetns(t, 'syncts');
   await runOk('ip', ['link', 'add', 'sync-c', 'netns', c.name, 'type', 'veth', 'peer', 'name', 'sync-ts', 'netns', ours.name]);
@@ -93,7 +97,7 @@ async function replicateBothWays(t: TestContext, kind: ChannelKind): Promise<voi
     await ns.execOk('ip', ['link', 'set', dev, 'up']);
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'ctts-sync-'));
-  await writeFile(path.join(dir, 'c.conf'), cConfig(dir, LINKS[kind].c));
+  await writeFile(path.join(dir, 'c.conf'), cConfig(dir, mode, LINKS[kind].c));
   const kernelArgs = [
     '-p tcp -s 10.1.1.1 -d 10.2.2.2 --sport 1000 --dport 80 --state ESTABLISHED -u ASSURED -t 300 -m 7',
     '-p udp -s 10.1.1.1 -d 10.2.2.2 --sport 1002 --dport 53 -t 300 --src-nat 10.9.9.9:4000',
@@ -104,7 +108,7 @@ async function replicateBothWays(t: TestContext, kind: ChannelKind): Promise<voi
   const daemon = c.spawn(CONNTRACKD, ['-C', path.join(dir, 'c.conf')]);
   await until('the C daemon socket', async () => ((await c.exec(CONNTRACKD, ['-C', path.join(dir, 'c.conf'), '-s'])).status === 0 ? true : undefined));
 
-  const peer = ours.spawn(process.execPath, [path.join(__dirname, 'sync-peer.js'), JSON.stringify({ channel: LINKS[kind].ours, flows: [oursFlow(2001), oursFlow(2002)] })]);
+  const peer = ours.spawn(process.execPath, [path.join(__dirname, 'sync-peer.js'), JSON.stringify({ mode, channel: LINKS[kind].ours, flows: [oursFlow(2001), oursFlow(2002)] })]);
   const answers = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
   const dump = async (): Promise<{ external: Flow[]; counters: NetworkCounters }> => {
     peer.stdin!.write('dump\n');
@@ -117,7 +121,8 @@ async function replicateBothWays(t: TestContext, kind: ChannelKind): Promise<voi
     await run('rm', ['-rf', dir]);
   });
 
-  // C → ours: the RESYNC our peer sends at start brings the C daemon's internal cache.
+  // C → ours: the RESYNC our peer sends at start brings the C daemon's
+  // internal cache (ALARM: its refreshes do).
   const ct = Conntrack.open({ netns: c.name });
   t.after(() => ct.close());
   const kernel: Flow[] = [];
