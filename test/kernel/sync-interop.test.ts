@@ -22,14 +22,21 @@ import { REFERENCE_CONNTRACK, run, runOk, withNetns, type Netns } from './netns'
 const CONNTRACKD = process.env.CONNTRACKD_REFERENCE ?? '/usr/sbin/conntrackd';
 const C_ADDR = '192.168.78.1';
 const TS_ADDR = '192.168.78.2';
+const C_ADDR6 = 'fd00:78::1';
+const TS_ADDR6 = 'fd00:78::2';
 
 const GROUP = '225.0.0.50';
 
 /** The C daemon's link block, and ours. */
-const LINKS: Record<ChannelKind, { c: string; ours: ChannelConfig }> = {
+type Link = ChannelKind | 'udp6';
+const LINKS: Record<Link, { c: string; ours: ChannelConfig }> = {
   udp: {
     c: `UDP { IPv4_address ${C_ADDR} IPv4_Destination_Address ${TS_ADDR} Port 3780 Interface sync-c Checksum on }`,
     ours: { kind: 'udp', isDefault: true, family: 4, address: TS_ADDR, destination: C_ADDR, port: 3780, interface: 'sync-ts', checksum: true },
+  },
+  udp6: {
+    c: `UDP { IPv6_address ${C_ADDR6} IPv6_Destination_Address ${TS_ADDR6} Port 3780 Interface sync-c Checksum on }`,
+    ours: { kind: 'udp', isDefault: true, family: 6, address: TS_ADDR6, destination: C_ADDR6, port: 3780, interface: 'sync-ts', checksum: true },
   },
   tcp: {
     c: `TCP { IPv4_address ${C_ADDR} IPv4_Destination_Address ${TS_ADDR} Port 3780 Interface sync-c Checksum on }`,
@@ -57,7 +64,7 @@ General {
   UNIX { Path ${dir}/c.ctl }
   Scheduler { Type FIFO Priority 0 }
   Filter From Userspace {
-    Address Ignore { IPv4_address 127.0.0.1 IPv4_address ${C_ADDR} IPv4_address ${TS_ADDR} }
+    Address Ignore { IPv4_address 127.0.0.1 IPv4_address ${C_ADDR} IPv4_address ${TS_ADDR} IPv6_address ${C_ADDR6} IPv6_address ${TS_ADDR6} }
   }
 }
 `;
@@ -83,17 +90,19 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-const CASES: Array<[SyncMode, ChannelKind]> = [['ftfw', 'udp'], ['ftfw', 'multicast'], ['ftfw', 'tcp'], ['notrack', 'udp'], ['alarm', 'udp']];
+const CASES: Array<[SyncMode, Link]> = [['ftfw', 'udp'], ['ftfw', 'udp6'], ['ftfw', 'multicast'], ['ftfw', 'tcp'], ['notrack', 'udp'], ['alarm', 'udp']];
 for (const [mode, kind] of CASES) {
   test(`${mode} over ${kind}: C conntrackd 1.4.7 and our machine replicate both ways`, (t) => replicateBothWays(t, mode, kind));
 }
 
-async function replicateBothWays(t: TestContext, mode: SyncMode, kind: ChannelKind): Promise<void> {
+async function replicateBothWays(t: TestContext, mode: SyncMode, kind: Link): Promise<void> {
   const c = await withNetns(t, 'syncc');
   const ours = await withNetns(t, 'syncts');
   await runOk('ip', ['link', 'add', 'sync-c', 'netns', c.name, 'type', 'veth', 'peer', 'name', 'sync-ts', 'netns', ours.name]);
-  for (const [ns, dev, addr] of [[c, 'sync-c', C_ADDR], [ours, 'sync-ts', TS_ADDR]] as Array<[Netns, string, string]>) {
+  for (const [ns, dev, addr, addr6] of [[c, 'sync-c', C_ADDR, C_ADDR6], [ours, 'sync-ts', TS_ADDR, TS_ADDR6]] as Array<[Netns, string, string, string]>) {
     await ns.execOk('ip', ['addr', 'add', `${addr}/24`, 'dev', dev]);
+    // nodad: usable at once, not after duplicate address detection.
+    await ns.execOk('ip', ['addr', 'add', `${addr6}/64`, 'dev', dev, 'nodad']);
     await ns.execOk('ip', ['link', 'set', dev, 'up']);
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'ctts-sync-'));
