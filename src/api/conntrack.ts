@@ -115,7 +115,7 @@ function decodeEntry(m: MessageCursor): Flow | undefined {
  * Malformed replies throw ProtocolError; ENOBUFS (replies dropped) fails the
  * requests in flight with NetlinkError ENOBUFS.
  *
- * Needs CAP_NET_ADMIN in the namespace for everything but nothing at open.
+ * Needs CAP_NET_ADMIN in the namespace for everything but open.
  */
 export class Conntrack {
   private queryChannel: NetlinkChannel | undefined;
@@ -126,9 +126,16 @@ export class Conntrack {
 
   private constructor(private readonly options: ConntrackOptions) {}
 
-  /** Opens the table; sockets are created on first use. */
+  /**
+   * Opens the table; sockets are created on first use, except that with
+   * `netns` one is opened at once, so a namespace that cannot be entered
+   * fails here (NetlinkError, syscall `open` or `setns`) rather than part-way
+   * through a first command.
+   */
   static open(options: ConntrackOptions = {}): Conntrack {
-    return new Conntrack(options);
+    const ct = new Conntrack(options);
+    if (options.netns !== undefined) ct.query();
+    return ct;
   }
 
   /**

@@ -46,6 +46,19 @@ export function errnoOf(err: unknown): number | undefined {
   return undefined;
 }
 
+/** The calls that set a socket up: a failure there is no answer of the kernel to a request. */
+const SOCKET_SETUP = new Set(['open', 'setns', 'socket', 'bind', 'setsockopt', 'getsockopt']);
+
+/** Whether opening the socket failed (in --netns: opening or entering the namespace). */
+export function isSocketSetupFailure(err: unknown): boolean {
+  return err instanceof NetlinkError && SOCKET_SETUP.has(err.syscall);
+}
+
+/** Whether entering the `--netns` namespace failed (its file could not be opened or joined). */
+export function isNamespaceFailure(err: unknown): boolean {
+  return err instanceof NetlinkError && (err.syscall === 'open' || err.syscall === 'setns');
+}
+
 /**
  * The errno when joining the event groups failed (setsockopt
  * NETLINK_ADD_MEMBERSHIP: EPERM without CAP_NET_ADMIN), else undefined.

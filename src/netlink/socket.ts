@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { MemInfo, NetlinkOption, SOL_NETLINK, SOL_SOCKET, SocketOption } from './constants';
+import { NetlinkError } from './errors';
 
 /** The native addon's surface (native/netlink_socket.c). */
 interface Addon {
@@ -22,11 +23,38 @@ interface Addon {
   readAheadStop(handle: object): void;
 }
 
+/** The addon's calls that throw Node-style system errors (the others return a negative errno). */
+const THROWING = ['open', 'bind', 'setsockopt', 'getsockopt', 'getsockoptBuffer', 'attachFilter'] as const;
+
 let addon: Addon | undefined;
 function native(): Addon {
   // Loaded on first use so that importing the package has no side effects.
-  addon ??= require(join(__dirname, '..', '..', '..', 'build', 'Release', 'netlink_socket.node')) as Addon;
+  addon ??= withNetlinkErrors(require(join(__dirname, '..', '..', '..', 'build', 'Release', 'netlink_socket.node')) as Addon);
   return addon;
+}
+
+/**
+ * The addon with its system errors (socket, setns, bind, setsockopt …) turned
+ * into NetlinkError, the one error type the library documents for what the
+ * kernel refused.
+ */
+function withNetlinkErrors(raw: Addon): Addon {
+  // The addon's functions are read-only, non-enumerable properties: copy them by name.
+  const wrapped: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(raw)) wrapped[name] = (raw as unknown as Record<string, unknown>)[name];
+  for (const name of THROWING) {
+    const call = raw[name] as (...args: unknown[]) => unknown;
+    wrapped[name] = (...args: unknown[]): unknown => {
+      try {
+        return call(...args);
+      } catch (err) {
+        const { errno, syscall } = err as NodeJS.ErrnoException;
+        if (typeof errno === 'number' && typeof syscall === 'string') throw new NetlinkError(errno, syscall);
+        throw err;
+      }
+    };
+  }
+  return wrapped as unknown as Addon;
 }
 
 /**

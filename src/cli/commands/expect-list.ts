@@ -25,8 +25,10 @@ export async function listExpectations(ctx: RunContext): Promise<number> {
  */
 export async function countExpectations(ctx: RunContext): Promise<number> {
   let count = 0;
+  // Outside the try: a --netns that cannot be entered counted nothing.
+  const ct = ctx.conntrack();
   try {
-    for await (const _ of ctx.conntrack().dumpExpectations({ family: ctx.cmd.family })) count++;
+    for await (const _ of ct.dumpExpectations({ family: ctx.cmd.family })) count++;
   } finally {
     ctx.out.write(`${count}\n`);
   }

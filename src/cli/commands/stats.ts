@@ -27,7 +27,7 @@ export function stats(ctx: RunContext): Promise<number> {
     ctx.cmd.command === 'EXP_STATS'
       ? (await ct.expectationStats()).map((s) => netlinkLine(s, EXPECT_NAMES))
       : (await ct.stats()).map((s) => netlinkLine(s, NAMES));
-  return netlinkOrProc(netlink, procLines, (lines) => {
+  return netlinkOrProc(ctx, netlink, procLines, (lines) => {
     for (const line of lines) ctx.out.write(line);
   });
 }
