@@ -31,6 +31,7 @@ export type {
   Timestamps,
   Tuple,
 } from './ctnetlink/flow';
-export { Status, STATUS_NAMES } from './ctnetlink/status';
-export { Slot, TupleField, WireEntry } from './ctnetlink/wire-entry';
+export { STATUS_NAMES } from './ctnetlink/status';
+export { DccpState, Family, Protocol, SctpState, Status, TcpState, type ProtocolName } from './api/constants';
+export type { WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';
