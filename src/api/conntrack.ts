@@ -96,6 +96,11 @@ interface DumpPlan {
   prefilter: ((entry: WireEntry) => boolean) | undefined;
 }
 
+/** What every method rejects with once close() ran (EBADF, as for a closed descriptor). */
+function closedError(): NetlinkError {
+  return new NetlinkError(9 /* EBADF */, 'sendmsg', 'the Conntrack is closed');
+}
+
 function decodeEntry(m: MessageCursor): Flow | undefined {
   if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return undefined;
   return decodeFlow(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
@@ -121,6 +126,9 @@ export class Conntrack {
   private queryChannel: NetlinkChannel | undefined;
   private modifyChannel: NetlinkChannel | undefined;
   private readonly sockets = new Map<NetlinkChannel, NetlinkSocket>();
+  /** Event streams opened by events() / expectationEvents(): close() ends them too. */
+  private readonly streams = new Set<EventStream<unknown>>();
+  private closed = false;
   /** What the kernel filters in dumps: probed once, by the first dump that could use CTA_FILTER. */
   private kernelFilter: Promise<KernelFilterSupport> | undefined;
 
@@ -142,19 +150,46 @@ export class Conntrack {
    * Entries of a table in kernel order, one array per received datagram —
    * the cheapest way to walk a big table. `conntrack -L`.
    */
-  async *dumpBatches(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
-    let interrupted: DumpInterruptedError | undefined;
-    for (const { request, seq, match } of await this.dumpPlans(filter, options)) {
-      try {
-        for await (const batch of this.query().dump(request, seq, decodeEntry)) {
-          const kept = match ? batch.filter(match) : batch;
-          if (kept.length > 0) yield kept;
+  dumpBatches(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
+    return this.wholeDump(async function* (this: Conntrack, query: NetlinkChannel): AsyncGenerator<Flow[]> {
+      let interrupted: DumpInterruptedError | undefined;
+      for (const { request, seq, match } of await this.dumpPlans(filter, options)) {
+        try {
+          for await (const batch of query.dump(request, seq, decodeEntry)) {
+            const kept = match ? batch.filter(match) : batch;
+            if (kept.length > 0) yield kept;
+          }
+        } catch (err) {
+          interrupted = laterDumps(err);
         }
-      } catch (err) {
-        interrupted = laterDumps(err);
       }
+      if (interrupted) throw interrupted;
+    });
+  }
+
+  /**
+   * Runs `dump` (a dump on the query socket) and, when the caller leaves it
+   * before its end (break, return, a throw), retires that socket: the kernel
+   * goes on dumping into it and refuses another dump there (EBUSY) until it
+   * has been read to the end, so the next call gets a fresh socket at once.
+   */
+  private async *wholeDump<T>(dump: (this: Conntrack, query: NetlinkChannel) => AsyncGenerator<T>): AsyncGenerator<T> {
+    const query = this.query();
+    let ended = false;
+    try {
+      yield* dump.call(this, query);
+      ended = true;
+    } finally {
+      if (!ended) this.retire(query);
     }
-    if (interrupted) throw interrupted;
+  }
+
+  /** Drops the query socket `channel` (see wholeDump); requests still on it fail. */
+  private retire(channel: NetlinkChannel): void {
+    if (this.queryChannel !== channel) return;
+    this.queryChannel = undefined;
+    this.sockets.delete(channel);
+    channel.close();
   }
 
   /**
@@ -173,19 +208,27 @@ export class Conntrack {
     const entry = new WireEntry();
     let visited = 0;
     let interrupted: DumpInterruptedError | undefined;
-    for (const { request, seq, match, prefilter } of await this.dumpPlans(filter, options)) {
-      try {
-        await this.query().request(request, seq, (m) => {
-          if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return;
-          entry.set(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
-          if (prefilter && !prefilter(entry)) return;
-          if (match && !match(entry.flow())) return;
-          visited++;
-          visit(entry);
-        });
-      } catch (err) {
-        interrupted = laterDumps(err);
+    const query = this.query();
+    let ended = false;
+    try {
+      for (const { request, seq, match, prefilter } of await this.dumpPlans(filter, options)) {
+        try {
+          await query.request(request, seq, (m) => {
+            if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return;
+            entry.set(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
+            if (prefilter && !prefilter(entry)) return;
+            if (match && !match(entry.flow())) return;
+            visited++;
+            visit(entry);
+          });
+        } catch (err) {
+          interrupted = laterDumps(err);
+        }
       }
+      ended = true;
+    } finally {
+      // `visit` threw or a reply was malformed: the kernel may still be dumping (see wholeDump).
+      if (!ended) this.retire(query);
     }
     if (interrupted) throw interrupted;
     return visited;
@@ -424,11 +467,11 @@ export class Conntrack {
    * (`conntrack -L expect` lists IPv4 unless `-f ipv6`).
    */
   dumpExpectations(options: { family?: number } = {}): AsyncGenerator<Expectation> {
-    return expectations.dumpExpectations(this.query(), options.family ?? 0);
+    return this.wholeDump((query) => expectations.dumpExpectations(query, options.family ?? 0));
   }
 
   /** The expectation whose expected tuple is `tuple`; undefined when there is none. `conntrack -G expect`. */
-  getExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<Expectation | undefined> {
+  async getExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<Expectation | undefined> {
     return expectations.getExpectation(this.query(), tuple, lookup);
   }
 
@@ -443,7 +486,7 @@ export class Conntrack {
   }
 
   /** Deletes the expectation with this expected tuple; false when there is none. `conntrack -D expect`. */
-  deleteExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<boolean> {
+  async deleteExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<boolean> {
     return expectations.deleteExpectation(this.modify(), tuple, lookup);
   }
 
@@ -464,7 +507,8 @@ export class Conntrack {
    * or the default 2 with a listener already present).
    */
   expectationEvents(options: Omit<EventStreamOptions, 'netns'> = {}): EventStream<ExpectationEvent> {
-    return expectations.expectationEvents({ ...options, netns: this.options.netns });
+    if (this.closed) throw closedError();
+    return this.track(expectations.expectationEvents({ ...options, netns: this.options.netns }));
   }
 
   /**
@@ -477,15 +521,38 @@ export class Conntrack {
    * present then).
    */
   events(options: EventOptions = {}): EventStream<ConntrackEvent> {
-    return conntrackEvents({ ...options, netns: this.options.netns });
+    if (this.closed) throw closedError();
+    return this.track(conntrackEvents({ ...options, netns: this.options.netns }));
   }
 
-  /** Closes the sockets; requests still in flight fail. */
+  /**
+   * Closes the sockets and ends the event streams this object opened (their
+   * `for await` loops finish); requests still in flight fail. Afterwards
+   * every method fails with NetlinkError EBADF ('the Conntrack is closed').
+   */
   close(): void {
+    this.closed = true;
     this.queryChannel?.close();
     this.modifyChannel?.close();
     this.queryChannel = this.modifyChannel = undefined;
     this.sockets.clear();
+    for (const stream of this.streams) stream.close();
+  }
+
+  /** close(), for `using ct = Conntrack.open()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** close(), for `await using ct = Conntrack.open()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  private track<T>(stream: EventStream<T>): EventStream<T> {
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
+    return stream;
   }
 
   /** One message per CPU (res_id = the CPU), its counters in wire order. */
@@ -564,6 +631,7 @@ export class Conntrack {
 
   /** Dumps and lookups. */
   private query(): NetlinkChannel {
+    if (this.closed) throw closedError();
     this.queryChannel ??= this.openChannel(false);
     return this.queryChannel;
   }
@@ -573,6 +641,7 @@ export class Conntrack {
    * holds back the ACKs of deletes made from it.
    */
   private modify(): NetlinkChannel {
+    if (this.closed) throw closedError();
     this.modifyChannel ??= this.openChannel(true);
     return this.modifyChannel;
   }

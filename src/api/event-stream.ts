@@ -212,6 +212,16 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
     this.emit('close');
   }
 
+  /** close(), for `using events = ct.events()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** close(), for `await using events = ct.events()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<T | EventsLost> {
     this.iterating = true;
     try {
