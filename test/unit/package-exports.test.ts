@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
@@ -63,4 +63,12 @@ test('a consumer compiled with isolatedModules and strict uses every value expor
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the package names its licence file and lets consumers read its package.json', () => {
+  // npm puts LICENSE in every tarball, whatever `files` says.
+  assert.ok(existsSync(path.join(ROOT, 'LICENSE')));
+  assert.match(readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'), /GNU GENERAL PUBLIC LICENSE\s+Version 2/);
+  // A package resolves its own name through `exports`, as a consumer would.
+  assert.equal(require.resolve('conntrack-ts/package.json'), path.join(ROOT, 'package.json'));
 });
