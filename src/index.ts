@@ -10,7 +10,7 @@
  *
  * Importing has no side effects: the native socket addon loads on first use.
  */
-export { Conntrack, type ConntrackOptions, type CpuStats, type DumpOptions } from './api/conntrack';
+export { Conntrack, type AbortOptions, type ConntrackOptions, type CpuStats, type DumpOptions } from './api/conntrack';
 export type { Table } from './ctnetlink/requests';
 export type { ExpectationLookup, NewExpectation } from './api/expectations';
 export { EventStream, isLost, type EventsLost, type EventStreamOptions } from './api/event-stream';

@@ -50,6 +50,17 @@ export interface DumpOptions {
   table?: Table;
   /** Reset the counters while reading them (`conntrack -L -z`). */
   zero?: boolean;
+  /** Aborting ends the dump: the iteration (or the promise) rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** For single requests and bulk changes. */
+export interface AbortOptions {
+  /**
+   * Aborting rejects with the signal's reason. A bulk change stops dumping;
+   * changes the kernel already made stay made.
+   */
+  signal?: AbortSignal;
 }
 
 /** One CPU's conntrack counters (`conntrack -S`): CTA_STATS_* type -> value, in kernel order. */
@@ -94,6 +105,20 @@ interface DumpPlan {
   match: ((flow: Flow) => boolean) | undefined;
   /** A cheap necessary condition of `match` on the undecoded entry. */
   prefilter: ((entry: WireEntry) => boolean) | undefined;
+}
+
+/**
+ * `promise`, or the abort reason of `signal` as soon as it aborts. For a
+ * single request: the kernel still answers it, the answer is left unread.
+ */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }
 
 /** What every method rejects with once close() ran (EBADF, as for a closed descriptor). */
@@ -151,7 +176,7 @@ export class Conntrack {
    * the cheapest way to walk a big table. `conntrack -L`.
    */
   dumpBatches(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
-    return this.wholeDump(async function* (this: Conntrack, query: NetlinkChannel): AsyncGenerator<Flow[]> {
+    return this.wholeDump(options.signal, async function* (this: Conntrack, query: NetlinkChannel): AsyncGenerator<Flow[]> {
       let interrupted: DumpInterruptedError | undefined;
       for (const { request, seq, match } of await this.dumpPlans(filter, options)) {
         try {
@@ -173,15 +198,39 @@ export class Conntrack {
    * goes on dumping into it and refuses another dump there (EBUSY) until it
    * has been read to the end, so the next call gets a fresh socket at once.
    */
-  private async *wholeDump<T>(dump: (this: Conntrack, query: NetlinkChannel) => AsyncGenerator<T>): AsyncGenerator<T> {
+  private async *wholeDump<T>(
+    signal: AbortSignal | undefined,
+    dump: (this: Conntrack, query: NetlinkChannel) => AsyncGenerator<T>,
+  ): AsyncGenerator<T> {
+    signal?.throwIfAborted();
     const query = this.query();
+    const unwatch = this.retireOnAbort(query, signal);
     let ended = false;
     try {
-      yield* dump.call(this, query);
+      for await (const item of dump.call(this, query)) {
+        signal?.throwIfAborted();
+        yield item;
+      }
       ended = true;
+    } catch (err) {
+      signal?.throwIfAborted();
+      throw err;
     } finally {
+      unwatch();
       if (!ended) this.retire(query);
     }
+  }
+
+  /**
+   * An abort of `signal` retires the query socket (see wholeDump): the
+   * request on it fails at once, and the caller reports the abort instead.
+   * Returns the function that stops watching.
+   */
+  private retireOnAbort(query: NetlinkChannel, signal: AbortSignal | undefined): () => void {
+    if (!signal) return () => {};
+    const abort = (): void => this.retire(query);
+    signal.addEventListener('abort', abort, { once: true });
+    return () => signal.removeEventListener('abort', abort);
   }
 
   /** Drops the query socket `channel` (see wholeDump); requests still on it fail. */
@@ -208,7 +257,9 @@ export class Conntrack {
     const entry = new WireEntry();
     let visited = 0;
     let interrupted: DumpInterruptedError | undefined;
+    options.signal?.throwIfAborted();
     const query = this.query();
+    const unwatch = this.retireOnAbort(query, options.signal);
     let ended = false;
     try {
       for (const { request, seq, match, prefilter } of await this.dumpPlans(filter, options)) {
@@ -226,17 +277,27 @@ export class Conntrack {
         }
       }
       ended = true;
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      throw err;
     } finally {
+      unwatch();
       // `visit` threw or a reply was malformed: the kernel may still be dumping (see wholeDump).
       if (!ended) this.retire(query);
     }
+    options.signal?.throwIfAborted();
     if (interrupted) throw interrupted;
     return visited;
   }
 
   /** Entries of a table in kernel order, one at a time. */
   async *dump(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow> {
-    for await (const batch of this.dumpBatches(filter, options)) yield* batch;
+    for await (const batch of this.dumpBatches(filter, options)) {
+      for (const flow of batch) {
+        options.signal?.throwIfAborted();
+        yield flow;
+      }
+    }
   }
 
   /**
@@ -245,14 +306,17 @@ export class Conntrack {
    * reads each entry back while its dump holds the query socket unread
    * (backpressure), where the answer would never be read.
    */
-  async get(template: Flow): Promise<Flow | undefined> {
+  async get(template: Flow, options: AbortOptions = {}): Promise<Flow | undefined> {
     const channel = this.modify();
     const seq = channel.nextSeq();
     let found: Flow | undefined;
     try {
-      await channel.request(getRequest(seq, template), seq, (m) => {
-        found = decodeEntry(m) ?? found;
-      });
+      await abortable(
+        channel.request(getRequest(seq, template), seq, (m) => {
+          found = decodeEntry(m) ?? found;
+        }),
+        options.signal,
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -321,6 +385,7 @@ export class Conntrack {
     filter: FlowFilter,
     apply: (entry: WireEntry) => Promise<R | undefined>,
     emit: (result: R) => void,
+    options: AbortOptions = {},
   ): Promise<number> {
     const query = this.query();
     const window: { done: boolean; value: R | undefined }[] = [];
@@ -355,7 +420,7 @@ export class Conntrack {
       if (failed || window.length === 0) drained?.();
     };
     try {
-      await this.dumpRaw(filter, {}, (entry) => {
+      await this.dumpRaw(filter, { signal: options.signal }, (entry) => {
         if (failed) throw failure;
         const slot: { done: boolean; value: R | undefined } = { done: false, value: undefined };
         window.push(slot);
@@ -389,11 +454,11 @@ export class Conntrack {
    * vanish meanwhile are skipped. Deletes travel pipelined while the dump goes
    * on. Resolves with the number deleted. `conntrack -D`.
    */
-  async deleteEach(filter: FlowFilter, visit: (deleted: WireEntry) => void): Promise<number> {
+  async deleteEach(filter: FlowFilter, visit: (deleted: WireEntry) => void, options: AbortOptions = {}): Promise<number> {
     const query = this.query();
     const bulk = new BulkDelete(this.modify(), PIPELINE_DEPTH, visit, () => query.holdReading(), () => query.releaseReading());
     try {
-      await this.dumpRaw(filter, {}, (entry) => bulk.add(entry));
+      await this.dumpRaw(filter, { signal: options.signal }, (entry) => bulk.add(entry));
     } catch (err) {
       // An interrupted dump still saw every entry: finish what it started, then report it.
       if (err instanceof DumpInterruptedError) await bulk.finish();
@@ -421,8 +486,8 @@ export class Conntrack {
    * batch in kernel order. Deletes of a batch are in flight together while
    * the dump goes on. `conntrack -D`.
    */
-  async *deleteMatching(filter: FlowFilter = {}): AsyncGenerator<Flow[]> {
-    for await (const batch of this.dumpBatches(filter)) {
+  async *deleteMatching(filter: FlowFilter = {}, options: AbortOptions = {}): AsyncGenerator<Flow[]> {
+    for await (const batch of this.dumpBatches(filter, { signal: options.signal })) {
       const done = await Promise.all(batch.map((flow) => this.delete(flow)));
       const deleted = batch.filter((_, i) => done[i]);
       if (deleted.length > 0) yield deleted;
@@ -433,14 +498,14 @@ export class Conntrack {
    * Empties the table in one request (`conntrack -F`), or, with a filter,
    * deletes the matching entries and returns how many went.
    */
-  async flush(filter?: FlowFilter): Promise<number | undefined> {
+  async flush(filter?: FlowFilter, options: AbortOptions = {}): Promise<number | undefined> {
     if (filter === undefined) {
       const channel = this.modify();
       const seq = channel.nextSeq();
       await channel.request(flushRequest(seq), seq);
       return undefined;
     }
-    return this.deleteEach(filter, () => {});
+    return this.deleteEach(filter, () => {}, options);
   }
 
   /** Number of entries in the namespace's table (`conntrack -C`). */
@@ -466,8 +531,8 @@ export class Conntrack {
    * Expectations in kernel order; by default of every family
    * (`conntrack -L expect` lists IPv4 unless `-f ipv6`).
    */
-  dumpExpectations(options: { family?: number } = {}): AsyncGenerator<Expectation> {
-    return this.wholeDump((query) => expectations.dumpExpectations(query, options.family ?? 0));
+  dumpExpectations(options: { family?: number; signal?: AbortSignal } = {}): AsyncGenerator<Expectation> {
+    return this.wholeDump(options.signal, (query) => expectations.dumpExpectations(query, options.family ?? 0));
   }
 
   /** The expectation whose expected tuple is `tuple`; undefined when there is none. `conntrack -G expect`. */

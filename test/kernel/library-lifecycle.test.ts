@@ -109,3 +109,41 @@ test('using / await using close the table and its streams', async (t) => {
   assert.equal(await count(stream), 0);
   other[Symbol.dispose]();
 });
+
+test('an AbortSignal ends a dump, a dumpRaw and a bulk delete with its reason; the next call works', async (t) => {
+  const { ct } = await filled(t, 'lcabort');
+  const reason = new Error('enough');
+  const controller = new AbortController();
+  let seen = 0;
+  await assert.rejects(async () => {
+    for await (const _ of ct.dump({}, { signal: controller.signal })) if (++seen === 5) controller.abort(reason);
+  }, (err: unknown) => err === reason);
+  assert.equal(seen, 5);
+  assert.equal(await count(ct.dump()), ENTRIES);
+
+  const raw = new AbortController();
+  let visited = 0;
+  await assert.rejects(
+    ct.dumpRaw({}, { signal: raw.signal }, () => {
+      if (++visited === 100) raw.abort(reason);
+    }),
+    (err: unknown) => err === reason,
+  );
+  assert.ok(visited < ENTRIES, `${visited} visited`);
+
+  const bulk = new AbortController();
+  let deleted = 0;
+  await assert.rejects(
+    ct.deleteEach({}, () => {
+      if (++deleted === 10) bulk.abort(reason);
+    }, { signal: bulk.signal }),
+    (err: unknown) => err === reason,
+  );
+  const left = await ct.count();
+  assert.ok(left > 0 && left <= ENTRIES - deleted, `${left} left after ${deleted} deletes were reported`);
+
+  const aborted = AbortSignal.abort(reason);
+  await assert.rejects(ct.get(udpFlow(1), { signal: aborted }), (err: unknown) => err === reason);
+  await assert.rejects(count(ct.dump({}, { signal: aborted })), (err: unknown) => err === reason);
+  assert.equal(await count(ct.dump()), left);
+});
