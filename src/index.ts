@@ -33,5 +33,6 @@ export type {
 } from './ctnetlink/flow';
 export { STATUS_NAMES } from './ctnetlink/status';
 export { DccpState, Family, Protocol, SctpState, Status, TcpState, type ProtocolName } from './api/constants';
+export type { FlowFilterInput, FlowInput, ProtocolInput, TupleInput } from './api/input';
 export type { WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';

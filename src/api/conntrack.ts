@@ -37,6 +37,7 @@ import type { EventStream, EventStreamOptions } from './event-stream';
 import type { ConntrackEvent } from '../ctnetlink/event';
 import { BulkDelete } from './bulk-delete';
 import { conntrackEvents, type EventOptions } from './events';
+import { toFilter, toFlow, type FlowFilterInput, type FlowInput } from './input';
 import * as expectations from './expectations';
 import type { ExpectationLookup, NewExpectation } from './expectations';
 
@@ -175,7 +176,7 @@ export class Conntrack {
    * Entries of a table in kernel order, one array per received datagram —
    * the cheapest way to walk a big table. `conntrack -L`.
    */
-  dumpBatches(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
+  dumpBatches(filter: FlowFilterInput = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
     return this.wholeDump(options.signal, async function* (this: Conntrack, query: NetlinkChannel): AsyncGenerator<Flow[]> {
       let interrupted: DumpInterruptedError | undefined;
       for (const { request, seq, match } of await this.dumpPlans(filter, options)) {
@@ -253,7 +254,7 @@ export class Conntrack {
    * rejects with what `visit` threw, or DumpInterruptedError after the last
    * entry when the table changed during the dump.
    */
-  async dumpRaw(filter: FlowFilter, options: DumpOptions, visit: (entry: WireEntry) => void): Promise<number> {
+  async dumpRaw(filter: FlowFilterInput, options: DumpOptions, visit: (entry: WireEntry) => void): Promise<number> {
     const entry = new WireEntry();
     let visited = 0;
     let interrupted: DumpInterruptedError | undefined;
@@ -291,7 +292,7 @@ export class Conntrack {
   }
 
   /** Entries of a table in kernel order, one at a time. */
-  async *dump(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow> {
+  async *dump(filter: FlowFilterInput = {}, options: DumpOptions = {}): AsyncGenerator<Flow> {
     for await (const batch of this.dumpBatches(filter, options)) {
       for (const flow of batch) {
         options.signal?.throwIfAborted();
@@ -306,13 +307,13 @@ export class Conntrack {
    * reads each entry back while its dump holds the query socket unread
    * (backpressure), where the answer would never be read.
    */
-  async get(template: Flow, options: AbortOptions = {}): Promise<Flow | undefined> {
+  async get(template: FlowInput, options: AbortOptions = {}): Promise<Flow | undefined> {
     const channel = this.modify();
     const seq = channel.nextSeq();
     let found: Flow | undefined;
     try {
       await abortable(
-        channel.request(getRequest(seq, template), seq, (m) => {
+        channel.request(getRequest(seq, toFlow(template)), seq, (m) => {
           found = decodeEntry(m) ?? found;
         }),
         options.signal,
@@ -330,10 +331,10 @@ export class Conntrack {
    * Minimum: original tuple with protocol, and a timeout; a missing reply
    * tuple is derived from the original.
    */
-  async create(flow: Flow, options: { exclusive?: boolean } = {}): Promise<void> {
+  async create(flow: FlowInput, options: { exclusive?: boolean } = {}): Promise<void> {
     const channel = this.modify();
     const seq = channel.nextSeq();
-    await channel.request(createRequest(seq, flow, options.exclusive ?? true), seq);
+    await channel.request(createRequest(seq, toFlow(flow), options.exclusive ?? true), seq);
   }
 
   /**
@@ -357,10 +358,10 @@ export class Conntrack {
   }
 
   /** Changes the attributes present in `flow` of the entry with its original tuple. `conntrack -U`. */
-  async update(flow: Flow): Promise<void> {
+  async update(flow: FlowInput): Promise<void> {
     const channel = this.modify();
     const seq = channel.nextSeq();
-    await channel.request(updateRequest(seq, flow), seq);
+    await channel.request(updateRequest(seq, toFlow(flow)), seq);
   }
 
   /**
@@ -368,8 +369,8 @@ export class Conntrack {
    * when it no longer exists — in a busy table entries vanish between a dump
    * and a delete, and that is not an error.
    */
-  async delete(flow: Flow): Promise<boolean> {
-    return this.deleteBy((seq) => deleteRequest(seq, flow));
+  async delete(flow: FlowInput): Promise<boolean> {
+    return this.deleteBy((seq) => deleteRequest(seq, toFlow(flow)));
   }
 
   /**
@@ -382,7 +383,7 @@ export class Conntrack {
    * `emit` ends the dump and rejects; resolves with the number emitted.
    */
   async pipeline<R>(
-    filter: FlowFilter,
+    filter: FlowFilterInput,
     apply: (entry: WireEntry) => Promise<R | undefined>,
     emit: (result: R) => void,
     options: AbortOptions = {},
@@ -454,7 +455,7 @@ export class Conntrack {
    * vanish meanwhile are skipped. Deletes travel pipelined while the dump goes
    * on. Resolves with the number deleted. `conntrack -D`.
    */
-  async deleteEach(filter: FlowFilter, visit: (deleted: WireEntry) => void, options: AbortOptions = {}): Promise<number> {
+  async deleteEach(filter: FlowFilterInput, visit: (deleted: WireEntry) => void, options: AbortOptions = {}): Promise<number> {
     const query = this.query();
     const bulk = new BulkDelete(this.modify(), PIPELINE_DEPTH, visit, () => query.holdReading(), () => query.releaseReading());
     try {
@@ -486,7 +487,7 @@ export class Conntrack {
    * batch in kernel order. Deletes of a batch are in flight together while
    * the dump goes on. `conntrack -D`.
    */
-  async *deleteMatching(filter: FlowFilter = {}, options: AbortOptions = {}): AsyncGenerator<Flow[]> {
+  async *deleteMatching(filter: FlowFilterInput = {}, options: AbortOptions = {}): AsyncGenerator<Flow[]> {
     for await (const batch of this.dumpBatches(filter, { signal: options.signal })) {
       const done = await Promise.all(batch.map((flow) => this.delete(flow)));
       const deleted = batch.filter((_, i) => done[i]);
@@ -498,7 +499,7 @@ export class Conntrack {
    * Empties the table in one request (`conntrack -F`), or, with a filter,
    * deletes the matching entries and returns how many went.
    */
-  async flush(filter?: FlowFilter, options: AbortOptions = {}): Promise<number | undefined> {
+  async flush(filter?: FlowFilterInput, options: AbortOptions = {}): Promise<number | undefined> {
     if (filter === undefined) {
       const channel = this.modify();
       const seq = channel.nextSeq();
@@ -639,7 +640,8 @@ export class Conntrack {
    * Only the main table takes kernel filters; tuple filters only after the
    * probe said the kernel understands them.
    */
-  private async dumpPlans(filter: FlowFilter, options: DumpOptions): Promise<DumpPlan[]> {
+  private async dumpPlans(input: FlowFilterInput, options: DumpOptions): Promise<DumpPlan[]> {
+    const filter = toFilter(input);
     const table = options.table ?? 'conntrack';
     const main = table === 'conntrack';
     const split = main && filter.family === undefined && PER_FAMILY.some((family) => usesTupleFilter({ ...filter, family }));

@@ -147,3 +147,18 @@ test('an AbortSignal ends a dump, a dumpRaw and a bulk delete with its reason; t
   await assert.rejects(count(ct.dump({}, { signal: aborted })), (err: unknown) => err === reason);
   assert.equal(await count(ct.dump()), left);
 });
+
+test('protocols by name, and create without a reply direction', async (t) => {
+  const ns = await withNetns(t, 'lcnames');
+  const ct = Conntrack.open({ netns: ns.name });
+  t.after(() => ct.close());
+  const orig = { l3: 2, src: '10.5.0.1', dst: '10.5.0.2', proto: 'udp', sport: 1, dport: 53 } as const;
+  await ct.create({ family: 2, orig, timeout: 600 });
+  const flows = [];
+  for await (const flow of ct.dump({ orig: { proto: 'udp' } })) flows.push(flow);
+  const [flow] = flows;
+  assert.deepEqual(flow?.reply, { l3: 2, src: '10.5.0.2', dst: '10.5.0.1', proto: 17, sport: 53, dport: 1 });
+  assert.equal((await ct.get({ family: 2, orig }))?.orig.dport, 53);
+  assert.equal(await ct.delete({ family: 2, orig }), true);
+  assert.equal(await ct.count(), 0);
+});
