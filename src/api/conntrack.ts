@@ -357,11 +357,13 @@ export class Conntrack {
     channel.submitBatch(messages, first, count, handler);
   }
 
-  /** Changes the attributes present in `flow` of the entry with its original tuple. `conntrack -U`. */
-  async update(flow: FlowInput): Promise<void> {
-    const channel = this.modify();
-    const seq = channel.nextSeq();
-    await channel.request(updateRequest(seq, toFlow(flow)), seq);
+  /**
+   * Changes the attributes present in `flow` of the entry with its original
+   * tuple (and zone). Resolves false when there is no such entry, like
+   * delete(); `conntrack -U`.
+   */
+  async update(flow: FlowInput): Promise<boolean> {
+    return this.unlessGone((seq) => updateRequest(seq, toFlow(flow)));
   }
 
   /**
@@ -370,7 +372,7 @@ export class Conntrack {
    * and a delete, and that is not an error.
    */
   async delete(flow: FlowInput): Promise<boolean> {
-    return this.deleteBy((seq) => deleteRequest(seq, toFlow(flow)));
+    return this.unlessGone((seq) => deleteRequest(seq, toFlow(flow)));
   }
 
   /**
@@ -469,8 +471,8 @@ export class Conntrack {
     return bulk.finish();
   }
 
-  /** Sends one delete; false when the entry was gone already (ENOENT). */
-  private async deleteBy(request: (seq: number) => Buffer): Promise<boolean> {
+  /** Sends one change; false when the entry was gone already (ENOENT). */
+  private async unlessGone(request: (seq: number) => Buffer): Promise<boolean> {
     const channel = this.modify();
     const seq = channel.nextSeq();
     try {
