@@ -243,6 +243,8 @@ export class Conntrack {
   }
 
   /**
+   * @internal Not part of the package's API: the CLI's fast paths.
+   *
    * Visits the entries of a table in kernel order as the kernel sent them,
    * undecoded: the cheapest way through a big table (`conntrack -L` prints
    * this way). `visit` runs synchronously for every entry the filter keeps,
@@ -338,6 +340,8 @@ export class Conntrack {
   }
 
   /**
+   * @internal Not part of the package's API: the CLI's fast paths.
+   *
    * Sends `count` complete requests packed in `messages` (each asking for an
    * ACK; their sequence numbers are written here) as one batch on the modify
    * socket; `handler` gets each answer by the request's index. The caller
@@ -376,6 +380,8 @@ export class Conntrack {
   }
 
   /**
+   * @internal Not part of the package's API: the CLI's fast paths.
+   *
    * Runs `apply` on every entry a dump keeps while the dump goes on and hands
    * the results to `emit` in dump order, skipping undefined ones: the engine
    * of bulk changes (`conntrack -D`, `-U`). Up to PIPELINE_DEPTH applications

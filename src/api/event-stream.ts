@@ -108,6 +108,8 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
   private drops: number | undefined;
 
   /**
+   * @internal Not part of the package's API: Conntrack#events() and #expectationEvents() open streams.
+   *
    * Listens on a new socket for `groups` (bind() bits: 1 << (group - 1) for
    * each Group). `decode` returns undefined for messages to skip.
    */
