@@ -34,5 +34,6 @@ export type {
 export { STATUS_NAMES } from './ctnetlink/status';
 export { DccpState, Family, Protocol, SctpState, Status, TcpState, type ProtocolName } from './api/constants';
 export type { FlowFilterInput, FlowInput, ProtocolInput, TupleInput } from './api/input';
+export { flowToJson, type JsonOptions } from './format/json';
 export type { WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';

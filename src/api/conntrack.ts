@@ -64,11 +64,23 @@ export interface AbortOptions {
   signal?: AbortSignal;
 }
 
-/** One CPU's conntrack counters (`conntrack -S`): CTA_STATS_* type -> value, in kernel order. */
+/** One CPU's conntrack counters (`conntrack -S`). */
 export interface CpuStats {
   cpu: number;
+  /** CTA_STATS_* (or CTA_STATS_EXP_*) number -> value, in the kernel's order. */
   counters: Array<{ type: number; value: number }>;
+  /** The same by the names `conntrack -S` prints (`found`, `insert_failed` …); counters newer than those names are in `counters` only. */
+  named: Record<string, number>;
 }
+
+/** The names of CTA_STATS_* 1.. as `conntrack -S` prints them. */
+export const CPU_STATS_NAMES: readonly string[] = [
+  'searched', 'found', 'new', 'invalid', 'ignore', 'delete', 'delete_list', 'insert',
+  'insert_failed', 'drop', 'early_drop', 'error', 'search_restart', 'clash_resolve', 'chaintoolong',
+];
+
+/** The names of CTA_STATS_EXP_* 1.. as `conntrack -S expect` prints them. */
+export const EXPECTATION_STATS_NAMES: readonly string[] = ['expect_new', 'expect_create', 'expect_delete'];
 
 const CT_NEW = messageType(Subsystem.CTNETLINK, CtMsg.NEW);
 
@@ -533,7 +545,7 @@ export class Conntrack {
 
   /** Per-CPU counters (`conntrack -S`). */
   async stats(): Promise<CpuStats[]> {
-    return this.cpuStats(cpuStatsRequest);
+    return this.cpuStats(cpuStatsRequest, CPU_STATS_NAMES);
   }
 
   /**
@@ -571,7 +583,7 @@ export class Conntrack {
 
   /** Per-CPU expectation counters (`conntrack -S expect`): CTA_STATS_EXP_NEW, _CREATE, _DELETE. */
   async expectationStats(): Promise<CpuStats[]> {
-    return this.cpuStats(expectationStatsRequest);
+    return this.cpuStats(expectationStatsRequest, EXPECTATION_STATS_NAMES);
   }
 
   /**
@@ -630,14 +642,16 @@ export class Conntrack {
   }
 
   /** One message per CPU (res_id = the CPU), its counters in wire order. */
-  private async cpuStats(request: (seq: number) => Buffer): Promise<CpuStats[]> {
+  private async cpuStats(request: (seq: number) => Buffer, names: readonly string[]): Promise<CpuStats[]> {
     const channel = this.query();
     const seq = channel.nextSeq();
     const all: CpuStats[] = [];
-    for await (const batch of channel.dump(request(seq), seq, (m) => ({
-      cpu: m.buf.readUInt16BE(m.payload + 2),
-      counters: decodeStats(m.buf, m.payload + NFGENMSG_LEN, m.end),
-    }))) {
+    for await (const batch of channel.dump(request(seq), seq, (m) => {
+      const counters = decodeStats(m.buf, m.payload + NFGENMSG_LEN, m.end);
+      const named: Record<string, number> = {};
+      for (const { type, value } of counters) if (names[type - 1] !== undefined) named[names[type - 1]!] = value;
+      return { cpu: m.buf.readUInt16BE(m.payload + 2), counters, named };
+    })) {
       all.push(...batch);
     }
     return all;

@@ -148,7 +148,7 @@ test('an AbortSignal ends a dump, a dumpRaw and a bulk delete with its reason; t
   assert.equal(await count(ct.dump()), left);
 });
 
-test('protocols by name, and create without a reply direction', async (t) => {
+test('protocols by name, create without a reply direction, counters by name', async (t) => {
   const ns = await withNetns(t, 'lcnames');
   const ct = Conntrack.open({ netns: ns.name });
   t.after(() => ct.close());
@@ -161,4 +161,8 @@ test('protocols by name, and create without a reply direction', async (t) => {
   assert.equal((await ct.get({ family: 2, orig }))?.orig.dport, 53);
   assert.equal(await ct.delete({ family: 2, orig }), true);
   assert.equal(await ct.count(), 0);
+  // Counters by the names `conntrack -S` prints, the same values as by number.
+  const stats = await ct.stats();
+  assert.equal(stats.reduce((sum, cpu) => sum + (cpu.named.insert ?? 0), 0), 1);
+  for (const cpu of stats) assert.equal(cpu.named.insert, cpu.counters.find((c) => c.type === 8)?.value);
 });
