@@ -3,7 +3,7 @@ import { NetlinkChannel, type BatchHandler } from '../netlink/channel';
 import { NetlinkOption, NLMSG_HDRLEN } from '../netlink/constants';
 import { DumpInterruptedError, isNotFound, NetlinkError, ProtocolError } from '../netlink/errors';
 import type { MessageCursor } from '../netlink/messages';
-import { NetlinkSocket } from '../netlink/socket';
+import { NetlinkSocket, type Transport } from '../netlink/socket';
 import { messageType, NFGENMSG_LEN, Subsystem } from '../nfnetlink/header';
 import { CtMsg, Family } from '../ctnetlink/constants';
 import type { FlowFilter } from '../ctnetlink/filter';
@@ -44,6 +44,11 @@ import type { ExpectationLookup, NewExpectation } from './expectations';
 export interface ConntrackOptions {
   /** Network namespace to work in: a name under /run/netns (as `ip netns` makes) or a path. */
   netns?: string;
+  /**
+   * @internal Opens what stands in for each netlink socket (the query and the
+   * modify one): the seam where unit tests put a fake kernel.
+   */
+  transport?: () => Transport;
 }
 
 export interface DumpOptions {
@@ -736,6 +741,8 @@ export class Conntrack {
   }
 
   private openChannel(pipelined: boolean): NetlinkChannel {
+    const settings = { familyHeaderLength: NFGENMSG_LEN, maxInFlight: pipelined ? PIPELINE_DEPTH : undefined };
+    if (this.options.transport) return new NetlinkChannel(this.options.transport(), settings);
     const socket = NetlinkSocket.open({ netns: this.options.netns });
     try {
       socket.trySetOption(NetlinkOption.EXT_ACK, 1);
@@ -748,7 +755,7 @@ export class Conntrack {
       socket.close();
       throw err;
     }
-    const channel = new NetlinkChannel(socket, { familyHeaderLength: NFGENMSG_LEN, maxInFlight: pipelined ? PIPELINE_DEPTH : undefined });
+    const channel = new NetlinkChannel(socket, settings);
     this.sockets.set(channel, socket);
     return channel;
   }
