@@ -521,15 +521,18 @@ export class Conntrack {
   }
 
   /**
-   * Empties the table in one request (`conntrack -F`), or, with a filter,
-   * deletes the matching entries and returns how many went.
+   * Empties the table in one request (`conntrack -F`) and resolves with the
+   * number of entries it held just before (the kernel does not say how many
+   * the flush removed); or, with a filter, deletes the matching entries and
+   * resolves with how many went.
    */
-  async flush(filter?: FlowFilterInput, options: AbortOptions = {}): Promise<number | undefined> {
+  async flush(filter?: FlowFilterInput, options: AbortOptions = {}): Promise<number> {
     if (filter === undefined) {
+      const entries = await this.count();
       const channel = this.modify();
       const seq = channel.nextSeq();
       await channel.request(flushRequest(seq), seq);
-      return undefined;
+      return entries;
     }
     return this.deleteEach(filter, () => {}, options);
   }

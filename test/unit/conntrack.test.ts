@@ -119,3 +119,25 @@ test('the kernel filter probe runs once per object, for the first dump that coul
   assert.equal(gets.length, 4, 'three dumps and one probe');
   ct.close();
 });
+
+test('flush() without a filter is one request and says how many entries there were', async () => {
+  const { ct, opened } = fake((r) => {
+    if (r.type === messageType(Subsystem.CTNETLINK, CtMsg.GET_STATS)) return [globalStats(r.seq, 7), ackMessage(r.seq)];
+    return [ackMessage(r.seq)];
+  });
+  assert.equal(await ct.flush(), 7);
+  const deletes = opened.flatMap((k) => k.sendCalls.flat()).filter((r) => r.type === messageType(Subsystem.CTNETLINK, CtMsg.DELETE));
+  assert.equal(deletes.length, 1);
+  ct.close();
+});
+
+/** The reply to IPCTNL_MSG_CT_GET_STATS: CTA_STATS_GLOBAL_ENTRIES. */
+function globalStats(seq: number, entries: number): Buffer {
+  const w = new MessageWriter();
+  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.GET_STATS, 0, seq, 0);
+  w.u32be(1, entries);
+  w.endMessage(start);
+  const message = w.toBuffer();
+  message.writeUInt32LE(PORTID, 12);
+  return message;
+}
