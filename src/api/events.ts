@@ -13,7 +13,7 @@ export interface EventOptions extends Omit<EventStreamOptions, 'kernelFilter' | 
   mask?: number;
   /**
    * Only events whose entry passes, with the meaning of dumps (1.4.7's
-   * filters, spec §6); `filter.family` selects by the event's nfgen_family.
+   * filters); `filter.family` selects by the event's nfgen_family.
    */
   filter?: FlowFilterInput;
   /**

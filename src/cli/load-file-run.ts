@@ -1,5 +1,5 @@
 /**
- * Runs the commands of a `-R` file (spec §7.14) with 1.4.7's outcome —
+ * Runs the commands of a `-R` file with 1.4.7's outcome —
  * output, exit status and resulting table — but not its pace: 1.4.7 waits
  * for the kernel's answer to each line before it sends the next, we keep up
  * to DEPTH `-I`/`-A` lines in flight, their requests (encoded when the file

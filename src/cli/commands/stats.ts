@@ -10,7 +10,7 @@ const NAMES = [...CPU_STATS_NAMES, 'unknown1', 'unknown2', 'unknown3', 'unknown4
 const PROC_STATS = '/proc/net/stat/nf_conntrack';
 
 /**
- * `-S` and `-S expect`: one line of counters per CPU (spec §7.16). When
+ * `-S` and `-S expect`: one line of counters per CPU. When
  * netlink fails both fall back to the conntrack counters of /proc, as
  * 1.4.7 does.
  */
