@@ -36,4 +36,4 @@ export { DccpState, Family, Protocol, SctpState, Status, TcpState, type Protocol
 export type { FlowFilterInput, FlowInput, ProtocolInput, TupleInput } from './api/input';
 export { flowToJson, type JsonOptions } from './format/json';
 export type { WireEntry } from './ctnetlink/wire-entry';
-export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';
+export { DumpInterruptedError, NetlinkError, ProtocolError } from './api/errors';

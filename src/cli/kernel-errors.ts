@@ -1,4 +1,4 @@
-import { DumpInterruptedError, NetlinkError, ProtocolError } from '../netlink/errors';
+import { DumpInterruptedError, NetlinkError, ProtocolError } from '../api/errors';
 import { COMMAND_KINDS, type CommandSelection } from './options';
 import { OtherProblem } from './problems';
 import { strerror } from './strerror';

@@ -21,7 +21,7 @@ import type { Conntrack } from '../api/conntrack';
 import { writeDeleteOfCreate } from '../ctnetlink/requests';
 import { MessageWriter } from '../netlink/attributes';
 import type { BatchHandler } from '../netlink/channel';
-import { isNotFound, type NetlinkError } from '../netlink/errors';
+import { isNotFound, type NetlinkError } from '../api/errors';
 import { isExistingAdd } from './commands/create';
 import type { ScriptCreate, ScriptStep } from './load-file-spool';
 import type { CommandSelection } from './options';

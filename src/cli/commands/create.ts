@@ -1,5 +1,5 @@
 import type { Flow } from '../../ctnetlink/flow';
-import { NetlinkError } from '../../netlink/errors';
+import { NetlinkError } from '../../api/errors';
 import { completeTuples, type CommandLine } from '../parse';
 import { BANNER } from '../problems';
 import { summary, type RunContext } from './context';

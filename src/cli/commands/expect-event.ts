@@ -1,6 +1,6 @@
 import { isLost, type EventStream } from '../../api/event-stream';
 import type { ExpectationEvent } from '../../ctnetlink/expect';
-import { NetlinkError } from '../../netlink/errors';
+import { NetlinkError } from '../../api/errors';
 import { subscribeErrno } from '../kernel-errors';
 import { BANNER, OtherProblem } from '../problems';
 import { catchStopSignals } from '../signals';
