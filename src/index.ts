@@ -10,7 +10,7 @@
  *
  * Importing has no side effects: the native socket addon loads on first use.
  */
-export { Conntrack, type ConntrackOptions, type CpuStats, type DumpOptions } from './api/conntrack';
+export { Conntrack, type AbortOptions, type ConntrackOptions, type CpuStats, type DumpOptions } from './api/conntrack';
 export type { Table } from './ctnetlink/requests';
 export type { ExpectationLookup, NewExpectation } from './api/expectations';
 export { EventStream, isLost, type EventsLost, type EventStreamOptions } from './api/event-stream';
@@ -32,7 +32,10 @@ export type {
   Timestamps,
   Tuple,
 } from './ctnetlink/flow';
-export { Status, STATUS_NAMES } from './ctnetlink/status';
-export { Slot, TupleField, WireEntry } from './ctnetlink/wire-entry';
-export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';
+export { STATUS_NAMES } from './ctnetlink/status';
+export { DccpState, Family, Protocol, SctpState, Status, TcpState, type ProtocolName } from './api/constants';
+export type { FlowFilterInput, FlowInput, ProtocolInput, TupleInput } from './api/input';
+export { flowToJson, type JsonOptions } from './format/json';
+export type { WireEntry } from './ctnetlink/wire-entry';
+export { DumpInterruptedError, NetlinkError, ProtocolError } from './api/errors';
 export { sendUnixDatagram } from './api/unix-datagram';

@@ -3,7 +3,7 @@ import { NetlinkChannel, type BatchHandler } from '../netlink/channel';
 import { NetlinkOption, NLMSG_HDRLEN } from '../netlink/constants';
 import { DumpInterruptedError, isNotFound, NetlinkError, ProtocolError } from '../netlink/errors';
 import type { MessageCursor } from '../netlink/messages';
-import { NetlinkSocket } from '../netlink/socket';
+import { NetlinkSocket, type Transport } from '../netlink/socket';
 import { messageType, NFGENMSG_LEN, Subsystem } from '../nfnetlink/header';
 import { CtMsg, Family } from '../ctnetlink/constants';
 import type { FlowFilter } from '../ctnetlink/filter';
@@ -37,12 +37,18 @@ import type { EventStream, EventStreamOptions } from './event-stream';
 import type { ConntrackEvent } from '../ctnetlink/event';
 import { BulkDelete } from './bulk-delete';
 import { conntrackEvents, rawConntrackEvents, type EventOptions, type RawConntrackEvent, type RawEventOptions } from './events';
+import { toFilter, toFlow, type FlowFilterInput, type FlowInput } from './input';
 import * as expectations from './expectations';
 import type { ExpectationLookup, NewExpectation } from './expectations';
 
 export interface ConntrackOptions {
   /** Network namespace to work in: a name under /run/netns (as `ip netns` makes) or a path. */
   netns?: string;
+  /**
+   * @internal Opens what stands in for each netlink socket (the query and the
+   * modify one): the seam where unit tests put a fake kernel.
+   */
+  transport?: () => Transport;
 }
 
 export interface DumpOptions {
@@ -50,13 +56,36 @@ export interface DumpOptions {
   table?: Table;
   /** Reset the counters while reading them (`conntrack -L -z`). */
   zero?: boolean;
+  /** Aborting ends the dump: the iteration (or the promise) rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
-/** One CPU's conntrack counters (`conntrack -S`): CTA_STATS_* type -> value, in kernel order. */
+/** For single requests and bulk changes. */
+export interface AbortOptions {
+  /**
+   * Aborting rejects with the signal's reason. A bulk change stops dumping;
+   * changes the kernel already made stay made.
+   */
+  signal?: AbortSignal;
+}
+
+/** One CPU's conntrack counters (`conntrack -S`). */
 export interface CpuStats {
   cpu: number;
+  /** CTA_STATS_* (or CTA_STATS_EXP_*) number -> value, in the kernel's order. */
   counters: Array<{ type: number; value: number }>;
+  /** The same by the names `conntrack -S` prints (`found`, `insert_failed` …); counters newer than those names are in `counters` only. */
+  named: Record<string, number>;
 }
+
+/** The names of CTA_STATS_* 1.. as `conntrack -S` prints them. */
+export const CPU_STATS_NAMES: readonly string[] = [
+  'searched', 'found', 'new', 'invalid', 'ignore', 'delete', 'delete_list', 'insert',
+  'insert_failed', 'drop', 'early_drop', 'error', 'search_restart', 'clash_resolve', 'chaintoolong',
+];
+
+/** The names of CTA_STATS_EXP_* 1.. as `conntrack -S expect` prints them. */
+export const EXPECTATION_STATS_NAMES: readonly string[] = ['expect_new', 'expect_create', 'expect_delete'];
 
 const CT_NEW = messageType(Subsystem.CTNETLINK, CtMsg.NEW);
 
@@ -96,6 +125,25 @@ interface DumpPlan {
   prefilter: ((entry: WireEntry) => boolean) | undefined;
 }
 
+/**
+ * `promise`, or the abort reason of `signal` as soon as it aborts. For a
+ * single request: the kernel still answers it, the answer is left unread.
+ */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+/** What every method rejects with once close() ran (EBADF, as for a closed descriptor). */
+function closedError(): NetlinkError {
+  return new NetlinkError(9 /* EBADF */, 'sendmsg', 'the Conntrack is closed');
+}
+
 function decodeEntry(m: MessageCursor): Flow | undefined {
   if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return undefined;
   return decodeFlow(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
@@ -115,42 +163,105 @@ function decodeEntry(m: MessageCursor): Flow | undefined {
  * Malformed replies throw ProtocolError; ENOBUFS (replies dropped) fails the
  * requests in flight with NetlinkError ENOBUFS.
  *
- * Needs CAP_NET_ADMIN in the namespace for everything but nothing at open.
+ * Needs CAP_NET_ADMIN in the namespace for everything but open.
  */
 export class Conntrack {
   private queryChannel: NetlinkChannel | undefined;
   private modifyChannel: NetlinkChannel | undefined;
   private readonly sockets = new Map<NetlinkChannel, NetlinkSocket>();
+  /** Event streams opened by events() / expectationEvents(): close() ends them too. */
+  private readonly streams = new Set<EventStream<unknown>>();
+  private closed = false;
   /** What the kernel filters in dumps: probed once, by the first dump that could use CTA_FILTER. */
   private kernelFilter: Promise<KernelFilterSupport> | undefined;
 
   private constructor(private readonly options: ConntrackOptions) {}
 
-  /** Opens the table; sockets are created on first use. */
+  /**
+   * Opens the table; sockets are created on first use, except that with
+   * `netns` one is opened at once, so a namespace that cannot be entered
+   * fails here (NetlinkError, syscall `open` or `setns`) rather than part-way
+   * through a first command.
+   */
   static open(options: ConntrackOptions = {}): Conntrack {
-    return new Conntrack(options);
+    const ct = new Conntrack(options);
+    if (options.netns !== undefined) ct.query();
+    return ct;
   }
 
   /**
    * Entries of a table in kernel order, one array per received datagram —
    * the cheapest way to walk a big table. `conntrack -L`.
    */
-  async *dumpBatches(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
-    let interrupted: DumpInterruptedError | undefined;
-    for (const { request, seq, match } of await this.dumpPlans(filter, options)) {
-      try {
-        for await (const batch of this.query().dump(request, seq, decodeEntry)) {
-          const kept = match ? batch.filter(match) : batch;
-          if (kept.length > 0) yield kept;
+  dumpBatches(filter: FlowFilterInput = {}, options: DumpOptions = {}): AsyncGenerator<Flow[]> {
+    return this.wholeDump(options.signal, async function* (this: Conntrack, query: NetlinkChannel): AsyncGenerator<Flow[]> {
+      let interrupted: DumpInterruptedError | undefined;
+      for (const { request, seq, match } of await this.dumpPlans(filter, options)) {
+        try {
+          for await (const batch of query.dump(request, seq, decodeEntry)) {
+            const kept = match ? batch.filter(match) : batch;
+            if (kept.length > 0) yield kept;
+          }
+        } catch (err) {
+          interrupted = laterDumps(err);
         }
-      } catch (err) {
-        interrupted = laterDumps(err);
       }
-    }
-    if (interrupted) throw interrupted;
+      if (interrupted) throw interrupted;
+    });
   }
 
   /**
+   * Runs `dump` (a dump on the query socket) and, when the caller leaves it
+   * before its end (break, return, a throw), retires that socket: the kernel
+   * goes on dumping into it and refuses another dump there (EBUSY) until it
+   * has been read to the end, so the next call gets a fresh socket at once.
+   */
+  private async *wholeDump<T>(
+    signal: AbortSignal | undefined,
+    dump: (this: Conntrack, query: NetlinkChannel) => AsyncGenerator<T>,
+  ): AsyncGenerator<T> {
+    signal?.throwIfAborted();
+    const query = this.query();
+    const unwatch = this.retireOnAbort(query, signal);
+    let ended = false;
+    try {
+      for await (const item of dump.call(this, query)) {
+        signal?.throwIfAborted();
+        yield item;
+      }
+      ended = true;
+    } catch (err) {
+      signal?.throwIfAborted();
+      throw err;
+    } finally {
+      unwatch();
+      if (!ended) this.retire(query);
+    }
+  }
+
+  /**
+   * An abort of `signal` retires the query socket (see wholeDump): the
+   * request on it fails at once, and the caller reports the abort instead.
+   * Returns the function that stops watching.
+   */
+  private retireOnAbort(query: NetlinkChannel, signal: AbortSignal | undefined): () => void {
+    if (!signal) return () => {};
+    const abort = (): void => this.retire(query);
+    signal.addEventListener('abort', abort, { once: true });
+    return () => signal.removeEventListener('abort', abort);
+  }
+
+  /** Drops the query socket `channel` (see wholeDump); requests still on it fail. */
+  private retire(channel: NetlinkChannel): void {
+    if (this.queryChannel !== channel) return;
+    this.queryChannel = undefined;
+    this.sockets.delete(channel);
+    channel.close();
+  }
+
+  /**
+   * @internal Not part of the package's API: the CLI's fast paths.
+   *
    * Visits the entries of a table in kernel order as the kernel sent them,
    * undecoded: the cheapest way through a big table (`conntrack -L` prints
    * this way). `visit` runs synchronously for every entry the filter keeps,
@@ -162,31 +273,51 @@ export class Conntrack {
    * rejects with what `visit` threw, or DumpInterruptedError after the last
    * entry when the table changed during the dump.
    */
-  async dumpRaw(filter: FlowFilter, options: DumpOptions, visit: (entry: WireEntry) => void): Promise<number> {
+  async dumpRaw(filter: FlowFilterInput, options: DumpOptions, visit: (entry: WireEntry) => void): Promise<number> {
     const entry = new WireEntry();
     let visited = 0;
     let interrupted: DumpInterruptedError | undefined;
-    for (const { request, seq, match, prefilter } of await this.dumpPlans(filter, options)) {
-      try {
-        await this.query().request(request, seq, (m) => {
-          if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return;
-          entry.set(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
-          if (prefilter && !prefilter(entry)) return;
-          if (match && !match(entry.flow())) return;
-          visited++;
-          visit(entry);
-        });
-      } catch (err) {
-        interrupted = laterDumps(err);
+    options.signal?.throwIfAborted();
+    const query = this.query();
+    const unwatch = this.retireOnAbort(query, options.signal);
+    let ended = false;
+    try {
+      for (const { request, seq, match, prefilter } of await this.dumpPlans(filter, options)) {
+        try {
+          await query.request(request, seq, (m) => {
+            if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return;
+            entry.set(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
+            if (prefilter && !prefilter(entry)) return;
+            if (match && !match(entry.flow())) return;
+            visited++;
+            visit(entry);
+          });
+        } catch (err) {
+          interrupted = laterDumps(err);
+        }
       }
+      ended = true;
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      throw err;
+    } finally {
+      unwatch();
+      // `visit` threw or a reply was malformed: the kernel may still be dumping (see wholeDump).
+      if (!ended) this.retire(query);
     }
+    options.signal?.throwIfAborted();
     if (interrupted) throw interrupted;
     return visited;
   }
 
   /** Entries of a table in kernel order, one at a time. */
-  async *dump(filter: FlowFilter = {}, options: DumpOptions = {}): AsyncGenerator<Flow> {
-    for await (const batch of this.dumpBatches(filter, options)) yield* batch;
+  async *dump(filter: FlowFilterInput = {}, options: DumpOptions = {}): AsyncGenerator<Flow> {
+    for await (const batch of this.dumpBatches(filter, options)) {
+      for (const flow of batch) {
+        options.signal?.throwIfAborted();
+        yield flow;
+      }
+    }
   }
 
   /**
@@ -195,14 +326,17 @@ export class Conntrack {
    * reads each entry back while its dump holds the query socket unread
    * (backpressure), where the answer would never be read.
    */
-  async get(template: Flow): Promise<Flow | undefined> {
+  async get(template: FlowInput, options: AbortOptions = {}): Promise<Flow | undefined> {
     const channel = this.modify();
     const seq = channel.nextSeq();
     let found: Flow | undefined;
     try {
-      await channel.request(getRequest(seq, template), seq, (m) => {
-        found = decodeEntry(m) ?? found;
-      });
+      await abortable(
+        channel.request(getRequest(seq, toFlow(template)), seq, (m) => {
+          found = decodeEntry(m) ?? found;
+        }),
+        options.signal,
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -216,13 +350,15 @@ export class Conntrack {
    * Minimum: original tuple with protocol, and a timeout; a missing reply
    * tuple is derived from the original.
    */
-  async create(flow: Flow, options: { exclusive?: boolean } = {}): Promise<void> {
+  async create(flow: FlowInput, options: { exclusive?: boolean } = {}): Promise<void> {
     const channel = this.modify();
     const seq = channel.nextSeq();
-    await channel.request(createRequest(seq, flow, options.exclusive ?? true), seq);
+    await channel.request(createRequest(seq, toFlow(flow), options.exclusive ?? true), seq);
   }
 
   /**
+   * @internal Not part of the package's API: the CLI's fast paths.
+   *
    * Sends `count` complete requests packed in `messages` (each asking for an
    * ACK; their sequence numbers are written here) as one batch on the modify
    * socket; `handler` gets each answer by the request's index. The caller
@@ -242,11 +378,13 @@ export class Conntrack {
     channel.submitBatch(messages, first, count, handler);
   }
 
-  /** Changes the attributes present in `flow` of the entry with its original tuple. `conntrack -U`. */
-  async update(flow: Flow): Promise<void> {
-    const channel = this.modify();
-    const seq = channel.nextSeq();
-    await channel.request(updateRequest(seq, flow), seq);
+  /**
+   * Changes the attributes present in `flow` of the entry with its original
+   * tuple (and zone). Resolves false when there is no such entry, like
+   * delete(); `conntrack -U`.
+   */
+  async update(flow: FlowInput): Promise<boolean> {
+    return this.unlessGone((seq) => updateRequest(seq, toFlow(flow)));
   }
 
   /**
@@ -254,11 +392,13 @@ export class Conntrack {
    * when it no longer exists — in a busy table entries vanish between a dump
    * and a delete, and that is not an error.
    */
-  async delete(flow: Flow): Promise<boolean> {
-    return this.deleteBy((seq) => deleteRequest(seq, flow));
+  async delete(flow: FlowInput): Promise<boolean> {
+    return this.unlessGone((seq) => deleteRequest(seq, toFlow(flow)));
   }
 
   /**
+   * @internal Not part of the package's API: the CLI's fast paths.
+   *
    * Runs `apply` on every entry a dump keeps while the dump goes on and hands
    * the results to `emit` in dump order, skipping undefined ones: the engine
    * of bulk changes (`conntrack -D`, `-U`). Up to PIPELINE_DEPTH applications
@@ -268,9 +408,10 @@ export class Conntrack {
    * `emit` ends the dump and rejects; resolves with the number emitted.
    */
   async pipeline<R>(
-    filter: FlowFilter,
+    filter: FlowFilterInput,
     apply: (entry: WireEntry) => Promise<R | undefined>,
     emit: (result: R) => void,
+    options: AbortOptions = {},
   ): Promise<number> {
     const query = this.query();
     const window: { done: boolean; value: R | undefined }[] = [];
@@ -305,7 +446,7 @@ export class Conntrack {
       if (failed || window.length === 0) drained?.();
     };
     try {
-      await this.dumpRaw(filter, {}, (entry) => {
+      await this.dumpRaw(filter, { signal: options.signal }, (entry) => {
         if (failed) throw failure;
         const slot: { done: boolean; value: R | undefined } = { done: false, value: undefined };
         window.push(slot);
@@ -339,11 +480,11 @@ export class Conntrack {
    * vanish meanwhile are skipped. Deletes travel pipelined while the dump goes
    * on. Resolves with the number deleted. `conntrack -D`.
    */
-  async deleteEach(filter: FlowFilter, visit: (deleted: WireEntry) => void): Promise<number> {
+  async deleteEach(filter: FlowFilterInput, visit: (deleted: WireEntry) => void, options: AbortOptions = {}): Promise<number> {
     const query = this.query();
     const bulk = new BulkDelete(this.modify(), PIPELINE_DEPTH, visit, () => query.holdReading(), () => query.releaseReading());
     try {
-      await this.dumpRaw(filter, {}, (entry) => bulk.add(entry));
+      await this.dumpRaw(filter, { signal: options.signal }, (entry) => bulk.add(entry));
     } catch (err) {
       // An interrupted dump still saw every entry: finish what it started, then report it.
       if (err instanceof DumpInterruptedError) await bulk.finish();
@@ -375,8 +516,8 @@ export class Conntrack {
     return bulk.finish();
   }
 
-  /** Sends one delete; false when the entry was gone already (ENOENT). */
-  private async deleteBy(request: (seq: number) => Buffer): Promise<boolean> {
+  /** Sends one change; false when the entry was gone already (ENOENT). */
+  private async unlessGone(request: (seq: number) => Buffer): Promise<boolean> {
     const channel = this.modify();
     const seq = channel.nextSeq();
     try {
@@ -393,8 +534,8 @@ export class Conntrack {
    * batch in kernel order. Deletes of a batch are in flight together while
    * the dump goes on. `conntrack -D`.
    */
-  async *deleteMatching(filter: FlowFilter = {}): AsyncGenerator<Flow[]> {
-    for await (const batch of this.dumpBatches(filter)) {
+  async *deleteMatching(filter: FlowFilterInput = {}, options: AbortOptions = {}): AsyncGenerator<Flow[]> {
+    for await (const batch of this.dumpBatches(filter, { signal: options.signal })) {
       const done = await Promise.all(batch.map((flow) => this.delete(flow)));
       const deleted = batch.filter((_, i) => done[i]);
       if (deleted.length > 0) yield deleted;
@@ -402,17 +543,20 @@ export class Conntrack {
   }
 
   /**
-   * Empties the table in one request (`conntrack -F`), or, with a filter,
-   * deletes the matching entries and returns how many went.
+   * Empties the table in one request (`conntrack -F`) and resolves with the
+   * number of entries it held just before (the kernel does not say how many
+   * the flush removed); or, with a filter, deletes the matching entries and
+   * resolves with how many went.
    */
-  async flush(filter?: FlowFilter): Promise<number | undefined> {
+  async flush(filter?: FlowFilterInput, options: AbortOptions = {}): Promise<number> {
     if (filter === undefined) {
+      const entries = await this.count();
       const channel = this.modify();
       const seq = channel.nextSeq();
       await channel.request(flushRequest(seq), seq);
-      return undefined;
+      return entries;
     }
-    return this.deleteEach(filter, () => {});
+    return this.deleteEach(filter, () => {}, options);
   }
 
   /** Number of entries in the namespace's table (`conntrack -C`). */
@@ -431,19 +575,19 @@ export class Conntrack {
 
   /** Per-CPU counters (`conntrack -S`). */
   async stats(): Promise<CpuStats[]> {
-    return this.cpuStats(cpuStatsRequest);
+    return this.cpuStats(cpuStatsRequest, CPU_STATS_NAMES);
   }
 
   /**
    * Expectations in kernel order; by default of every family
    * (`conntrack -L expect` lists IPv4 unless `-f ipv6`).
    */
-  dumpExpectations(options: { family?: number } = {}): AsyncGenerator<Expectation> {
-    return expectations.dumpExpectations(this.query(), options.family ?? 0);
+  dumpExpectations(options: { family?: number; signal?: AbortSignal } = {}): AsyncGenerator<Expectation> {
+    return this.wholeDump(options.signal, (query) => expectations.dumpExpectations(query, options.family ?? 0));
   }
 
   /** The expectation whose expected tuple is `tuple`; undefined when there is none. `conntrack -G expect`. */
-  getExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<Expectation | undefined> {
+  async getExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<Expectation | undefined> {
     return expectations.getExpectation(this.query(), tuple, lookup);
   }
 
@@ -458,7 +602,7 @@ export class Conntrack {
   }
 
   /** Deletes the expectation with this expected tuple; false when there is none. `conntrack -D expect`. */
-  deleteExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<boolean> {
+  async deleteExpectation(tuple: Tuple, lookup: ExpectationLookup = {}): Promise<boolean> {
     return expectations.deleteExpectation(this.modify(), tuple, lookup);
   }
 
@@ -469,7 +613,7 @@ export class Conntrack {
 
   /** Per-CPU expectation counters (`conntrack -S expect`): CTA_STATS_EXP_NEW, _CREATE, _DELETE. */
   async expectationStats(): Promise<CpuStats[]> {
-    return this.cpuStats(expectationStatsRequest);
+    return this.cpuStats(expectationStatsRequest, EXPECTATION_STATS_NAMES);
   }
 
   /**
@@ -479,7 +623,8 @@ export class Conntrack {
    * or the default 2 with a listener already present).
    */
   expectationEvents(options: Omit<EventStreamOptions, 'netns'> = {}): EventStream<ExpectationEvent> {
-    return expectations.expectationEvents({ ...options, netns: this.options.netns });
+    if (this.closed) throw closedError();
+    return this.track(expectations.expectationEvents({ ...options, netns: this.options.netns }));
   }
 
   /**
@@ -492,7 +637,8 @@ export class Conntrack {
    * present then).
    */
   events(options: EventOptions = {}): EventStream<ConntrackEvent> {
-    return conntrackEvents({ ...options, netns: this.options.netns });
+    if (this.closed) throw closedError();
+    return this.track(conntrackEvents({ ...options, netns: this.options.netns }));
   }
 
   /**
@@ -516,23 +662,47 @@ export class Conntrack {
     return [...this.sockets.values()].map((socket) => socket.portid);
   }
 
-  /** Closes the sockets; requests still in flight fail. */
+  /**
+   * Closes the sockets and ends the event streams this object opened (their
+   * `for await` loops finish); requests still in flight fail. Afterwards
+   * every method fails with NetlinkError EBADF ('the Conntrack is closed').
+   */
   close(): void {
+    this.closed = true;
     this.queryChannel?.close();
     this.modifyChannel?.close();
     this.queryChannel = this.modifyChannel = undefined;
     this.sockets.clear();
+    for (const stream of this.streams) stream.close();
+  }
+
+  /** close(), for `using ct = Conntrack.open()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** close(), for `await using ct = Conntrack.open()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  private track<T>(stream: EventStream<T>): EventStream<T> {
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
+    return stream;
   }
 
   /** One message per CPU (res_id = the CPU), its counters in wire order. */
-  private async cpuStats(request: (seq: number) => Buffer): Promise<CpuStats[]> {
+  private async cpuStats(request: (seq: number) => Buffer, names: readonly string[]): Promise<CpuStats[]> {
     const channel = this.query();
     const seq = channel.nextSeq();
     const all: CpuStats[] = [];
-    for await (const batch of channel.dump(request(seq), seq, (m) => ({
-      cpu: m.buf.readUInt16BE(m.payload + 2),
-      counters: decodeStats(m.buf, m.payload + NFGENMSG_LEN, m.end),
-    }))) {
+    for await (const batch of channel.dump(request(seq), seq, (m) => {
+      const counters = decodeStats(m.buf, m.payload + NFGENMSG_LEN, m.end);
+      const named: Record<string, number> = {};
+      for (const { type, value } of counters) if (names[type - 1] !== undefined) named[names[type - 1]!] = value;
+      return { cpu: m.buf.readUInt16BE(m.payload + 2), counters, named };
+    })) {
       all.push(...batch);
     }
     return all;
@@ -543,7 +713,8 @@ export class Conntrack {
    * Only the main table takes kernel filters; tuple filters only after the
    * probe said the kernel understands them.
    */
-  private async dumpPlans(filter: FlowFilter, options: DumpOptions): Promise<DumpPlan[]> {
+  private async dumpPlans(input: FlowFilterInput, options: DumpOptions): Promise<DumpPlan[]> {
+    const filter = toFilter(input);
     const table = options.table ?? 'conntrack';
     const main = table === 'conntrack';
     const split = main && filter.family === undefined && PER_FAMILY.some((family) => usesTupleFilter({ ...filter, family }));
@@ -600,6 +771,7 @@ export class Conntrack {
 
   /** Dumps and lookups. */
   private query(): NetlinkChannel {
+    if (this.closed) throw closedError();
     this.queryChannel ??= this.openChannel(false);
     return this.queryChannel;
   }
@@ -609,11 +781,14 @@ export class Conntrack {
    * holds back the ACKs of deletes made from it.
    */
   private modify(): NetlinkChannel {
+    if (this.closed) throw closedError();
     this.modifyChannel ??= this.openChannel(true);
     return this.modifyChannel;
   }
 
   private openChannel(pipelined: boolean): NetlinkChannel {
+    const settings = { familyHeaderLength: NFGENMSG_LEN, maxInFlight: pipelined ? PIPELINE_DEPTH : undefined };
+    if (this.options.transport) return new NetlinkChannel(this.options.transport(), settings);
     const socket = NetlinkSocket.open({ netns: this.options.netns });
     try {
       socket.trySetOption(NetlinkOption.EXT_ACK, 1);
@@ -626,7 +801,7 @@ export class Conntrack {
       socket.close();
       throw err;
     }
-    const channel = new NetlinkChannel(socket, { familyHeaderLength: NFGENMSG_LEN, maxInFlight: pipelined ? PIPELINE_DEPTH : undefined });
+    const channel = new NetlinkChannel(socket, settings);
     this.sockets.set(channel, socket);
     return channel;
   }

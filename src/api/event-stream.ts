@@ -108,6 +108,8 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
   private drops: number | undefined;
 
   /**
+   * @internal Not part of the package's API: Conntrack#events() and #expectationEvents() open streams.
+   *
    * Listens on a new socket for `groups` (bind() bits: 1 << (group - 1) for
    * each Group). `decode` returns undefined for messages to skip.
    */
@@ -226,6 +228,16 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
     this.signal?.removeEventListener('abort', this.abort);
     this.notify();
     this.emit('close');
+  }
+
+  /** close(), for `using events = ct.events()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** close(), for `await using events = ct.events()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T | EventsLost> {

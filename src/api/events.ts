@@ -3,20 +3,20 @@ import { totalmem } from 'node:os';
 import type { MessageCursor } from '../netlink/messages';
 import { type ConntrackEvent, decodeEvent, EventMask, eventType, type EventType } from '../ctnetlink/event';
 import { NFGENMSG_LEN } from '../nfnetlink/header';
-import type { FlowFilter } from '../ctnetlink/filter';
 import { compileEventFilter } from '../ctnetlink/filter-bpf';
 import { compileFilter } from '../ctnetlink/filter-match';
 import { ProtocolError } from '../netlink/errors';
 import { EventStream, type EventStreamOptions } from './event-stream';
+import { toFilter, type FlowFilterInput } from './input';
 
 export interface EventOptions extends Omit<EventStreamOptions, 'kernelFilter' | 'netns'> {
   /** Which kinds (EventMask bits); default all. `conntrack -e`. */
   mask?: number;
   /**
    * Only events whose entry passes, with the meaning of dumps (1.4.7's
-   * filters, spec §6); `filter.family` selects by the event's nfgen_family.
+   * filters); `filter.family` selects by the event's nfgen_family.
    */
-  filter?: FlowFilter;
+  filter?: FlowFilterInput;
   /**
    * Let the kernel drop non-matching events before they are queued (a BPF
    * socket filter compiled from `filter`); default true. The result is the
@@ -73,7 +73,7 @@ function conntrackMax(): number {
  * A malformed event is skipped, as 1.4.7 does.
  */
 export function conntrackEvents(options: EventOptions & { netns?: string } = {}): EventStream<ConntrackEvent> {
-  const filter = options.filter ?? {};
+  const filter = toFilter(options.filter ?? {});
   const match = compileFilter(filter);
   const kernelFilter = options.kernelFilter === false ? undefined : compileEventFilter(filter);
   const decode = (m: MessageCursor): ConntrackEvent | undefined => {

@@ -1,6 +1,5 @@
 /**
- * Address arguments of the `conntrack` command line (spec §3.2, §3.3,
- * §3.11): `ADDR[/N]` for the tuple, mask and expectation options, and
+ * Address arguments of the `conntrack` command line: `ADDR[/N]` for the tuple, mask and expectation options, and
  * `ADDR[:PORT]` / `[V6]:PORT` for the NAT options, with 1.4.7's checks in
  * its order and its exact messages.
  *

@@ -7,7 +7,7 @@
  * only on its documented contract: error messages quote `argv[optind - 1]`,
  * which after argument permutation or inside a cluster is not always the word
  * that failed (`conntrack -L -xz` reports `-L`); the optional-argument words
- * rule (§2.4) reads `argv[optind]` after permutation; abbreviations are
+ * rule reads `argv[optind]` after permutation; abbreviations are
  * resolved against a table that grows when `-p` is seen. So this is a
  * transcription of the algorithm, not a reimplementation of the interface:
  * the same scan state (optind, the rest of a short-option cluster, the
@@ -115,7 +115,7 @@ export class Getopt {
   }
 
   /**
-   * 1.4.7's get_optional_arg (§2.4): when the option had no attached
+   * 1.4.7's get_optional_arg: when the option had no attached
    * argument, the next word is taken as its argument unless it starts with
    * `-` or `!`. Call it right after next() returned the option.
    */

@@ -1,4 +1,4 @@
-import { DumpInterruptedError, NetlinkError, ProtocolError } from '../netlink/errors';
+import { DumpInterruptedError, NetlinkError, ProtocolError } from '../api/errors';
 import { COMMAND_KINDS, type CommandSelection } from './options';
 import { OtherProblem } from './problems';
 import { strerror } from './strerror';
@@ -44,6 +44,19 @@ export function errnoOf(err: unknown): number | undefined {
   if (err instanceof ProtocolError) return EPROTO;
   if (err instanceof DumpInterruptedError) return EINTR;
   return undefined;
+}
+
+/** The calls that set a socket up: a failure there is no answer of the kernel to a request. */
+const SOCKET_SETUP = new Set(['open', 'setns', 'socket', 'bind', 'setsockopt', 'getsockopt']);
+
+/** Whether opening the socket failed (in --netns: opening or entering the namespace). */
+export function isSocketSetupFailure(err: unknown): boolean {
+  return err instanceof NetlinkError && SOCKET_SETUP.has(err.syscall);
+}
+
+/** Whether entering the `--netns` namespace failed (its file could not be opened or joined). */
+export function isNamespaceFailure(err: unknown): boolean {
+  return err instanceof NetlinkError && (err.syscall === 'open' || err.syscall === 'setns');
 }
 
 /**

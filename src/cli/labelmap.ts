@@ -1,5 +1,5 @@
 /**
- * The connlabel name map (spec §3.12): /etc/xtables/connlabel.conf read the
+ * The connlabel name map: /etc/xtables/connlabel.conf read the
  * way libnetfilter_conntrack 1.0.9's nfct_labelmap_new() reads it, so the
  * same names resolve to the same bits and the same file fails the same way.
  *

@@ -1,5 +1,5 @@
 /**
- * The legality check of conntrack 1.4.7 (spec §4.2, §4.3): which options a
+ * The legality check of conntrack 1.4.7: which options a
  * command needs, allows or refuses, checked after the whole command line was
  * scanned, first violation wins.
  */
@@ -64,7 +64,7 @@ function cellsOf(options: Matrix['options'], kind: CommandSelection): RowCells {
   return row;
 }
 
-/** The generic check (§4.2 steps 1–3). */
+/** The generic check (1.4.7's generic_opt_check). */
 export function checkGenericOptions(kind: CommandSelection, given: ReadonlySet<OptionFlag>): void {
   if (given.has('any-nat') && (given.has('src-nat') || given.has('dst-nat'))) {
     throw new ParameterProblem("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
@@ -86,7 +86,7 @@ const ADDRESS_PAIR_INDICES = ADDRESS_PAIRS.map((p) => ({
 }));
 
 /**
- * The protocol module's check (§4 step 4). `flags` is the bit set of the
+ * The protocol module's check. `flags` is the bit set of the
  * module's options that were given (bit i = options[i]), as 1.4.7 keeps it.
  */
 export function checkProtocolOptions(kind: CommandSelection, module: ProtocolModule, flags: number): void {

@@ -1,5 +1,5 @@
 /**
- * Runs the commands of a `-R` file (spec §7.14) with 1.4.7's outcome —
+ * Runs the commands of a `-R` file with 1.4.7's outcome —
  * output, exit status and resulting table — but not its pace: 1.4.7 waits
  * for the kernel's answer to each line before it sends the next, we keep up
  * to DEPTH `-I`/`-A` lines in flight, their requests (encoded when the file
@@ -21,7 +21,7 @@ import type { Conntrack } from '../api/conntrack';
 import { writeDeleteOfCreate } from '../ctnetlink/requests';
 import { MessageWriter } from '../netlink/attributes';
 import type { BatchHandler } from '../netlink/channel';
-import { isNotFound, type NetlinkError } from '../netlink/errors';
+import { isNotFound, type NetlinkError } from '../api/errors';
 import { isExistingAdd } from './commands/create';
 import type { ScriptCreate, ScriptStep } from './load-file-spool';
 import type { CommandSelection } from './options';

@@ -1,6 +1,6 @@
 /**
- * The checked lines of a `-R` file, kept between the check and the run
- * (spec §7.14). 1.4.7 parses every line before it runs any; we parse each
+ * The checked lines of a `-R` file, kept between the check and the run.
+ * 1.4.7 parses every line before it runs any; we parse each
  * line once, and hold neither the file nor its parsed lines in memory: each
  * line leaves a record in an unlinked temporary file. A `-I`/`-A` line
  * leaves its create request, encoded, so that the run only streams bytes to

@@ -1,5 +1,5 @@
 /**
- * The file of `conntrack -R FILE` (spec §7.14): read like 1.4.7 reads it
+ * The file of `conntrack -R FILE`: read like 1.4.7 reads it
  * (fgets() pieces of at most 10239 bytes) and cut into argument vectors by
  * its tokenizer (iptables' add_param_to_argv): words split at spaces, tabs
  * and newlines; `"..."` groups (quotes removed, `\x` inside quotes is x, a

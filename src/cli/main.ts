@@ -28,7 +28,7 @@ async function run(argv: string[], netns: string | undefined): Promise<number> {
   const invocation = parseInvocation(argv);
   let table: Conntrack | undefined;
   const conntrack = (): Conntrack => (table ??= Conntrack.open(netns === undefined ? {} : { netns }));
-  const context = (cmd: CommandLine, summaries: boolean): RunContext => ({ cmd, conntrack, out: stdout, err: stderr, summaries });
+  const context = (cmd: CommandLine, summaries: boolean): RunContext => ({ cmd, conntrack, netns, out: stdout, err: stderr, summaries });
   try {
     if (invocation.kind === 'single') {
       for (const w of invocation.command.warnings) stderr.write(`${w}\n`);

@@ -5,14 +5,14 @@
  * legality check and the usage text are all derived from it; protocol
  * options live in protocols.ts in the same shape.
  *
- * Names follow conntrack 1.4.7 (spec §1–§4): `flag` is the canonical name
+ * Names follow conntrack 1.4.7: `flag` is the canonical name
  * its messages print (`Illegal option `--src'...`), `code` the value its
  * getopt returns, which is also accepted as a short option (so `-[` works
  * like `--tuple-src`, as in 1.4.7).
  */
 import type { ArgRequirement, LongOption } from './getopt';
 
-/** The 20 internal command kinds of 1.4.7 (§1), in the row order of its option matrix. */
+/** The 20 internal command kinds of 1.4.7, in the row order of its option matrix. */
 export const COMMAND_KINDS = [
   'CT_LIST', 'CT_CREATE', 'CT_UPDATE', 'CT_DELETE', 'CT_GET', 'CT_FLUSH', 'CT_EVENT', 'CT_VERSION',
   'CT_HELP', 'EXP_LIST', 'EXP_CREATE', 'EXP_DELETE', 'EXP_GET', 'EXP_FLUSH', 'EXP_EVENT', 'CT_COUNT',
@@ -24,14 +24,14 @@ export type CommandKind = (typeof COMMAND_KINDS)[number];
 export type CommandSelection = CommandKind | 'USAGE';
 
 /**
- * One cell of a legality matrix (spec §4): `M` mandatory, `o` optional,
+ * One cell of a legality matrix: `M` mandatory, `o` optional,
  * `.` illegal, `T` allowed but part of a pair rule (a complete pair is needed).
  */
 export type Legality = 'M' | 'o' | '.' | 'T';
 export type LegalityRow = Readonly<Record<CommandSelection, Legality>>;
 
 /**
- * A legality row from the spec's notation: one mark per column of
+ * A legality row written as marks (see Legality): one mark per column of
  * `columns`, separated by spaces; commands not in `columns` are illegal.
  */
 export function legalityRow(columns: readonly CommandSelection[], marks: string): LegalityRow {
@@ -46,7 +46,7 @@ export function legalityRow(columns: readonly CommandSelection[], marks: string)
 }
 
 /**
- * Columns of the generic matrix: the spec's table order (= the kinds), plus
+ * Columns of the generic matrix: 1.4.7's command kinds in order, plus
  * USAGE (no command). 1.4.7 reads a row past the end of its matrix when no
  * command was given; what it finds there makes every option illegal except
  * `--reply-zone` (so `conntrack --reply-zone 1` prints the usage): quirk D15,
@@ -54,7 +54,7 @@ export function legalityRow(columns: readonly CommandSelection[], marks: string)
  */
 const GENERIC_COLUMNS: readonly CommandSelection[] = [...COMMAND_KINDS, 'USAGE'];
 
-/** Help of one option or command in the usage text (§9.1): `  SYNOPSIS<tabs>TEXT`. */
+/** Help of one option or command in the usage text: `  SYNOPSIS<tabs>TEXT`. */
 export interface HelpEntry {
   /** What follows the option names in the synopsis, e.g. ` ip` (the z line has a lone space). */
   readonly argName: string;
@@ -75,7 +75,7 @@ export interface CommandDef {
 
 /**
  * Commands. All of them take their table name by the optional-argument
- * words rule (§2.4), whatever getopt thinks of their argument.
+ * words rule, whatever getopt thinks of their argument.
  */
 export const COMMANDS: readonly CommandDef[] = [
   { letter: 'L', longs: ['dump'], arg: 'optional', kinds: ['CT_LIST', 'EXP_LIST'],
@@ -102,7 +102,7 @@ export const COMMANDS: readonly CommandDef[] = [
     help: { argName: '', tabs: '\t\t\t\t', text: 'Show statistics' } },
 ];
 
-/** Canonical names of the generic options, in 1.4.7's bit order (= legality check order, §4.2). */
+/** Canonical names of the generic options, in 1.4.7's bit order (= legality check order). */
 export type OptionFlag =
   | 'src' | 'dst' | 'reply-src' | 'reply-dst' | 'protonum' | 'timeout' | 'status' | 'zero'
   | 'event-mask' | 'tuple-src' | 'tuple-dst' | 'mask-src' | 'mask-dst' | 'nat-range' | 'mark' | 'id'
@@ -118,7 +118,7 @@ export interface OptionDef {
   /** Long names, in the order --help lists them. */
   readonly longs: readonly string[];
   readonly arg: ArgRequirement;
-  /** The value is taken by the optional-argument words rule (§2.4). */
+  /** The value is taken by the optional-argument words rule. */
   readonly optionalWord?: true;
   readonly legal: LegalityRow;
   readonly help?: HelpEntry;
@@ -129,7 +129,7 @@ export interface OptionDef {
 const row = (marks: string): LegalityRow => legalityRow(GENERIC_COLUMNS, marks);
 
 /*
- * Columns of the rows below (spec §4.1 plus USAGE):
+ * Columns of the rows below (1.4.7's command kinds, plus USAGE):
  *           -L -I -U -D -G -F -E -V -h Lx Ix Dx Gx Fx Ex -C Cx -S Sx -A | none
  */
 export const OPTIONS: readonly OptionDef[] = [
@@ -173,7 +173,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'mask-dst', code: '}', longs: ['mask-dst'], arg: 'required',
     legal: row('o  .  o  o  .  .  o  .  .  .  M  .  .  .  .  .  .  .  .  .   .'),
     help: { argName: ' ip', tabs: '\t\t\t', text: 'Destination mask address' } },
-  // Deprecated: only prints a warning and never marks itself as seen (§3.17).
+  // Deprecated: only prints a warning and never marks itself as seen.
   { flag: 'nat-range', code: 'a', letter: 'a', longs: ['nat-range'], arg: 'required',
     legal: row('.  o  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  o   .'),
     doc: 'Deprecated: prints a warning and does nothing' },
@@ -233,7 +233,7 @@ export function optionByFlag(flag: OptionFlag): OptionDef {
 }
 
 /**
- * The pairs of the `T` rule (§4.2 step 3), each with the message for when it
+ * The pairs of the `T` rule, each with the message for when it
  * is the first one partially given (or, for the first pair, when none is).
  */
 export const ADDRESS_PAIRS: readonly { readonly flags: readonly [OptionFlag, OptionFlag]; readonly message: string }[] = [

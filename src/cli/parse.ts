@@ -1,15 +1,15 @@
 /**
- * The `conntrack` command line, parsed the way conntrack 1.4.7 parses it
- * (spec §2–§5), into everything the commands need before they talk to the
+ * The `conntrack` command line, parsed the way conntrack 1.4.7 parses it,
+ * into everything the commands need before they talk to the
  * kernel: the command, the request template, the filter, the output flags.
  *
  * The scan follows 1.4.7's do_parse() step by step, because the order of its
  * checks is observable: scanner errors and value errors come in command-line
- * order, then the family default, then the legality check (§4.2), then the
+ * order, then the family default, then the legality check, then the
  * protocol's check. The few checks 1.4.7 makes only when the command starts
  * (still without the kernel) are in validateForExecution().
  *
- * Deliberate differences from 1.4.7 (spec §15 policy): `-u` does not
+ * Deliberate differences from 1.4.7: `-u` does not
  * overwrite the mark (D1); `--id` needs a value and an unknown SCTP state is
  * an error instead of a crash (D12); every `-R` line has its own options,
  * template and output flags (D13).
@@ -52,7 +52,7 @@ import {
 
 export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
 
-/** `-o` keywords (§3.15). `userspace` is accepted and does nothing. */
+/** `-o` keywords. `userspace` is accepted and does nothing. */
 export interface OutputFlags {
   readonly xml: boolean;
   readonly extended: boolean;
@@ -66,7 +66,7 @@ export interface OutputFlags {
   readonly json: boolean;
 }
 
-/** Label options as bit numbers, ascending (§3.12). */
+/** Label options as bit numbers, ascending. */
 export interface LabelOptions {
   /** `-l`: bits an entry must have. */
   readonly filter?: readonly number[];
@@ -97,10 +97,10 @@ export interface ProtocolSelection extends SelectedProtocol {
 export interface CommandLine {
   /** argv[0], for the usage text. */
   readonly argv0: string;
-  /** The command kind (§1), or USAGE when no command was given. */
+  /** The command kind, or USAGE when no command was given. */
   readonly command: CommandSelection;
   readonly table: Table;
-  /** The command family after the §5 defaults: 0 (unspecified), 2 or 10. */
+  /** The command family after the default rules: 0 (unspecified), 2 or 10. */
   readonly family: Family;
   /** The generic options given, by canonical name (1.4.7's option bits: `-s A/24` also sets mask-src, `-a` sets nothing). */
   readonly options: ReadonlySet<OptionFlag>;
@@ -108,17 +108,17 @@ export interface CommandLine {
   /**
    * The request template (1.4.7's template object): tuples as the options
    * set them (a reply tuple only from reply options), status (`-u`),
-   * timeout, mark value, zones, protocol info incl. the TCP flags 1.4.7 adds
-   * (§13.4), NAT requests, labels of `--label-add`. For -I/-A pair it with
+   * timeout, mark value, zones, protocol info incl. the TCP flags 1.4.7 adds,
+   * NAT requests, labels of `--label-add`. For -I/-A pair it with
    * completeTuples().
    */
   readonly template: Flow;
   /**
    * The reply-direction ICMP type computed when `--icmp[v6]-type` was parsed
-   * (255 when the family was unknown then, §2.6).
+   * (255 when the family was unknown then).
    */
   readonly icmpReplyType?: number;
-  /** Which entries the command acts on (§6; for -U §7.8 step 2). Empty for non-filtering commands. */
+  /** Which entries the command acts on (for -U: the entries it then updates). Empty for non-filtering commands. */
   readonly filter: FlowFilter;
   /** `-m VALUE[/MASK]` as given: a filter for -L/-D/-E, the new mark for -I/-A, the change for -U. */
   readonly mark?: { readonly value: number; readonly mask: number };
@@ -136,7 +136,7 @@ export interface CommandLine {
   /** `-b`: atol() of the value. */
   readonly bufferSize?: number;
   readonly zero: boolean;
-  /** `-c`: accepted, compared with nothing (§3.9). */
+  /** `-c`: accepted, compared with nothing. */
   readonly secmark?: number;
   readonly expect: ExpectationTemplate;
   /** stderr lines 1.4.7 prints while parsing, in order. */
@@ -182,13 +182,13 @@ class ParseSession {
   }
 }
 
-/** Options whose presence turns on the generic comparison of §6.5 (1.4.7's CT_COMPARISON). */
+/** Options whose presence turns on 1.4.7's generic comparison (CT_COMPARISON). */
 export const COMPARISON_OPTIONS: ReadonlySet<OptionFlag> = new Set<OptionFlag>([
   'protonum', 'src', 'dst', 'reply-src', 'reply-dst', 'mark', 'secmark', 'status', 'id', 'zone', 'label',
   'orig-zone', 'reply-zone',
 ]);
 
-/** Commands that do not get the IPv4 default family (§5). */
+/** Commands that do not get the IPv4 default family. */
 const UNSPECIFIED_FAMILY_COMMANDS: ReadonlySet<CommandSelection> = new Set<CommandSelection>([
   'CT_LIST', 'CT_UPDATE', 'CT_DELETE', 'CT_GET', 'CT_FLUSH', 'CT_EVENT',
 ]);
@@ -241,7 +241,7 @@ const LOAD_FILE_COMMANDS: ReadonlySet<CommandSelection> = new Set<CommandSelecti
 
 /**
  * Parses the process's argv: `-R FILE` / `--load-file FILE` only as argv[1]
- * with a following word (§2.8). A file is opened here and parsed by the
+ * with a following word. A file is opened here and parsed by the
  * LoadFileScript's two readings.
  */
 export function parseInvocation(argv: readonly string[], env: ParseEnvironment = {}): Invocation {
@@ -252,7 +252,7 @@ export function parseInvocation(argv: readonly string[], env: ParseEnvironment =
 }
 
 /**
- * The command lines of a `-R` file (§7.14): check() parses every line as
+ * The command lines of a `-R` file: check() parses every line as
  * 1.4.7 does before it runs any, and only then checks each command against
  * what a file may contain. The lines are not kept here: check() hands each
  * one to its caller, which keeps what running it needs (load-file-spool.ts).
@@ -307,8 +307,8 @@ function withWarnings<T>(session: ParseSession, parse: () => T): T {
 }
 
 /**
- * The checks 1.4.7 makes when the command starts, before any request
- * (§3.3, §3.13, §7.1). Call it right before running the command; for -E
+ * The checks 1.4.7 makes when the command starts, before any request.
+ * Call it right before running the command; for -E
  * after the event socket is open and the buffer-size NOTICE printed, as
  * 1.4.7 does. `-L dying` and `-L unconfirmed` skip them.
  */
@@ -329,7 +329,7 @@ export function validateForExecution(cmd: CommandLine): void {
 /** Protocols whose ports swap when a tuple is derived from the other direction. */
 
 /**
- * The tuples `-I`/`-A` send (§7.9 step 1). When only one direction was
+ * The tuples `-I`/`-A` send. When only one direction was
  * given, the other one is derived from it as libnetfilter_conntrack does:
  * addresses and ports swapped, the same l3/l4 protocol, only the zone of
  * the derived direction kept; for the reply, ICMP keeps its id and code and
@@ -411,7 +411,7 @@ function withProtocolOptions(longopts: readonly LongOption[], module: ProtocolMo
   return extended;
 }
 
-/** What each address option does: target tuple, field, and the mask option a `/N` sets (§3.2). */
+/** What each address option does: target tuple, field, and the mask option a `/N` sets. */
 const ADDRESS_OPTIONS: Partial<Record<OptionFlag, { target: TargetTuple; field: 'src' | 'dst'; maskFlag?: OptionFlag }>> = {
   src: { target: 'orig', field: 'src', maskFlag: 'mask-src' },
   dst: { target: 'orig', field: 'dst', maskFlag: 'mask-dst' },
@@ -484,12 +484,12 @@ class CommandLineParser {
     const command = commandByLetter(val);
     if (command) return this.addCommand(command, optarg);
     const option = optionByCode(val)!;
-    // The deprecated -a never counts as given (§3.17).
+    // The deprecated -a never counts as given.
     if (option.flag !== 'nat-range') this.options.add(option.flag);
     this.genericOption(option.flag, optarg);
   }
 
-  /** The table word of a command (1.4.7's check_type, §3.1), then the command itself. */
+  /** The table word of a command, then the command itself. */
   private addCommand(def: CommandDef, optarg: string | undefined): void {
     const word = this.getopt.takeOptionalWord(optarg);
     const table = word === undefined ? 'conntrack' : (['expect', 'conntrack', 'dying', 'unconfirmed'] as const).find((t) => t.startsWith(word));
@@ -572,7 +572,7 @@ class CommandLineParser {
     }
   }
 
-  /** An address option: the address, its family, and for `/N` the mask option it implies (§3.2). */
+  /** An address option: the address, its family, and for `/N` the mask option it implies. */
   private addressOption(flag: OptionFlag, value: string, how: NonNullable<(typeof ADDRESS_OPTIONS)[OptionFlag]>): void {
     const parsed = parseAddressOption(value, this.family, { longName: flag, cidr: how.maskFlag !== undefined });
     this.family = parsed.family;
@@ -586,7 +586,7 @@ class CommandLineParser {
     }
   }
 
-  /** `-p`: the module and its options from now on (§2.6); a second `-p` adds another copy. */
+  /** `-p`: the module and its options from now on; a second `-p` adds another copy. */
   private selectProtocol(value: string): void {
     const selected = resolveProtocol(value, this.session.protocols);
     if (!selected) throw new ParameterProblem(`\`${value}' unsupported protocol`);
@@ -612,7 +612,7 @@ class CommandLineParser {
   }
 
   /**
-   * `-u LIST` (1.4.7's parse_parameter_mask, §3.7): `!NAME` goes to the
+   * `-u LIST`: `!NAME` goes to the
    * mask, an item starting with UNREPLIED means "SEEN_REPLY clear".
    */
   private parseStatus(list: string): void {
@@ -638,7 +638,7 @@ class CommandLineParser {
     }
   }
 
-  /** A comma list of keywords (1.4.7's parse_parameter, §3.14, §3.15): the OR of their values. */
+  /** A comma list of keywords: the OR of their values. */
   private parseKeywords(list: string, keywords: readonly (readonly [string, number])[]): number {
     let bits = 0;
     let rest = list;
@@ -676,7 +676,7 @@ class CommandLineParser {
     }
   }
 
-  /** `-n/-g/-j [ADDR[:PORT]]` (§3.11): the value by the optional-argument words rule. */
+  /** `-n/-g/-j [ADDR[:PORT]]`: the value by the optional-argument words rule. */
   private natOption(flag: 'src-nat' | 'dst-nat' | 'any-nat', optarg: string | undefined): void {
     const word = this.getopt.takeOptionalWord(optarg);
     const match: NatMatch = {};
@@ -695,7 +695,7 @@ class CommandLineParser {
     this.nat[key] = match;
   }
 
-  /** `-l`, `--label-add`, `--label-del` (§3.12). */
+  /** `-l`, `--label-add`, `--label-del`. */
   private labelOption(flag: 'label' | 'label-add' | 'label-del', optarg: string | undefined): void {
     const map = this.session.labelMap((l) => this.warn(l));
     this.labelMap = map;
@@ -723,7 +723,7 @@ class CommandLineParser {
     if ((o.has('reply-src') || o.has('reply-dst')) && isIcmp(template.orig.proto)) {
       Object.assign(template.reply, icmpReplyFields(template.orig, icmpReplyType));
     }
-    // Mark and labels go into the request of -I/-A only; -U computes them per entry (§7.8).
+    // Mark and labels go into the request of -I/-A only; -U computes them per entry.
     const creating = this.command === 'CT_CREATE' || this.command === 'CT_ADD';
     if (this.mark && creating) template.mark = this.mark.value;
     // Properties are set one by one, not spread: a -R file builds one of these per line.
@@ -803,7 +803,7 @@ function natRange(match: NatMatch): NatRange {
   return { ...(match.addr !== undefined && { minIp: match.addr }), ...(match.port !== undefined && { minPort: match.port }) };
 }
 
-/** Fields of a template tuple that the comparison of §6.5 looks at (the reply has no ICMP fields there). */
+/** Fields of a template tuple that the generic comparison looks at (the reply has no ICMP fields there). */
 function comparable(tuple: Tuple, direction: 'orig' | 'reply'): Tuple | undefined {
   const copy: Tuple = { ...tuple };
   if (direction === 'reply') {
@@ -814,7 +814,7 @@ function comparable(tuple: Tuple, direction: 'orig' | 'reply'): Tuple | undefine
   return Object.keys(copy).length > 0 ? copy : undefined;
 }
 
-/** The filter of a command (§6; -U: §7.8 step 2). */
+/** The filter of a command (for -U: which entries it updates). */
 function buildFilter(cmd: CommandLine, nat: { src?: NatMatch; dst?: NatMatch; any?: NatMatch }): FlowFilter {
   const filtering: readonly CommandSelection[] = ['CT_LIST', 'CT_DELETE', 'CT_UPDATE', 'CT_GET', 'CT_EVENT'];
   if (!filtering.includes(cmd.command)) return {};

@@ -1,10 +1,10 @@
 /**
- * The protocol modules of `conntrack -p` (spec §3.4, §3.19, §4.3): their
+ * The protocol modules of `conntrack -p`: their
  * options, value parsing, states, pair rules and help, plus the C library
  * number parsers whose truncation quirks the whole command line shares, and
  * the /etc/protocols lookup.
  *
- * A module's options exist only after `-p` selected it (§2.6). Each option
+ * A module's options exist only after `-p` selected it. Each option
  * writes into the request template the way 1.4.7's extension does, including
  * the byte-order and truncation quirks that are visible in the kernel.
  */
@@ -142,7 +142,7 @@ export interface ProtocolTarget {
   readonly mask: Tuple;
   /**
    * The reply-direction ICMP type that libnetfilter_conntrack computes when
-   * the type is set; 255 (the kernel refuses it) when unknown (§2.6).
+   * the type is set; 255 (the kernel refuses it) when unknown.
    */
   icmpReplyType?: number;
 }
@@ -156,7 +156,7 @@ export interface ProtocolOption {
   readonly parse: (value: string, target: ProtocolTarget) => void;
 }
 
-/** The pair rule of a module (§4.3): the option indexes of each pair and the message for it. */
+/** The pair rule of a module: the option indexes of each pair and the message for it. */
 export interface PairRule {
   readonly pairs: readonly { readonly options: readonly [number, number]; readonly message: string }[];
 }
@@ -176,13 +176,13 @@ export interface ProtocolModule {
   /** In 1.4.7's flag-bit order, which is also the legality check order. */
   readonly options: readonly ProtocolOption[];
   readonly pairRule?: PairRule;
-  /** Lines printed by `-h -p NAME` (§9.2), without newline. */
+  /** Lines printed by `-h -p NAME`, without newline. */
   readonly help: readonly string[];
-  /** The final check's side effect on the template (TCP flags, §13.4); not run for -h. */
+  /** The final check's side effect on the template (the TCP flags 1.4.7 adds); not run for -h. */
   readonly finish?: (template: Flow) => void;
 }
 
-/** Columns of the protocol matrices of spec §4.3; other commands cannot reach them (-p is illegal there). */
+/** Columns of the protocol matrices of ; other commands cannot reach them (-p is illegal there). */
 const PROTO_COLUMNS: readonly CommandSelection[] = [
   'CT_LIST', 'CT_CREATE', 'CT_UPDATE', 'CT_DELETE', 'CT_GET', 'CT_EVENT', 'EXP_CREATE', 'EXP_DELETE', 'EXP_GET', 'CT_ADD',
 ];
@@ -306,7 +306,7 @@ const DCCP_STATES = [
   'NONE', 'REQUEST', 'RESPOND', 'PARTOPEN', 'OPEN', 'CLOSEREQ', 'CLOSING', 'TIMEWAIT', 'IGNORE', 'INVALID',
 ] as const;
 
-/** TCP flags 1.4.7 puts on every tcp template (§13.4). */
+/** TCP flags 1.4.7 puts on every tcp template. */
 const IP_CT_TCP_FLAG_SACK_PERM = 0x02;
 const IP_CT_TCP_FLAG_CLOSE_INIT = 0x04;
 const IP_CT_TCP_FLAG_BE_LIBERAL = 0x08;
@@ -343,7 +343,7 @@ function udpLike(name: string, number: number): ProtocolModule {
   };
 }
 
-/** `htonl(atoi(v))`: the tag is byte-swapped once more by the encoder, so the kernel stores it swapped (§3.19). */
+/** `htonl(atoi(v))`: the tag is byte-swapped once more by the encoder, so the kernel stores it swapped. */
 const vtag = (value: string): number => swap32(truncate(atoi(value), 32));
 
 const sctp: ProtocolModule = {
@@ -493,7 +493,7 @@ export interface SelectedProtocol {
 }
 
 /**
- * Resolves `-p PROTO` as 1.4.7 does (§3.4): a built-in name (any case), then
+ * Resolves `-p PROTO` as 1.4.7 does: a built-in name (any case), then
  * a name or alias of /etc/protocols (generic module even if the number has a
  * built-in one), then a number (strtoul base 0, whole string, at most 255).
  */

@@ -1,6 +1,6 @@
 /**
- * The usage text of `conntrack -h` (spec §9.1) and the protocol help of
- * `-h -p P` (§9.2), byte for byte. Every option line is generated from the
+ * The usage text of `conntrack -h` and the protocol help of
+ * `-h -p P`, byte for byte. Every option line is generated from the
  * option table; this file only fixes the layout: which entries each section
  * lists and in what order, since 1.4.7's text does not follow the check order.
  */

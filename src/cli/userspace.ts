@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * Who caused an event: the ` [USERSPACE] portid=P progname=NAME` suffix of
- * `conntrack -E` lines (spec §8.8). The event carries the port id of the
+ * `conntrack -E` lines. The event carries the port id of the
  * netlink socket whose request made it; 1.4.7 finds that NETLINK_NETFILTER
  * socket's inode in /proc/net/netlink, then the process holding it — in
  * /proc/P/fd first (a process's first socket gets its pid as port id), then

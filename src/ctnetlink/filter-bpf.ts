@@ -179,7 +179,7 @@ export function compileEventFilter(filter: FlowFilter): Buffer | undefined {
 }
 
 /**
- * §6.4: `(entry.orig.ADDR & mask) == (filter.ADDR & mask)`, the address of
+ * `(entry.orig.ADDR & mask) == (filter.ADDR & mask)`, the address of
  * the mask's family (a missing one passes: the predicate decides).
  */
 function network(a: Assembler, filter: FlowFilter, addr: string | undefined, maskText: string, v4: IpAttr, v6: IpAttr): void {
@@ -198,7 +198,7 @@ function address(a: Assembler, tuple: CtAttr, type: IpAttr, bytes: Buffer, mask:
   });
 }
 
-/** §6.5 as filter-match.ts's comparisonTests() compiles it. */
+/** The generic comparison as filter-match.ts's comparisonTests() compiles it. */
 function comparison(a: Assembler, filter: FlowFilter): void {
   if (filter.orig) tuple(a, CtAttr.TUPLE_ORIG, comparedFields(filter.orig, filter.reply, filter.srcMask !== undefined, filter.dstMask !== undefined));
   if (filter.reply) tuple(a, CtAttr.TUPLE_REPLY, comparedFields(filter.reply, filter.orig, false, false));

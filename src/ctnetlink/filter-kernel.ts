@@ -57,7 +57,7 @@ import { encodeTuple } from './tuple-codec';
  *   (also mark 0), so it equals the predicate's test. Mask 0 is accepted:
  *   value 0 keeps everything, any other value nothing.
  * - Status: `(status & mask) == value`; mask 0 fails with EINVAL whatever the
- *   value (`conntrack -L -u UNSET`, spec §3.7), and a lone CTA_STATUS_MASK is
+ *   value (`conntrack -L -u UNSET`), and a lone CTA_STATUS_MASK is
  *   ignored. See encodeDumpFilter for how mask 0 is handled.
  */
 

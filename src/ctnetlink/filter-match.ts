@@ -6,12 +6,12 @@ import { Status } from './status';
 
 /**
  * The userspace half of the filter model: a FlowFilter compiled to a predicate
- * with conntrack-tools 1.4.7's meaning (spec §6). Every dump, delete, update
+ * with conntrack-tools 1.4.7's meaning. Every dump, delete, update
  * and event stream runs it on every entry, whether or not the kernel already
  * filtered (filter-kernel.ts), so it alone defines the result.
  *
- * The tests run in 1.4.7's order: family, NAT (§6.1), mark (§6.2), labels
- * (§6.3), networks (§6.4), then the generic comparison (§6.5).
+ * The tests run in 1.4.7's order: family, NAT, mark, labels,
+ * networks, then the generic comparison.
  *
  * Everything that can be prepared is prepared once here: addresses are
  * canonicalised to the text the decoder produces (so the hot path compares
@@ -67,7 +67,7 @@ function buildTests(filter: FlowFilter): Test[] {
 }
 
 // ---------------------------------------------------------------------------
-// §6.1 NAT
+// NAT
 
 /**
  * One side (SNAT or DNAT) of 1.4.7's filter_nat(). The entry fields it reads
@@ -119,7 +119,7 @@ function l4dst(t: Tuple): number {
 /** The test of one NAT option, as filter_nat() evaluates `has_srcnat` / `has_dstnat`. */
 function natSideTest(side: NatSide, m: NatMatch): Test {
   // Only an IPv4 address is compared (1.4.7 looks at ATTR_SNAT_IPV4 only);
-  // an IPv6 one leaves the test as if no address was given (§6.1, D18).
+  // an IPv6 one leaves the test as if no address was given (D18).
   let addr: string | undefined;
   if (m.addr !== undefined) {
     const v4 = parseIPv4(m.addr);
@@ -162,7 +162,7 @@ function natTest(nat: NatFilter): Test | undefined {
 }
 
 // ---------------------------------------------------------------------------
-// §6.2 mark, §6.3 labels
+// mark, labels
 
 function markTest(value: number, mask: number): Test {
   const v = value >>> 0;
@@ -193,7 +193,7 @@ function labelsTest(labels: Buffer): Test {
 }
 
 // ---------------------------------------------------------------------------
-// §6.4 networks
+// networks
 
 function networkTest(filter: FlowFilter, which: 'src' | 'dst', maskText: string): Test {
   const addrText = filter.orig?.[which];
@@ -237,13 +237,13 @@ function networkTest(filter: FlowFilter, which: 'src' | 'dst', maskText: string)
 }
 
 // ---------------------------------------------------------------------------
-// §6.5 generic comparison
+// generic comparison
 
 /**
  * 1.4.7 runs nfct_cmp() only when one of -s -d -r -q -p -m -c -u -i -w -l
  * --orig-zone --reply-zone was given. In model terms: any tuple field, mark,
  * status, id, zone, labels, or state (which needs -p anyway). Timeout and the
- * family are not in the list: `-t` alone is never compared (§6.5, D18).
+ * family are not in the list: `-t` alone is never compared (D18).
  */
 export function usesComparison(filter: FlowFilter): boolean {
   return (
@@ -319,7 +319,7 @@ function comparisonTests(filter: FlowFilter): Test[] {
  * The fields of one filter direction that the comparison tests: the layer-4
  * fields 1.4.7 compares for the protocol (`other` lends its protocol when
  * this direction has none), without addresses that a network mask compares
- * instead (§6.4). The zone compares non-strictly (absent = 0), everything
+ * instead. The zone compares non-strictly (absent = 0), everything
  * else strictly. The predicate and the kernel's event filter (filter-bpf.ts)
  * both compile exactly these.
  */

@@ -9,7 +9,7 @@ import type { Tuple } from './flow';
  * so the result never depends on which path ran (see filter-match.ts and
  * filter-kernel.ts).
  *
- * Semantics follow conntrack-tools 1.4.7 (spec §6), because the CLI maps its
+ * Semantics follow conntrack-tools 1.4.7, because the CLI maps its
  * options onto this model one to one.
  */
 export interface FlowFilter {
@@ -44,7 +44,7 @@ export interface FlowFilter {
   state?: number;
   /** Exact remaining timeout (1.4.7 quirk of `-D -t N` with another filter). */
   timeout?: number;
-  /** NAT filters (`-n`, `-g`, `-j`), spec §6.1. */
+  /** NAT filters (`-n`, `-g`, `-j`). */
   nat?: NatFilter;
 }
 

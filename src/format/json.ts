@@ -74,6 +74,15 @@ function labelList(labels: Buffer, labelName: JsonOptions['labelName']): (string
 
 /** One conntrack entry as a single-line JSON object. */
 export function formatJson(flow: Flow, opts: JsonOptions = {}): string {
+  return JSON.stringify(flowToJson(flow, opts));
+}
+
+/**
+ * One conntrack entry as a plain object that JSON.stringify takes as it is
+ * (no bigint: counters are numbers, or decimal strings past 2^53), in the
+ * shape of `conntrack -o json` (schema/conntrack-json.v1.json).
+ */
+export function flowToJson(flow: Flow, opts: JsonOptions = {}): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   if (opts.event !== undefined) o.event = opts.event;
   if (opts.time !== undefined) o.time = opts.time.toISOString();
@@ -108,5 +117,5 @@ export function formatJson(flow: Flow, opts: JsonOptions = {}): string {
     o.portid = opts.portid;
     if (opts.progname !== undefined) o.progname = opts.progname;
   }
-  return JSON.stringify(o);
+  return o;
 }

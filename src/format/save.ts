@@ -1,7 +1,7 @@
 /**
  * `conntrack -o save`: an entry as the command-line options that recreate it
  * (conntrack-tools 1.4.7 ct_save_snprintf() and the protocol modules' print
- * tables, spec §8.4). Each option appears only when its attribute is present.
+ * tables). Each option appears only when its attribute is present.
  * The lines are meant to be replayed with `conntrack -R`.
  */
 
@@ -30,7 +30,7 @@ export function unsupportedL3Warning(l3: number): string {
 
 /**
  * Whether the reply source shows destination NAT (`-g` instead of `-r`), as
- * libnetfilter_conntrack 1.0.9's NFCT_GOPT_IS_DNAT decides (spec §6.1): the
+ * libnetfilter_conntrack 1.0.9's NFCT_GOPT_IS_DNAT decides: the
  * DST_NAT_DONE bit, or no status attribute at all, and a reply source that is
  * not the original destination. Address texts are canonical, so comparing
  * strings compares addresses.

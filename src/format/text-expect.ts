@@ -1,7 +1,7 @@
 /**
  * The default one-line expectation format of `conntrack -L/-G/-E expect`,
  * byte for byte as libnetfilter_conntrack 1.0.9 prints it
- * (expect/snprintf_default.c, spec §8.5):
+ * (expect/snprintf_default.c):
  *
  * ```
  * [EVENT ]TIMEOUT proto=P src=… dst=… PORTS mask-src=… mask-dst=… PORTS master-src=… master-dst=… PORTS [zone=Z ][FLAGS ][class=C ][helper=NAME]

@@ -1,7 +1,7 @@
 /**
  * The default one-line conntrack format of `conntrack -L/-G/-D/-U/-E`, byte
- * for byte as libnetfilter_conntrack 1.0.9 prints it (snprintf_default.c,
- * spec §8.1). It runs once per entry of a dump, so it only concatenates
+ * for byte as libnetfilter_conntrack 1.0.9 prints it (snprintf_default.c).
+ * It runs once per entry of a dump, so it only concatenates
  * strings: no arrays, no joins, no regular expressions.
  */
 

@@ -1,7 +1,7 @@
 /**
  * The XML format of `conntrack -L/-E expect -o xml`: one `<flow>` element per
  * expectation, byte for byte as libnetfilter_conntrack 1.0.9 prints it
- * (expect/snprintf_xml.c, spec §8.6). The three tuples share one `<layer3>`
+ * (expect/snprintf_xml.c). The three tuples share one `<layer3>`
  * and one `<layer4>` element, named after the family and the expected
  * tuple's protocol; each tuple's ports still follow its own protocol.
  * `<meta>` is always there, possibly empty.

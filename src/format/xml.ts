@@ -1,7 +1,7 @@
 /**
  * The XML format of `conntrack -o xml`: one `<flow>…</flow>` element per entry,
- * byte for byte as libnetfilter_conntrack 1.0.9 prints it (snprintf_xml.c,
- * spec §8.3), quirks included:
+ * byte for byte as libnetfilter_conntrack 1.0.9 prints it (snprintf_xml.c),
+ * quirks included:
  *  - `<state>` looks SCTP and DCCP states up in the TCP table;
  *  - the reply direction's `<counters>` appear when the *original* counters
  *    are present (C tests the original bits for both directions);

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemInfo, NetlinkOption, SOL_NETLINK, SOL_SOCKET, SocketOption } from './constants';
+import { NetlinkError } from './errors';
 
 /** The native addon's surface (native/netlink_socket.c). */
 interface Addon {
@@ -23,10 +25,49 @@ interface Addon {
   readAheadStop(handle: object): void;
 }
 
+/** The addon's calls that throw Node-style system errors (the others return a negative errno). */
+const THROWING = ['open', 'bind', 'setsockopt', 'getsockopt', 'getsockoptBuffer', 'attachFilter'] as const;
+
+const PACKAGE_ROOT = join(__dirname, '..', '..', '..');
+
+/**
+ * Where the addon may be, best first: the one built from source on this
+ * machine (`npm install` builds it when no prebuilt one fits, `npm rebuild`
+ * always), then the one the package ships for linux-x64 with glibc.
+ */
+export function* addonCandidates(root: string, platform: string, arch: string, glibc: () => boolean): Generator<string> {
+  yield join(root, 'build', 'Release', 'netlink_socket.node');
+  // Asked only when there is no local build: a process report costs milliseconds at start-up.
+  if (platform === 'linux' && glibc()) yield join(root, 'prebuilds', `${platform}-${arch}-glibc`, 'netlink_socket.node');
+}
+
+/** Whether this process runs on glibc (the prebuilt addon's C library). */
+function isGlibc(): boolean {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return report?.header?.glibcVersionRuntime !== undefined;
+}
+
+/** Loads the first candidate that exists and loads; one clear error when none does. */
+function loadAddon(): Addon {
+  const failures: string[] = [];
+  for (const file of addonCandidates(PACKAGE_ROOT, process.platform, process.arch, isGlibc)) {
+    if (!existsSync(file)) continue;
+    try {
+      return require(file) as Addon;
+    } catch (err) {
+      failures.push(`${file}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(
+    `conntrack-ts: no usable netlink addon${failures.length ? ` (${failures.join('; ')})` : ''}; ` +
+      'build it with `npm rebuild conntrack-ts` (needs python3, make and a C compiler)',
+  );
+}
+
 let addon: Addon | undefined;
 function native(): Addon {
   // Loaded on first use so that importing the package has no side effects.
-  addon ??= require(join(__dirname, '..', '..', '..', 'build', 'Release', 'netlink_socket.node')) as Addon;
+  addon ??= withNetlinkErrors(loadAddon());
   return addon;
 }
 
@@ -37,6 +78,30 @@ function native(): Addon {
  */
 export function unixDatagramSend(address: Buffer, data: Buffer): number {
   return native().unixDatagramSend(address, data);
+}
+
+/**
+ * The addon with its system errors (socket, setns, bind, setsockopt …) turned
+ * into NetlinkError, the one error type the library documents for what the
+ * kernel refused.
+ */
+function withNetlinkErrors(raw: Addon): Addon {
+  // The addon's functions are read-only, non-enumerable properties: copy them by name.
+  const wrapped: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(raw)) wrapped[name] = (raw as unknown as Record<string, unknown>)[name];
+  for (const name of THROWING) {
+    const call = raw[name] as (...args: unknown[]) => unknown;
+    wrapped[name] = (...args: unknown[]): unknown => {
+      try {
+        return call(...args);
+      } catch (err) {
+        const { errno, syscall } = err as NodeJS.ErrnoException;
+        if (typeof errno === 'number' && typeof syscall === 'string') throw new NetlinkError(errno, syscall);
+        throw err;
+      }
+    };
+  }
+  return wrapped as unknown as Addon;
 }
 
 /**

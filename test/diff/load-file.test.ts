@@ -1,5 +1,5 @@
 /**
- * Differential cases for `-R` (spec §7.14) beyond the two in core.test.ts:
+ * Differential cases for `-R` beyond the two in core.test.ts:
  * where 1.4.7 stops, what it prints, what stays in the table. 1.4.7 parses
  * every line before it runs any (a parse error anywhere: nothing done, no
  * line number), then runs the lines in order and stops at the first that

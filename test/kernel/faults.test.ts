@@ -35,12 +35,15 @@ test('EBUSY: an entry created with a status bit the kernel reserves is refused w
   assert.equal(await ct.count(), 1, 'the socket goes on');
 });
 
-test('ENOENT: updating an entry that does not exist is NetlinkError ENOENT; get says undefined', async (t) => {
+test('ENOENT is "not found", the same for get, update and delete: undefined, false, false', async (t) => {
   const ns = await withNetns(t, 'fltnoent');
   const ct = Conntrack.open({ netns: ns.name });
   t.after(() => ct.close());
-  await assert.rejects(ct.update({ ...udpFlow(2), mark: 1 }), (err: unknown) => err instanceof NetlinkError && err.code === 'ENOENT');
+  assert.equal(await ct.update({ ...udpFlow(2), mark: 1 }), false);
   assert.equal(await ct.get(udpFlow(2)), undefined);
+  assert.equal(await ct.delete(udpFlow(2)), false);
+  await ct.create(udpFlow(2));
+  assert.equal(await ct.update({ ...udpFlow(2), mark: 1 }), true);
 });
 
 test('ENOBUFS: replies overflowing a small receive buffer fail the requests in flight with NetlinkError ENOBUFS; the socket goes on', async (t) => {

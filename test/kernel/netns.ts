@@ -276,7 +276,7 @@ export async function ctFill(ns: Netns, entries: readonly (readonly string[])[])
   await ns.execOk(REFERENCE_CONNTRACK, ['-R', '-'], { input: lines.join('\n') + '\n' });
 }
 
-/** Quotes a word for the `-R` tokenizer (§7.14: "..." groups, \x yields x). */
+/** Quotes a word for the `-R` tokenizer ("..." groups, \x yields x). */
 function quoteLoadFileWord(word: string): string {
   if (word !== '' && !/[\s"\\#]/.test(word)) return word;
   return `"${word.replace(/["\\]/g, (c) => `\\${c}`)}"`;

@@ -1,5 +1,5 @@
 /**
- * GNU getopt_long emulation (spec §2.1–§2.5): the scan state and argument
+ * GNU getopt_long emulation: the scan state and argument
  * permutation that conntrack 1.4.7's messages and optional-argument rule
  * depend on.
  */
@@ -140,7 +140,7 @@ describe('permutation and non-options', () => {
   });
 });
 
-describe('optional-argument words (§2.4)', () => {
+describe('optional-argument words', () => {
   function takeAfter(words: readonly string[]): { value: string | undefined; next: GetoptEvent | undefined } {
     const g = new Getopt(['prog', ...words], OPTSTRING);
     const first = g.next(LONGOPTS) as Extract<GetoptEvent, { type: 'option' }>;

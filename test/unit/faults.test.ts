@@ -149,7 +149,7 @@ describe('fault: the kernel refuses a request (ENOENT, EEXIST, EBUSY, EPERM, ENO
     });
   }
 
-  // 1.4.7's err2str(): per command where it has its own text, strerror() elsewhere (spec §10).
+  // 1.4.7's err2str(): per command where it has its own text, strerror() elsewhere.
   const messages: Array<[number, CommandSelection, string]> = [
     [ENOENT, 'CT_CREATE', "such conntrack doesn't exist"],
     [ENOENT, 'CT_GET', "such conntrack doesn't exist"],

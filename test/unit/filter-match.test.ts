@@ -7,7 +7,7 @@ import { Status } from '../../src/ctnetlink/status';
 
 /*
  * Table-driven: every row is one filter applied to one entry, with the answer
- * conntrack-tools 1.4.7 gives (spec §6 and the quirks of §15 D18).
+ * conntrack-tools 1.4.7 gives (and its quirks, D18).
  */
 
 const TCP = 6;
@@ -142,7 +142,7 @@ table('family (nfgen_family of the entry)', [
   { name: 'IPv6 filter, IPv6 entry', filter: { family: 10 }, flow: icmp6, match: true },
 ]);
 
-table('§6.1 NAT: -n (SNAT)', [
+table('NAT: -n (SNAT)', [
   { name: '-n: address and port mapped', filter: { nat: { src: {} } }, flow: snat, match: true },
   { name: '-n: address mapped only', filter: { nat: { src: {} } }, flow: snatAddrOnly, match: true },
   { name: '-n: port mapped only', filter: { nat: { src: {} } }, flow: snatPortOnly, match: true },
@@ -222,7 +222,7 @@ table('§6.1 NAT: -n (SNAT)', [
   },
 ]);
 
-table('§6.1 NAT: -g (DNAT), -j, -n with -g', [
+table('NAT: -g (DNAT), -j, -n with -g', [
   { name: '-g: DNAT entry', filter: { nat: { dst: {} } }, flow: dnat, match: true },
   { name: '-g: SNAT entry', filter: { nat: { dst: {} } }, flow: snat, match: false },
   { name: '-g ADDR: reply.src', filter: { nat: { dst: { addr: '192.168.0.5' } } }, flow: dnat, match: true },
@@ -256,7 +256,7 @@ table('§6.1 NAT: -g (DNAT), -j, -n with -g', [
   { name: '-n -g: DNAT only', filter: { nat: { src: {}, dst: {} } }, flow: dnat, match: false },
 ]);
 
-table('§6.2 mark: (mark & mask) == value', [
+table('mark: (mark & mask) == value', [
   { name: 'equal', filter: { mark: { value: 5, mask: 0xffffffff } }, flow: { ...tcp4, mark: 5 }, match: true },
   { name: 'different', filter: { mark: { value: 5, mask: 0xffffffff } }, flow: { ...tcp4, mark: 4 }, match: false },
   { name: 'masked: 0x12 & 0xf0 == 0x10', filter: { mark: { value: 0x10, mask: 0xf0 } }, flow: { ...tcp4, mark: 0x12 }, match: true },
@@ -272,7 +272,7 @@ table('§6.2 mark: (mark & mask) == value', [
   },
 ]);
 
-table('§6.3 labels: every filter bit set in the entry', [
+table('labels: every filter bit set in the entry', [
   { name: 'subset', filter: { labels: labels(1, 9) }, flow: { ...tcp4, labels: labels(1, 9, 20) }, match: true },
   { name: 'one bit missing', filter: { labels: labels(1, 9) }, flow: { ...tcp4, labels: labels(1) }, match: false },
   { name: 'entry without labels', filter: { labels: labels(1) }, flow: tcp4, match: false },
@@ -281,7 +281,7 @@ table('§6.3 labels: every filter bit set in the entry', [
   { name: 'bit 127 beyond a short entry bitmap', filter: { labels: labels(127) }, flow: { ...tcp4, labels: Buffer.from([0xff, 0xff, 0xff, 0xff]) }, match: false },
 ]);
 
-table('§6.4 networks', [
+table('networks', [
   {
     name: '/24 inside',
     filter: { family: 2, orig: { src: '10.0.0.77' }, srcMask: '255.255.255.0' },
@@ -372,7 +372,7 @@ table('§6.4 networks', [
   },
 ]);
 
-table('§6.5 addresses, protocol, l3 (strict)', [
+table('addresses, protocol, l3 (strict)', [
   { name: 'orig src equal', filter: { orig: { src: '10.0.0.1' } }, flow: tcp4, match: true },
   { name: 'orig src different', filter: { orig: { src: '10.0.0.2' } }, flow: tcp4, match: false },
   { name: 'orig dst', filter: { orig: { dst: '10.0.0.2' } }, flow: tcp4, match: true },
@@ -394,7 +394,7 @@ table('§6.5 addresses, protocol, l3 (strict)', [
   { name: 'reply protocol', filter: { reply: { proto: ICMP } }, flow: icmp4, match: true },
 ]);
 
-table('§6.5 ports and ICMP fields (per protocol)', [
+table('ports and ICMP fields (per protocol)', [
   { name: 'tcp sport', filter: { orig: { proto: TCP, sport: 40000 } }, flow: tcp4, match: true },
   { name: 'tcp dport different', filter: { orig: { proto: TCP, dport: 81 } }, flow: tcp4, match: false },
   { name: 'reply ports', filter: { reply: { proto: TCP, sport: 80, dport: 40000 } }, flow: tcp4, match: true },
@@ -445,7 +445,7 @@ table('§6.5 ports and ICMP fields (per protocol)', [
   { name: 'no protocol in the filter: icmp id compared', filter: { orig: { icmpId: 77 } }, flow: icmp4, match: true },
 ]);
 
-table('§6.5 zones (non-strict: missing = 0)', [
+table('zones (non-strict: missing = 0)', [
   { name: '-w 0, entry without zone', filter: { zone: 0 }, flow: tcp4, match: true },
   { name: '-w 0 also lists an entry that only has a direction zone', filter: { zone: 0 }, flow: { ...tcp4, orig: { ...tcp4.orig, zone: 5 } }, match: true },
   { name: '-w 5, entry zone 5', filter: { zone: 5 }, flow: { ...tcp4, zone: 5 }, match: true },
@@ -458,7 +458,7 @@ table('§6.5 zones (non-strict: missing = 0)', [
   { name: '--reply-zone 7, orig zone 7', filter: { reply: { zone: 7 } }, flow: { ...tcp4, orig: { ...tcp4.orig, zone: 7 } }, match: false },
 ]);
 
-table('§6.5 id, status, state, timeout', [
+table('id, status, state, timeout', [
   { name: 'id equal', filter: { id: 1001 }, flow: tcp4, match: true },
   { name: 'id different', filter: { id: 1002 }, flow: tcp4, match: false },
   { name: 'entry without id', filter: { id: 1001 }, flow: without(tcp4, 'id'), match: false },

@@ -71,7 +71,7 @@ function labelWords(...words: number[]): Buffer {
 }
 
 /**
- * The facts of one `conntrack -L` line (spec §8.1) that come from the kernel
+ * The facts of one `conntrack -L` line that come from the kernel
  * message, so every printed field can be compared with what we decoded: the
  * reference tool is an independent decoder of the same bytes.
  */
@@ -190,7 +190,7 @@ describe('decodeFlow on captured kernel messages', () => {
       id: 1,
       use: 1,
       timeout: 1,
-      // conntrack -p tcp always sends BE_LIBERAL | SACK_PERM (spec §13.4).
+      // conntrack -p tcp always sends BE_LIBERAL | SACK_PERM.
       tcp: ctlTcpInfo(TcpState.ESTABLISHED, 0x0a),
       synproxy: NO_SYNPROXY,
     });

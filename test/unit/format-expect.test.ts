@@ -1,6 +1,6 @@
 /**
  * The expectation formats. Expected lines are transcripts of the reference
- * conntrack 1.4.7 (spec §7.13, §8.5, §8.6 and runs on the test machine), or,
+ * conntrack 1.4.7 (runs on the test machine), or,
  * for what no kernel here produces (flags without a helper, zones, other
  * families), what libnetfilter_conntrack 1.0.9's printers make of it.
  */
@@ -46,7 +46,7 @@ const D9: Expectation = {
   mask: { src: V4_FULL, dst: V4_FULL, proto: 7 },
 };
 
-describe('formatExpectationText (spec §8.5)', () => {
+describe('formatExpectationText', () => {
   test('IPv4 and IPv6 ftp expectations', () => {
     assert.equal(
       formatExpectationText({ ...FTP_V4, timeout: 297 }),
@@ -108,7 +108,7 @@ describe('formatExpectationText (spec §8.5)', () => {
   });
 });
 
-describe('formatExpectationXml (spec §8.6)', () => {
+describe('formatExpectationXml', () => {
   test('-L expect -o xml document', () => {
     assert.equal(
       EXPECT_XML_HEADER + formatExpectationXml({ ...FTP_V4, timeout: 297 }) + '\n' + EXPECT_XML_FOOTER,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatJson } from '../../src/format/json';
+import { flowToJson, formatJson } from '../../src/format/json';
 import { Status } from '../../src/ctnetlink/status';
 import { counters, labelMap, makeFlow, tuple } from './format-fixtures';
 
@@ -47,4 +47,11 @@ test('ICMP fields, GRE keys by their names, and no portid for the kernel’s own
   assert.equal('portid' in o, false);
   const gre = makeFlow({ proto: 47, orig: tuple('10.0.0.1', '10.0.0.2', { sport: 16, dport: 32 }), reply: tuple('10.0.0.2', '10.0.0.1') });
   assert.deepEqual(JSON.parse(formatJson(gre)).orig, { src: '10.0.0.1', dst: '10.0.0.2', protocol: 'gre', protonum: 47, srckey: 16, dstkey: 32 });
+});
+
+test('flowToJson (exported by the package): the same object, which JSON.stringify takes as it is', () => {
+  const flow = makeFlow({ proto: 17, orig: tuple('10.0.0.1', '10.0.0.2', { sport: 1, dport: 2 }), countersOrig: counters(2n ** 60n, 1), timestamp: { start: 5n } });
+  const object = flowToJson(flow);
+  assert.deepEqual(object, JSON.parse(formatJson(flow)));
+  assert.equal(JSON.stringify(object), formatJson(flow));
 });

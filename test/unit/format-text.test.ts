@@ -27,7 +27,7 @@ process.env.TZ = 'UTC';
 const at = (seconds: number) => () => seconds;
 const SNAT_DONE = CONFIRMED | Status.SRC_NAT | Status.SRC_NAT_DONE | Status.DST_NAT_DONE;
 
-describe('formatText: spec §8.1 transcripts', () => {
+describe('formatText: transcripts', () => {
   const cases: [string, Flow, Parameters<typeof formatText>[1], string][] = [
     [
       'tcp, assured, mark',
@@ -163,7 +163,7 @@ describe('formatText: spec §8.1 transcripts', () => {
   }
 });
 
-describe('formatText: spec §8.7 event transcripts', () => {
+describe('formatText: event transcripts', () => {
   const udpEvent = (timeout: number, mark: number | undefined): Flow =>
     makeFlow({
       proto: Proto.UDP, orig: tuple('10.0.0.1', '10.0.0.2', { sport: 5000, dport: 53 }),

@@ -24,7 +24,7 @@ process.env.TZ = 'UTC';
 
 const at = (seconds: number) => () => seconds;
 
-describe('formatXml: spec §8.3 transcripts', () => {
+describe('formatXml: transcripts', () => {
   test('-L -o xml document', () => {
     const flow = makeFlow({
       proto: Proto.TCP, orig: tuple('10.0.0.1', '10.0.0.2', { sport: 1111, dport: 80 }),

@@ -7,6 +7,8 @@ export interface RunContext {
   readonly cmd: CommandLine;
   /** The table, opened on first use (so -V and -h touch no socket). */
   conntrack(): Conntrack;
+  /** `--netns` as given: the table is that namespace's, not this process's. */
+  readonly netns: string | undefined;
   readonly out: Output;
   readonly err: Output;
   /** False inside `-R` files: 1.4.7 prints no per-command summary there. */

@@ -5,9 +5,9 @@ import { netlinkOrProc } from './proc-fallback';
 
 const COUNT_FILE = '/proc/sys/net/netfilter/nf_conntrack_count';
 
-/** `-C`: the number of entries; /proc when the netlink request fails, as 1.4.7 does (spec §7.15). */
+/** `-C`: the number of entries; /proc when the netlink request fails, as 1.4.7 does. */
 export function count(ctx: RunContext): Promise<number> {
-  return netlinkOrProc(() => ctx.conntrack().count(), readCountFile, (entries) => ctx.out.write(`${entries}\n`));
+  return netlinkOrProc(ctx, () => ctx.conntrack().count(), readCountFile, (entries) => ctx.out.write(`${entries}\n`));
 }
 
 function readCountFile(): number {

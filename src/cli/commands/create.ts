@@ -1,5 +1,5 @@
 import type { Flow } from '../../ctnetlink/flow';
-import { NetlinkError } from '../../netlink/errors';
+import { NetlinkError } from '../../api/errors';
 import { completeTuples, type CommandLine } from '../parse';
 import { BANNER } from '../problems';
 import { summary, type RunContext } from './context';
@@ -7,7 +7,7 @@ import { summary, type RunContext } from './context';
 const EEXIST = 17;
 
 /**
- * `-I` (create) and `-A` (add) (spec §7.9). 1.4.7 sends both with
+ * `-I` (create) and `-A` (add). 1.4.7 sends both with
  * NLM_F_EXCL; `-A` then swallows EEXIST and reports 0 added (kept quirk D5).
  */
 export async function create(ctx: RunContext): Promise<number> {

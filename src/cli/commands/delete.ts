@@ -4,7 +4,7 @@ import { summary, type RunContext } from './context';
 import { EntryPrinter } from './printer';
 
 /**
- * `-D`: delete every matching entry (spec §7.6). Deletes go out pipelined
+ * `-D`: delete every matching entry. Deletes go out pipelined
  * while the dump continues; an entry that vanished meanwhile is skipped
  * (1.4.8's fix of D6), any other failure stops the command.
  */

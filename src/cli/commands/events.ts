@@ -16,7 +16,7 @@ const ENOBUFS_WARNING =
   'Please, check --buffer-size in conntrack(8) manpage.\n';
 
 /**
- * `-E [conntrack]` (spec §7.12): every event that passes the filters, until
+ * `-E [conntrack]`: every event that passes the filters, until
  * SIGINT or SIGTERM; then the XML footer if a header went out, the count on
  * stderr, exit 0.
  *

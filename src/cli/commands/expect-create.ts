@@ -1,7 +1,7 @@
 import type { RunContext } from './context';
 
 /**
- * `-I expect` (spec §7.10): master `-s -d -p --sport --dport`, expected
+ * `-I expect`: master `-s -d -p --sport --dport`, expected
  * tuple `--tuple-*`, mask `--mask-*`, timeout `-t`. Success prints nothing.
  */
 export async function createExpectation(ctx: RunContext): Promise<number> {

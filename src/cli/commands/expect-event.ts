@@ -1,6 +1,6 @@
 import { isLost, type EventStream } from '../../api/event-stream';
 import type { ExpectationEvent } from '../../ctnetlink/expect';
-import { NetlinkError } from '../../netlink/errors';
+import { NetlinkError } from '../../api/errors';
 import { subscribeErrno } from '../kernel-errors';
 import { BANNER, OtherProblem } from '../problems';
 import { catchStopSignals } from '../signals';
@@ -10,7 +10,7 @@ import { ExpectationPrinter } from './expect-printer';
 const ENOBUFS = 105;
 
 /**
- * `-E expect` (spec §7.13): every expectation event of the namespace, all
+ * `-E expect`: every expectation event of the namespace, all
  * families, unfiltered, until SIGINT or SIGTERM; then the XML footer if a
  * header went out, the count, exit 0. Each event reaches stdout at once.
  * 1.4.7 gives up when the kernel dropped events (its receive loop fails

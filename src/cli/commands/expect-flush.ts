@@ -1,10 +1,12 @@
 import { BANNER } from '../problems';
 import type { RunContext } from './context';
 
-/** `-F expect`: every expectation of every family goes; the message follows even a failed request (spec §7.11). */
+/** `-F expect`: every expectation of every family goes; the message follows even a failed request. */
 export async function flushExpectations(ctx: RunContext): Promise<number> {
+  // Outside the try: a --netns that cannot be entered is no flush that failed.
+  const ct = ctx.conntrack();
   try {
-    await ctx.conntrack().flushExpectations();
+    await ct.flushExpectations();
   } finally {
     ctx.err.write(`${BANNER}: expectation table has been emptied.\n`);
   }

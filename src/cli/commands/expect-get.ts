@@ -7,7 +7,7 @@ const ENOENT = 2;
 
 /**
  * `-G expect`: the expectation whose expected tuple is `-s -d -p` and the
- * ports (spec §7.5); printed without a summary line.
+ * ports; printed without a summary line.
  */
 export async function getExpectation(ctx: RunContext): Promise<number> {
   const { cmd } = ctx;

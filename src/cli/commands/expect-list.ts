@@ -4,7 +4,7 @@ import { ExpectationPrinter } from './expect-printer';
 
 /**
  * `-L expect`: every expectation of the command family — IPv4 unless
- * `-f ipv6` (spec §5, §7.3) — in kernel order.
+ * `-f ipv6` — in kernel order.
  */
 export async function listExpectations(ctx: RunContext): Promise<number> {
   const printer = new ExpectationPrinter(ctx.cmd.output, ctx.out);
@@ -21,12 +21,14 @@ export async function listExpectations(ctx: RunContext): Promise<number> {
 
 /**
  * `-C expect`: how many IPv4 expectations a dump returns (`-f` is illegal
- * here, spec §7.15). 1.4.7 prints the count even when the dump failed.
+ * here). 1.4.7 prints the count even when the dump failed.
  */
 export async function countExpectations(ctx: RunContext): Promise<number> {
   let count = 0;
+  // Outside the try: a --netns that cannot be entered counted nothing.
+  const ct = ctx.conntrack();
   try {
-    for await (const _ of ctx.conntrack().dumpExpectations({ family: ctx.cmd.family })) count++;
+    for await (const _ of ct.dumpExpectations({ family: ctx.cmd.family })) count++;
   } finally {
     ctx.out.write(`${count}\n`);
   }

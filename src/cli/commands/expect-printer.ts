@@ -9,7 +9,7 @@ import type { OutputFlags } from '../parse';
 
 /**
  * Prints expectations in the format the command line chose. 1.4.7 honours
- * only `xml` and `timestamp` here (spec §7.3, §7.13): other `-o` words are
+ * only `xml` and `timestamp` here: other `-o` words are
  * accepted and ignored; `json` is our extension. The XML header goes out
  * before the first expectation, so an empty result prints nothing.
  */

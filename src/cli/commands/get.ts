@@ -7,7 +7,7 @@ import { EntryPrinter } from './printer';
 const EINVAL = 22;
 const ENOENT = 2;
 
-/** `-G`: look one entry up by its tuple, print it if it passes the filters (spec §7.4). */
+/** `-G`: look one entry up by its tuple, print it if it passes the filters. */
 export async function get(ctx: RunContext): Promise<number> {
   const { cmd } = ctx;
   const template = cmd.template;

@@ -9,7 +9,7 @@ const EINVAL = 22;
 
 /**
  * `-L [conntrack|dying|unconfirmed]`: stream the table, filter, print in
- * kernel order (spec §7.1, §7.2).
+ * kernel order.
  */
 export async function list(ctx: RunContext): Promise<number> {
   const { cmd } = ctx;

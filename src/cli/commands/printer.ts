@@ -10,7 +10,7 @@ import { timestampPrefix, wallClockTimeval } from '../../format/timestamp';
 import type { Output } from '../output';
 import type { CommandLine } from '../parse';
 
-/** What an event line adds to its entry (`conntrack -E`, spec §8.7). */
+/** What an event line adds to its entry (`conntrack -E`). */
 export interface EventLine {
   type: EventType;
   /** The port id of the process whose request caused the event; 0 = the kernel. */
@@ -22,7 +22,7 @@ export interface EventLine {
 /** `-o save` of an event names the change as the option that would make it. */
 const EVENT_SAVE_PREFIX: Readonly<Record<EventType, SavePrefix>> = { new: '-A', update: '-U', destroy: '-D' };
 
-/** Where a command puts the XML document frame (spec §8.3: it differs per command, D17). */
+/** Where a command puts the XML document frame (it differs per command, D17). */
 export type XmlFrame = 'document' | 'header-only' | 'none';
 
 export interface PrinterStyle {

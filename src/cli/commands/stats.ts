@@ -1,23 +1,16 @@
 import { readFileSync } from 'node:fs';
-import type { CpuStats } from '../../api/conntrack';
+import { CPU_STATS_NAMES, EXPECTATION_STATS_NAMES, type CpuStats } from '../../api/conntrack';
 import { OtherProblem } from '../problems';
 import type { RunContext } from './context';
 import { netlinkOrProc } from './proc-fallback';
 
-/** 1.4.7's names of CTA_STATS_* 1..15, then placeholders for numbers it does not know. */
-const NAMES = [
-  'searched', 'found', 'new', 'invalid', 'ignore', 'delete', 'delete_list', 'insert',
-  'insert_failed', 'drop', 'early_drop', 'error', 'search_restart', 'clash_resolve', 'chaintoolong',
-  'unknown1', 'unknown2', 'unknown3', 'unknown4',
-];
-
-/** 1.4.7's names of CTA_STATS_EXP_* 1..3; it skips numbers past them. */
-const EXPECT_NAMES = ['expect_new', 'expect_create', 'expect_delete'];
+/** Past the names it knows, 1.4.7 prints placeholders for counter numbers; it skips expectation ones. */
+const NAMES = [...CPU_STATS_NAMES, 'unknown1', 'unknown2', 'unknown3', 'unknown4'];
 
 const PROC_STATS = '/proc/net/stat/nf_conntrack';
 
 /**
- * `-S` and `-S expect`: one line of counters per CPU (spec §7.16). When
+ * `-S` and `-S expect`: one line of counters per CPU. When
  * netlink fails both fall back to the conntrack counters of /proc, as
  * 1.4.7 does.
  */
@@ -25,9 +18,9 @@ export function stats(ctx: RunContext): Promise<number> {
   const ct = ctx.conntrack();
   const netlink = async (): Promise<string[]> =>
     ctx.cmd.command === 'EXP_STATS'
-      ? (await ct.expectationStats()).map((s) => netlinkLine(s, EXPECT_NAMES))
+      ? (await ct.expectationStats()).map((s) => netlinkLine(s, EXPECTATION_STATS_NAMES))
       : (await ct.stats()).map((s) => netlinkLine(s, NAMES));
-  return netlinkOrProc(netlink, procLines, (lines) => {
+  return netlinkOrProc(ctx, netlink, procLines, (lines) => {
     for (const line of lines) ctx.out.write(line);
   });
 }

@@ -1,5 +1,4 @@
 import type { Flow } from '../../ctnetlink/flow';
-import { NetlinkError } from '../../netlink/errors';
 import { labelBitmap } from '../labelmap';
 import type { CommandLine } from '../parse';
 import { validateForExecution } from '../parse';
@@ -7,10 +6,8 @@ import { BANNER } from '../problems';
 import { summary, type RunContext } from './context';
 import { EntryPrinter } from './printer';
 
-const ENOENT = 2;
-
 /**
- * `-U`: change every matching entry (spec §7.8), with 1.4.8's fixes of the
+ * `-U`: change every matching entry, with 1.4.8's fixes of the
  * 1.4.7 defects D2–D4: each update goes out with the entry's own family,
  * an entry that vanished is skipped, any other failure stops the command,
  * and every updated entry is printed as the kernel now has it. Updates go
@@ -25,12 +22,7 @@ export async function update(ctx: RunContext): Promise<number> {
   const apply = async (entry: Flow): Promise<Flow | undefined> => {
     const change = updateFor(entry, cmd);
     if (!change) return undefined;
-    try {
-      await ct.update(change);
-    } catch (err) {
-      if (err instanceof NetlinkError && err.positiveErrno === ENOENT) return undefined;
-      throw err;
-    }
+    if (!(await ct.update(change))) return undefined;
     return ct.get({ family: entry.family, orig: entry.orig, reply: {}, ...(entry.zone !== undefined && { zone: entry.zone }) });
   };
   try {
