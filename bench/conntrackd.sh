@@ -79,6 +79,8 @@ measure() { # name conntrackd-argv...
     awk "BEGIN{print $e - $s}"
   done | sort -n | awk -v m=$(((RUNS + 1) / 2)) 'NR == m' >"$dir/dump"
   rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$DAEMON/status")
+  # What was cached, without the entries' ages, for the comparison at the end.
+  in_ns "$@" -C "$dir/conf" -i | sed 's/ \[active since [0-9]*s\]$//' | sort >"$dir/cache"
   in_ns "$@" -C "$dir/conf" -k >/dev/null 2>&1 || true
   wait "$DAEMON" 2>/dev/null || true
   DAEMON=""
@@ -93,6 +95,13 @@ node "$ROOT/dist/bench/fill.js" "$NS" "$N" 2>&1 | sed 's/^/  /' >&2
 
 read -r r_start r_dump r_rss < <(measure reference "$REF_D")
 read -r o_start o_dump o_rss < <(measure ours "${OURS_D[@]}")
+
+if cmp -s "$TMP/reference/cache" "$TMP/ours/cache"; then
+  log "both caches hold the same $N lines"
+else
+  log "WARNING: the caches differ: $(diff "$TMP/reference/cache" "$TMP/ours/cache" | grep -c '^[<>]') lines, e.g.:"
+  diff "$TMP/reference/cache" "$TMP/ours/cache" | head -4 >&2 || true
+fi
 
 ratio() { awk "BEGIN{printf \"%.2f\", $2 / $1}"; }
 echo
