@@ -1,6 +1,6 @@
 /**
  * Config files for conntrackd, each with what 1.4.7 does with it (see
- * CorpusVerdict).
+ * CorpusVerdict), and seeded edits of them (configMutations).
  * The differential config test runs them through the C daemon and through
  * our parser; the harness re-runs them against our whole daemon.
  *
@@ -21,7 +21,8 @@ export type CorpusVerdict = 'start' | 'refuse' | 'fail';
 
 export interface CorpusCase {
   name: string;
-  expected: CorpusVerdict;
+  /** What 1.4.7 does with it; absent for generated files (configMutations). */
+  expected?: CorpusVerdict;
   /** The file, with @DIR@ and @PORT@ to fill in (see materializeCase). */
   text: string;
 }
@@ -100,6 +101,8 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'keyword glued to its number', expected: 'refuse', text: generalWith('	HashSize10\n') },
   { name: 'overrun resync 0 and off', expected: 'start', text: generalWith('	NetlinkOverrunResync 0\n	NetlinkOverrunResync off\n') },
   { name: 'scheduler type in lower case', expected: 'start', text: generalWith('	Scheduler {\n		Type rr\n		Priority 1\n	}\n') },
+  { name: 'non-ASCII byte', expected: 'refuse', text: generalWith('	HashSize 5 \u00e9\n') },
+  { name: 'two General blocks and empty lists', expected: 'start', text: generalWith('	UNIX {\n	}\n	Filter {\n		Protocol Accept {\n		}\n		Address Ignore {\n		}\n		State Ignore {\n		}\n	}\n', `General {\n	HashSize 1024\n}\nStats {\n}\n`) },
   // General
   { name: 'every General option', expected: 'start', text: generalWith(
     '	HashSize 8192\n	HashLimit 65535\n	LogFile @DIR@/log\n	Syslog local3\n	SocketBufferSize 262142\n	SocketBufferSizeMaxGrown 655355\n	EventIterationLimit 50\n	NetlinkOverrunResync 10\n	NetlinkEventsReliable on\n	Scheduler {\n		Type FIFO\n		Priority 10\n	}\n	Systemd off\n') },
@@ -169,6 +172,8 @@ const EDGE_CASES: readonly CorpusCase[] = [
   { name: 'kernel-space filter with every mode option', expected: 'start', text: generalWith(
     '	Filter From Kernelspace {\n		Address Accept { IPv4_address 1.2.3.0/24 }\n		State Accept { LISTEN for TCP }\n	}\n',
     `Sync {\n	Mode NOTRACK {\n		DisableInternalCache on\n		DisableExternalCache on\n	}\n	Options { ExpectationSync on }\n${UDP}}\n`) },
+  { name: 'a Mode block twice', expected: 'start', text: syncWith('	Mode FTFW {\n		ACKWindowSize 5\n	}\n	Mode FTFW {\n		ResendQueueSize 7\n	}\n') },
+  { name: 'TCPWindowTracking without a boolean', expected: 'refuse', text: syncWith('	Options {\n		TCPWindowTracking 1\n	}\n') },
   // Helper
   { name: 'unknown helper', expected: 'refuse', text: withGeneral('Helper {\n	Type bogus inet tcp {\n	}\n}\n') },
   { name: 'helper for the wrong protocol', expected: 'refuse', text: withGeneral('Helper {\n	Type ftp inet udp {\n	}\n}\n') },
@@ -203,4 +208,61 @@ export function exampleCase(file: string): CorpusCase {
 /** The whole corpus: the Debian examples, then the edge cases. */
 export function configCorpus(): CorpusCase[] {
   return [...EXAMPLES.map(exampleCase), ...EDGE_CASES];
+}
+
+/** Words and characters the mutations insert: tokens of every kind, and some that are none. */
+const VOCABULARY = [
+  '{', '}', 'on', 'off', 'yes', 'No', '5', '0', '-3', '1.2.3.4', '10.0.0.0/8', '::1', 'fe80::/64', '/tmp/x', 'eth2',
+  'foo', 'ftfw', 'ALARM', 'nack', 'NOTRACK', '#c\n', ';', '\n', 'Default', 'General', 'Sync', 'Stats', 'Helper',
+  'UNIX', 'Path', 'Mode', 'UDP', 'TCP', 'Multicast', 'Filter', 'From', 'Protocol', 'Address', 'State', 'Accept',
+  'Ignore', 'for', 'ESTABLISHED', 'IPv4_address', 'IPv6_address', 'Interface', 'Port', 'Group', 'HashSize',
+  'Options', 'ExpectationSync', 'Type', 'Policy', 'ExpectMax', 'QueueNum', 'Scheduler', 'Priority', 'Nice',
+  'Backlog', 'CommitTimeout', 'DisableExternalCache', 'Setup', 'ftp', 'inet', 'tcp', 'cafe', 'daemon',
+];
+const CHARACTERS = '.:/-_|#"0aZ\t\n\r{}';
+/** Tokens the mutations leave alone, so that every file keeps its own lock file and logs. */
+const PROTECTED = /@|LockFile|LogFile|Syslog/;
+
+/**
+ * `count` files made from the corpus's accepted ones by one to three seeded
+ * edits each, with no verdict of their own: 1.4.7 decides. An edit may make
+ * a file use the system's default lock file (by commenting its LockFile out,
+ * say): run only those that keep to their directory.
+ */
+export function configMutations(count: number, seed: number): CorpusCase[] {
+  let state = seed;
+  const random = (n: number): number => {
+    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
+    return state % n;
+  };
+  const bases = configCorpus().filter((c) => c.expected === 'start');
+  return Array.from({ length: count }, (_, i) => {
+    const base = bases[random(bases.length)]!;
+    const tokens = base.text.split(/(\s+)/);
+    const edits = 1 + random(3);
+    for (let e = 0; e < edits; e++) {
+      const at = random(tokens.length);
+      const token = tokens[at]!;
+      if (PROTECTED.test(token)) continue;
+      const word = VOCABULARY[random(VOCABULARY.length)]!;
+      const ch = random(Math.max(token.length, 1));
+      switch (random(5)) {
+        case 0:
+          tokens.splice(at, 1);
+          break;
+        case 1:
+          tokens.splice(at, 0, ` ${word} `);
+          break;
+        case 2:
+          tokens[at] = ` ${word} `;
+          break;
+        case 3:
+          tokens[at] = token.slice(0, ch) + (token[ch] ?? '').toUpperCase() + token.slice(ch + 1);
+          break;
+        default:
+          tokens[at] = token.slice(0, ch) + CHARACTERS[random(CHARACTERS.length)] + token.slice(ch + random(2));
+      }
+    }
+    return { name: `mutation ${i} of ${base.name}`, text: tokens.join('') };
+  });
 }

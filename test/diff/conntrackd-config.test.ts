@@ -12,13 +12,21 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ConfigError, parseConfig, readConfig, type ParseResult } from '../../src/conntrackd/config/parse';
 import { withNetns, type Netns } from '../kernel/netns';
-import { configCorpus, corpusNetnsSetup, materializeCase, type CorpusVerdict } from './conntrackd-config-corpus';
+import {
+  configCorpus,
+  configMutations,
+  corpusNetnsSetup,
+  materializeCase,
+  type CorpusCase,
+  type CorpusVerdict,
+} from './conntrackd-config-corpus';
 
 const REFERENCE = process.env.CTD_REFERENCE ?? '/usr/sbin/conntrackd';
 const PARALLEL = 8;
@@ -80,6 +88,10 @@ async function reference(ns: Netns, file: string): Promise<Outcome> {
   return { verdict: 'refuse', status: status ?? -1, stderr };
 }
 
+function assertReference(): void {
+  assert.ok(existsSync(REFERENCE), `reference daemon ${REFERENCE} not found (apt-get install conntrackd)`);
+}
+
 /** Runs `jobs` at most `limit` at a time. */
 async function pool<T>(jobs: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results: T[] = new Array(jobs.length);
@@ -94,13 +106,6 @@ async function pool<T>(jobs: readonly (() => Promise<T>)[], limit: number): Prom
   return results;
 }
 
-interface DiffCase {
-  name: string;
-  /** Template text (see materializeCase). */
-  text: string;
-  expected?: CorpusVerdict;
-}
-
 /**
  * Runs every case through 1.4.7 and our parser and checks they agree, in a
  * namespace with the corpus link. `keep` may drop a case whose file would
@@ -108,9 +113,10 @@ interface DiffCase {
  */
 async function compareAll(
   t: TestContext,
-  cases: readonly DiffCase[],
+  cases: readonly CorpusCase[],
   keep: (parsed: ParseResult | undefined, dir: string) => boolean = () => true,
 ): Promise<void> {
+  assertReference();
   const ns = await withNetns(t, 'ctdcfg');
   for (const args of corpusNetnsSetup()) await ns.execOk('ip', args);
   const interfaces = new Set((await ns.execOk('ls', ['/sys/class/net'])).stdout.toString().split(/\s+/).filter(Boolean));
@@ -120,7 +126,7 @@ async function compareAll(
 
   const jobs = cases.flatMap((c, i) => {
     const dir = path.join(root, String(i));
-    const text = materializeCase({ ...c, expected: 'start' }, dir, FIRST_PORT + i);
+    const text = materializeCase(c, dir, FIRST_PORT + i);
     let parsed: ParseResult | undefined;
     try {
       parsed = parseConfig(text, parseOptions);
@@ -154,61 +160,9 @@ test('conntrackd config corpus: 1.4.7 and parseConfig agree', async (t) => {
   await compareAll(t, corpus);
 });
 
-/** Words and characters the mutations insert: tokens of every kind, and some that are none. */
-const VOCABULARY = [
-  '{', '}', 'on', 'off', 'yes', 'No', '5', '0', '-3', '1.2.3.4', '10.0.0.0/8', '::1', 'fe80::/64', '/tmp/x', 'eth2',
-  'foo', 'ftfw', 'ALARM', 'nack', 'NOTRACK', '#c\n', ';', '\n', 'Default', 'General', 'Sync', 'Stats', 'Helper',
-  'UNIX', 'Path', 'Mode', 'UDP', 'TCP', 'Multicast', 'Filter', 'From', 'Protocol', 'Address', 'State', 'Accept',
-  'Ignore', 'for', 'ESTABLISHED', 'IPv4_address', 'IPv6_address', 'Interface', 'Port', 'Group', 'HashSize',
-  'Options', 'ExpectationSync', 'Type', 'Policy', 'ExpectMax', 'QueueNum', 'Scheduler', 'Priority', 'Nice',
-  'Backlog', 'CommitTimeout', 'DisableExternalCache', 'Setup', 'ftp', 'inet', 'tcp', 'cafe', 'daemon',
-];
-const CHARACTERS = '.:/-_|#"0aZ\t\n\r{}';
-/** Tokens the mutations leave alone, so that every file keeps its own lock file and logs. */
-const PROTECTED = /@|LockFile|LogFile|Syslog/;
-
-/** `count` files made from the corpus's accepted ones by one to three seeded edits each. */
-function mutations(count: number, seed: number): DiffCase[] {
-  let state = seed;
-  const random = (n: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
-    return state % n;
-  };
-  const bases = configCorpus().filter((c) => c.expected === 'start');
-  return Array.from({ length: count }, (_, i) => {
-    const base = bases[random(bases.length)]!;
-    const tokens = base.text.split(/(\s+)/);
-    const edits = 1 + random(3);
-    for (let e = 0; e < edits; e++) {
-      const at = random(tokens.length);
-      const token = tokens[at]!;
-      if (PROTECTED.test(token)) continue;
-      const word = VOCABULARY[random(VOCABULARY.length)]!;
-      const ch = random(Math.max(token.length, 1));
-      switch (random(5)) {
-        case 0:
-          tokens.splice(at, 1);
-          break;
-        case 1:
-          tokens.splice(at, 0, ` ${word} `);
-          break;
-        case 2:
-          tokens[at] = ` ${word} `;
-          break;
-        case 3:
-          tokens[at] = token.slice(0, ch) + (token[ch] ?? '').toUpperCase() + token.slice(ch + 1);
-          break;
-        default:
-          tokens[at] = token.slice(0, ch) + CHARACTERS[random(CHARACTERS.length)] + token.slice(ch + random(2));
-      }
-    }
-    return { name: `mutation ${i} of ${base.name}`, text: tokens.join('') };
-  });
-}
-
 test('conntrackd config, seeded mutations of the corpus: 1.4.7 and parseConfig agree', async (t) => {
   const inside = (file: string | undefined, dir: string): boolean => file === undefined || file.startsWith(dir + path.sep);
-  await compareAll(t, mutations(80, 20261207), (parsed, dir) => {
+  await compareAll(t, configMutations(60, 20261207), (parsed, dir) => {
     // A refusal touches nothing; an accepted file must keep to its directory.
     if (!parsed) return true;
     const { general, stats } = parsed.config;
@@ -217,6 +171,7 @@ test('conntrackd config, seeded mutations of the corpus: 1.4.7 and parseConfig a
 });
 
 test('conntrackd config file that cannot be read: 1.4.7 and readConfig agree', async (t) => {
+  assertReference();
   const ns = await withNetns(t, 'ctdcfg');
   const root = await mkdtemp(path.join(tmpdir(), 'ctd-config-'));
   t.after(() => rm(root, { recursive: true, force: true }));

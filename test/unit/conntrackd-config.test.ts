@@ -5,10 +5,11 @@
  * differential test checks the corpus against it continuously).
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import type { Config } from '../../src/conntrackd/config/config';
 import { Lexer } from '../../src/conntrackd/config/lexer';
 import { ConfigError, parseConfig, readConfig, type ParseResult } from '../../src/conntrackd/config/parse';
@@ -316,6 +317,18 @@ describe('fatal errors', () => {
   }
 });
 
+describe('default look-ups', () => {
+  test('interfaces of this namespace, /etc/protocols', () => {
+    const r = parseConfig('General { Filter { Protocol Accept { tcp ICMP nosuchproto } } } Sync { UDP { Interface lo } UDP { Interface nosuchif0 } UDP { Interface abcdefghijklmnop } }');
+    assert.deepEqual(r.config.general.filter!.protocol!.protocols, [6, 1]);
+    assert.deepEqual(r.warnings, [
+      "getprotobyname() cannot find protocol `nosuchproto' in /etc/protocols",
+      'nosuchif0 is an invalid interface',
+      'abcdefghijklmnop is an invalid interface',
+    ]);
+  });
+});
+
 describe('config files', () => {
   test('readConfig: a missing file, a directory', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ctd-config-'));
@@ -383,7 +396,27 @@ describe('config files', () => {
   ];
   for (const [name, config] of expected) {
     test(`Debian example ${name}`, () => {
+      assert.ok(existsSync(EXAMPLES), `${EXAMPLES} not found (apt-get install conntrackd)`);
       assert.deepEqual(readConfig(`${EXAMPLES}/${name}/conntrackd.conf`, options), { config, warnings: [], modeWarnings: [] });
     });
   }
+});
+
+describe('any input', () => {
+  const TOKENS = ['General', 'Sync', 'Stats', 'Helper', 'UNIX', 'Path', 'Mode', 'UDP', 'Multicast', 'TCP', 'Filter', 'Address', 'IPv4_address', 'IPv6_address', 'Interface', 'Type', 'Policy', 'ExpectMax', 'Priority', '{', '}', 'on', 'nack', 'ftfw', '5', '::1', '1.2.3.4/8', '/p', 'eth2', 'ftp', 'inet', 'tcp', '#', '\n', ' '];
+  test('either a result or a ConfigError, never anything else', () => {
+    const soup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((t) => t.join(' '));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), soup), (text) => {
+        try {
+          const r = parse(text);
+          assert.ok(r.config.general.hashSize > 0);
+        } catch (err) {
+          assert.ok(err instanceof ConfigError, String(err));
+          assert.ok(!err.message.includes('undefined'), err.message);
+        }
+      }),
+      { numRuns: 2000, seed: 20261207 },
+    );
+  });
 });
