@@ -16,6 +16,7 @@ export type { ExpectationLookup, NewExpectation } from './api/expectations';
 export { EventStream, isLost, type EventsLost, type EventStreamOptions } from './api/event-stream';
 export { defaultEventBufferSize, type EventOptions, type RawConntrackEvent, type RawEventOptions } from './api/events';
 export { EventMask, type ConntrackEvent, type EventType } from './ctnetlink/event';
+export { compileListFilter, type ListedNetwork, type ListFilter, type ListTest } from './ctnetlink/filter-bpf';
 export type { Expectation, ExpectationEvent, ExpectationEventType, ExpectationNat } from './ctnetlink/expect';
 export type { FlowFilter, NatFilter, NatMatch } from './ctnetlink/filter';
 export type {

@@ -240,3 +240,31 @@ test('-t with a Sync config: after PurgeTimeout the kernel table (but what the F
   assert.equal(await ct.count(), 5, 'nothing flushed before PurgeTimeout');
   assert.ok(await until(async () => (await ct.count()) === 2 && engine.cache.size === 0, 5000));
 });
+
+test('EventIterationLimit: at most that many events are handled per turn of the event loop', async (t) => {
+  const ns = await withNetns(t, 'cde-iter');
+  let turn = 0;
+  let ticking = true;
+  const tick = (): void => {
+    turn++;
+    if (ticking) setImmediate(tick);
+  };
+  tick();
+  t.after(() => (ticking = false));
+  const perTurn = new Map<number, number>();
+  const kernel = new KernelSide({
+    // A buffer for the whole burst: the kernel queues while the listener yields.
+    general: generalDefaults({ eventIterationLimit: 5, netlinkBufferSize: 4 << 20, netlinkBufferSizeMaxGrowth: 4 << 20 }),
+    log: { write: () => {} },
+    netns: ns.name,
+    filter: compileFlowFilter(undefined),
+    sink: { event: () => perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1), dumped: () => {}, overrun: () => {} },
+  });
+  t.after(() => kernel.close());
+  kernel.listen();
+  await ctFill(ns, udpEntries(200));
+  const handled = (): number => [...perTurn.values()].reduce((a, b) => a + b, 0);
+  assert.ok(await until(() => handled() === 200), `handled ${handled()}`);
+  assert.ok(Math.max(...perTurn.values()) <= 5, `most in one turn: ${Math.max(...perTurn.values())}`);
+  assert.ok(perTurn.size >= 40);
+});
