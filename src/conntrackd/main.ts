@@ -29,7 +29,11 @@ const processConsole: ConsoleSink = {
     stdout.write(text);
     stdout.end();
   },
-  err: (text) => stderr.write(text),
+  err: (text) => {
+    // What C stdio would have written by now (all of it on a terminal) goes first.
+    stdout.sync();
+    stderr.write(text);
+  },
 };
 
 export function main(processArgv: readonly string[]): void {
@@ -106,6 +110,8 @@ function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, parsed: Parse
   const notifier = config.general.systemd ? systemdNotifier() : undefined;
   // 1.4.7's parent tells systemd which process the daemon is before it exits.
   if (outcome.detach && !channel) return detach(processConsole, (pid) => notifier?.notify(`MAINPID=${pid}`));
+  // Node answers SIGUSR1 by opening its debugger on port 9229; 1.4.7 dies of it, and so do we.
+  process.on('SIGUSR1', () => dieOf('SIGUSR1'));
   const facility = config.general.syslog;
   return runDaemon({
     config,
@@ -124,9 +130,9 @@ function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, parsed: Parse
  * with a LogFile only, the engine opens it itself.
  */
 function statsLogOf(config: Config): { statsLog?: StatsLog } {
-  const facility = config.stats?.syslog;
-  if (facility === undefined) return {};
-  const send = syslogSink(facility);
+  if (config.stats?.syslog === undefined) return {};
+  // 1.4.7 opens syslog once, with General's facility; without one syslog(3) uses `user`.
+  const send = syslogSink(config.general.syslog ?? 'user');
   const logFile = config.stats?.logFile;
   const file = logFile === undefined ? undefined : openStatsLogFile(logFile);
   return {

@@ -112,6 +112,14 @@ test('SIGINT stops the daemon as cleanly', async (t) => {
   assert.deepEqual([existsSync(s.paths.socket), existsSync(s.paths.lock)], [false, false]);
 });
 
+test('SIGUSR1 ends the daemon as it ends 1.4.7 (no debugger opens)', async (t) => {
+  const s = await setup(t, 'ctd-proc-usr1');
+  const child = await start(s);
+  child.kill('SIGUSR1');
+  assert.ok(await until(() => child.signalCode !== null || child.exitCode !== null, 5_000), 'still running after SIGUSR1');
+  assert.equal(child.signalCode, 'SIGUSR1');
+});
+
 test('-d: the parent exits once the daemon answers; it runs in its own session until -k', async (t) => {
   const s = await setup(t, 'ctd-proc-detach');
   const [cmd, args] = s.argv(['-d']);

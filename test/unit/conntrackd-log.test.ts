@@ -12,15 +12,24 @@ test('log line: 1.4.7 level words (notice, warning, ERROR)', () => {
   assert.equal(formatLogLine('ERROR', 'e', date, 42), '[Mon Dec  7 01:35:27 2026] (pid=42) [ERROR] e\n');
 });
 
-test('console: notices to stdout, warnings and errors to stderr; none once detached', () => {
+test('console: notices to stdout, warnings and errors to stderr; a console that fails is skipped', () => {
   const out: string[] = [];
   const err: string[] = [];
   const log = new DaemonLog({ console: { out: (t) => out.push(t), err: (t) => err.push(t) } });
   log.write('NOTICE', 'n');
   log.write('WARNING', 'w');
   log.write('ERROR', 'e');
-  log.setConsole(undefined);
-  log.write('ERROR', 'after');
+  const broken = new DaemonLog({
+    console: {
+      out: () => {
+        throw new Error('EPIPE');
+      },
+      err: () => {
+        throw new Error('EPIPE');
+      },
+    },
+  });
+  broken.write('NOTICE', 'nobody reads this');
   assert.deepEqual(out.map((l) => l.replace(/^.*\] /, '')), ['n\n']);
   assert.deepEqual(err.map((l) => l.replace(/^.*\] /, '')), ['w\n', 'e\n']);
 });
@@ -30,6 +39,7 @@ test('syslog datagram: priority = facility * 8 + severity, RFC 3164 date, ident[
   assert.equal(syslogMessage('daemon', 'NOTICE', 'hi', date, 7), '<29>Dec  7 01:05:07 conntrackd[7]: hi');
   assert.equal(syslogMessage('local3', 'ERROR', 'x', date, 7), '<155>Dec  7 01:05:07 conntrackd[7]: x');
   assert.equal(syslogMessage('local7', 'WARNING', 'x', date, 7), '<188>Dec  7 01:05:07 conntrackd[7]: x');
+  assert.equal(syslogMessage('user', 'INFO', 'x', date, 7), '<14>Dec  7 01:05:07 conntrackd[7]: x');
 });
 
 test('watchdog: half of WATCHDOG_USEC, only for our pid', () => {

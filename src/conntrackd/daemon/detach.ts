@@ -59,8 +59,17 @@ export function detach(console: ConsoleSink, onChildReady?: (pid: number) => voi
       console.err(`fork has failed: ${err.message}\n`);
       finish(1);
     });
+    // Interrupted before the daemon is ready (Ctrl-C): the child, in a session of its own, would not
+    // get the signal; it gets it from us, stops, and we fail.
+    let interrupted = false;
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        interrupted = true;
+        child.kill('SIGTERM');
+      });
+    }
     // 'close', not 'exit': console lines still in the pipe come first.
-    child.once('close', (code) => finish(code ?? 1));
+    child.once('close', (code) => finish(interrupted ? 1 : (code ?? 1)));
   });
 }
 

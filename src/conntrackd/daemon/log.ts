@@ -62,11 +62,6 @@ export class DaemonLog implements Log {
     syslog?.(level, message);
   }
 
-  /** Stops (undefined) or redirects console output: a daemon that detached has none. */
-  setConsole(console: ConsoleSink | undefined): void {
-    this.sinks = { ...this.sinks, console };
-  }
-
   close(): void {
     if (this.sinks.fileFd !== undefined) closeSync(this.sinks.fileFd);
     this.sinks = { ...this.sinks, fileFd: undefined, syslog: undefined };

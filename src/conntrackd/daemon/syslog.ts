@@ -11,7 +11,11 @@ import { sendUnixDatagram } from '../../api/unix-datagram';
 import type { SyslogFacility } from '../config/config';
 import type { LogLevel } from './contract';
 
-const FACILITY_CODES: Readonly<Record<SyslogFacility, number>> = {
+/** `user`: what syslog(3) falls back to when 1.4.7 opens the log with no General facility (see main.ts). */
+export type Facility = SyslogFacility | 'user';
+
+const FACILITY_CODES: Readonly<Record<Facility, number>> = {
+  user: 1,
   daemon: 3,
   local0: 16,
   local1: 17,
@@ -37,12 +41,12 @@ function syslogTime(d: Date): string {
   return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
-export function syslogMessage(facility: SyslogFacility, level: SyslogLevel, message: string, date: Date = new Date(), pid: number = process.pid): string {
+export function syslogMessage(facility: Facility, level: SyslogLevel, message: string, date: Date = new Date(), pid: number = process.pid): string {
   const priority = FACILITY_CODES[facility] * 8 + SEVERITIES[level];
   return `<${priority}>${syslogTime(date)} conntrackd[${pid}]: ${message}`;
 }
 
-export function syslogSink(facility: SyslogFacility, socketPath = '/dev/log'): (level: SyslogLevel, message: string) => void {
+export function syslogSink(facility: Facility, socketPath = '/dev/log'): (level: SyslogLevel, message: string) => void {
   return (level, message) => {
     try {
       sendUnixDatagram(socketPath, syslogMessage(facility, level, message));
