@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # conntrackd in Stats mode on a table of N entries: the reference conntrackd
 # 1.4.7 and ours, each started in turn on the same filled namespace. Per
-# daemon: seconds from start until `-i` answers with all N entries (the
-# start-up dump into the cache), the median wall time of `conntrackd -i | wc -l`,
+# daemon: seconds from start until `-i` (the reference client, polled) answers
+# with all N entries (the start-up dump into the cache, plus one dump), the
+# median wall time of `conntrackd -i | wc -l` with the daemon's own client,
 # and the daemon's RSS with the N flows cached. Prints one Markdown table with
 # ratios (ours / reference).
 #
@@ -48,9 +49,10 @@ write_config() { # DIR
   ' "$ROOT/dist/test/diff/conntrackd-harness.js" "$1" >"$1/conf"
 }
 
-# Lines of `-i`, 0 while the daemon does not answer.
-cache_lines() { # conntrackd-argv...
-  { in_ns "$@" -i 2>/dev/null || true; } | wc -l
+# Lines of `-i`, 0 while the daemon does not answer. Asked with the reference client
+# for both daemons: the start-up metric is about the daemon, not its client's start.
+cache_lines() { # config
+  { in_ns "$REF_D" -C "$1" -i 2>/dev/null || true; } | wc -l
 }
 
 # One daemon: "startup_s dump_median_s rss_mb".
@@ -64,7 +66,7 @@ measure() { # name conntrackd-argv...
   # Not through in_ns: `ip netns exec` execs the daemon, so $! is the daemon's pid.
   ip netns exec "$NS" "$@" -C "$dir/conf" >"$dir/console" 2>&1 &
   DAEMON=$!
-  until [[ $(cache_lines "$@" -C "$dir/conf") -ge $N ]]; do
+  until [[ $(cache_lines "$dir/conf") -ge $N ]]; do
     kill -0 "$DAEMON" 2>/dev/null || { echo "bench/conntrackd.sh: $name exited: $(tail -3 "$dir/console")" >&2; exit 1; }
     sleep 0.05
   done
@@ -79,6 +81,8 @@ measure() { # name conntrackd-argv...
     awk "BEGIN{print $e - $s}"
   done | sort -n | awk -v m=$(((RUNS + 1) / 2)) 'NR == m' >"$dir/dump"
   rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$DAEMON/status")
+  # What was cached, without the entries' ages, for the comparison at the end.
+  in_ns "$@" -C "$dir/conf" -i | sed 's/ \[active since [0-9]*s\]$//' | sort >"$dir/cache"
   in_ns "$@" -C "$dir/conf" -k >/dev/null 2>&1 || true
   wait "$DAEMON" 2>/dev/null || true
   DAEMON=""
@@ -93,6 +97,13 @@ node "$ROOT/dist/bench/fill.js" "$NS" "$N" 2>&1 | sed 's/^/  /' >&2
 
 read -r r_start r_dump r_rss < <(measure reference "$REF_D")
 read -r o_start o_dump o_rss < <(measure ours "${OURS_D[@]}")
+
+if cmp -s "$TMP/reference/cache" "$TMP/ours/cache"; then
+  log "both caches hold the same $N lines"
+else
+  log "WARNING: the caches differ: $(diff "$TMP/reference/cache" "$TMP/ours/cache" | grep -c '^[<>]') lines, e.g.:"
+  diff "$TMP/reference/cache" "$TMP/ours/cache" | head -4 >&2 || true
+fi
 
 ratio() { awk "BEGIN{printf \"%.2f\", $2 / $1}"; }
 echo
