@@ -110,7 +110,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   event(type: EventType, entry: WireEntry): void {
     if (type === 'new') this.cache.add(entry);
     else if (type === 'update') this.cache.update(entry);
-    else if (this.cache.remove(entry)) this.destroyed?.record(entry);
+    else if (this.cache.remove(entry)) this.destroyed?.record(entry.flow());
   }
 
   dumped(entry: WireEntry): void {
@@ -140,7 +140,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
       this.cache.beginRound();
       await this.kernel!.dump();
       this.kernel!.counters.resyncs++;
-      this.cache.sweep();
+      // 1.4.7 purges by asking the kernel for each cached flow; one it no
+      // longer has is destroyed like a DESTROY event's, so Stats mode logs it.
+      this.cache.sweep((flow) => this.destroyed?.record(flow));
     })().finally(() => (this.resyncing = undefined));
     this.track(this.resyncing, DUMP_FAILED);
   }
