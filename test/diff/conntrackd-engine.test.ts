@@ -9,13 +9,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import type { Config } from '../../src/conntrackd/config/config';
 import { Request } from '../../src/conntrackd/control/codes';
 import { ConntrackdEngine } from '../../src/conntrackd/engine/engine';
 import { openStatsLogFile } from '../../src/conntrackd/engine/stats-log';
-import { generalDefaults } from '../unit/conntrackd-fixtures';
+import { askEngine, generalDefaults } from '../unit/conntrackd-fixtures';
 import { makeTraffic, REFERENCE_CONNTRACK, run, withNetns, type Netns } from '../kernel/netns';
 import { until } from '../kernel/wait';
 import { fill, BASE } from './states';
@@ -61,15 +60,6 @@ async function reference(conf: string, option: string[]): Promise<string> {
   return r.stdout.toString();
 }
 
-async function ours(engine: ConntrackdEngine, request: Request): Promise<string> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (b: Buffer) => (text += b.toString()));
-  await engine.handle(request, out);
-  out.end();
-  return text;
-}
-
 /** Lines in a stable order, the seconds of `[active since Ns]` masked. */
 const normalized = (text: string): string[] =>
   text
@@ -82,8 +72,8 @@ test('-i and -i -x print what 1.4.7 prints for the same table', async (t) => {
   const { conf, ours: engine } = await daemons(t);
   const c = normalized(await reference(conf, ['-i']));
   assert.ok(c.length >= BASE.length, `the C daemon cached ${c.length} flows`);
-  assert.deepEqual(normalized(await ours(engine, Request.CT_DUMP_INTERNAL)), c);
-  assert.deepEqual(normalized(await ours(engine, Request.CT_DUMP_INT_XML)), normalized(await reference(conf, ['-i', '-x'])));
+  assert.deepEqual(normalized(await askEngine(engine, Request.CT_DUMP_INTERNAL)), c);
+  assert.deepEqual(normalized(await askEngine(engine, Request.CT_DUMP_INT_XML)), normalized(await reference(conf, ['-i', '-x'])));
 });
 
 test('the stats log has the same line for each destroyed flow', async (t) => {
@@ -99,6 +89,6 @@ test('the stats log has the same line for each destroyed flow', async (t) => {
     [['-s'], Request.STATS],
     [['-s', 'cache'], Request.STATS_CACHE],
   ] as const) {
-    assert.equal(await ours(engine, request), await reference(conf, [...option]), option.join(' '));
+    assert.equal(await askEngine(engine, request), await reference(conf, [...option]), option.join(' '));
   }
 });

@@ -93,7 +93,8 @@ export interface DaemonPaths {
   statsLog: string;
 }
 
-function daemonPaths(dir: string): DaemonPaths {
+/** Where a daemon under test keeps its files: all of them in `dir`. */
+export function daemonPaths(dir: string): DaemonPaths {
   return {
     dir,
     config: path.join(dir, 'conntrackd.conf'),

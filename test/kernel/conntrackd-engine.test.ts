@@ -7,7 +7,6 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { Conntrack } from '../../src/api/conntrack';
 import type { Config, FilterConfig, GeneralConfig, SyncConfig } from '../../src/conntrackd/config/config';
@@ -15,11 +14,12 @@ import { Request } from '../../src/conntrackd/control/codes';
 import type { LogLevel } from '../../src/conntrackd/daemon/contract';
 import { ConntrackdEngine } from '../../src/conntrackd/engine/engine';
 import { createEngine } from '../../src/conntrackd/engine/index';
+import { parseConfig } from '../../src/conntrackd/config/parse';
 import { KernelSide, type Origin } from '../../src/conntrackd/engine/kernel';
 import { compileFlowFilter } from '../../src/conntrackd/engine/filter';
 import type { EventType } from '../../src/ctnetlink/event';
 import type { Flow } from '../../src/ctnetlink/flow';
-import { generalDefaults } from '../unit/conntrackd-fixtures';
+import { askEngine, generalDefaults } from '../unit/conntrackd-fixtures';
 import { ctFill, makeTraffic, REFERENCE_CONNTRACK, withNetns, type Netns } from './netns';
 import { until } from './wait';
 
@@ -71,15 +71,6 @@ async function started(
   return { ns, ct, dir, logs, engine };
 }
 
-async function ask(engine: ConntrackdEngine, request: Request): Promise<string> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (b: Buffer) => (text += b.toString()));
-  await engine.handle(request, out);
-  out.end();
-  return text;
-}
-
 function udpEntries(count: number, base = 1): string[][] {
   return Array.from({ length: count }, (_, i) => `-s 10.0.${base}.${i + 1} -d 10.9.0.1 -p udp --sport 1000 --dport 53 -t 600`.split(' '));
 }
@@ -129,14 +120,14 @@ test('the Filter applies to the start-up dump, to events and to -R; -F keeps wha
   await ctFill(ns, [...udpEntries(2, 4), ...udpEntries(2, 2).map((e) => e.map((w) => (w === '1000' ? '1001' : w)))]);
   assert.ok(await until(async () => engine.cache.size === 5 && (await mirrors(engine, ct, passes))));
 
-  assert.equal(await ask(engine, Request.CT_FLUSH_INT_CACHE), '');
+  assert.equal(await askEngine(engine, Request.CT_FLUSH_INT_CACHE), '');
   assert.equal(engine.cache.size, 0);
   assert.equal(engine.cache.counters.delOk, 5);
-  assert.equal(await ask(engine, Request.CT_RESYNC_MASTER), '');
+  assert.equal(await askEngine(engine, Request.CT_RESYNC_MASTER), '');
   assert.ok(await mirrors(engine, ct, passes));
   assert.equal(engine.kernel!.counters.resyncs, 1);
 
-  assert.equal(await ask(engine, Request.CT_FLUSH_MASTER), '');
+  assert.equal(await askEngine(engine, Request.CT_FLUSH_MASTER), '');
   assert.ok(await until(async () => (await ct.count()) === 6), 'the ignored entries stay');
   assert.ok((await tableIdentities(ct)).every((id) => !passes({ family: 2, orig: { proto: Number(id.split(' ')[3]), src: id.split(' ')[1] }, reply: {} })));
   assert.ok(await until(() => engine.cache.size === 0), 'the flushed flows leave the cache');
@@ -154,13 +145,13 @@ test('Filter From Kernelspace: the kernel drops what the Filter would', async (t
 
 test('-i prints one line per cached flow', async (t) => {
   const { engine } = await started(t, 'cde-dump', {}, (ns) => ctFill(ns, udpEntries(3)));
-  const lines = (await ask(engine, Request.CT_DUMP_INTERNAL)).trimEnd().split('\n').sort();
+  const lines = (await askEngine(engine, Request.CT_DUMP_INTERNAL)).trimEnd().split('\n').sort();
   assert.deepEqual(
     lines.map((l) => l.replace(/\[active since \d+s\]$/, '[active since Ns]')),
     [1, 2, 3].map((i) => `udp      17 src=10.0.1.${i} dst=10.9.0.1 sport=1000 dport=53 [UNREPLIED] src=10.9.0.1 dst=10.0.1.${i} sport=53 dport=1000 mark=0 [active since Ns]`),
   );
-  assert.equal((await ask(engine, Request.CT_DUMP_INT_XML)).split('\n').filter((l) => l.startsWith('<flow>')).length, 3);
-  assert.equal(await ask(engine, Request.CT_DUMP_EXTERNAL), '');
+  assert.equal((await askEngine(engine, Request.CT_DUMP_INT_XML)).split('\n').filter((l) => l.startsWith('<flow>')).length, 3);
+  assert.equal(await askEngine(engine, Request.CT_DUMP_EXTERNAL), '');
 });
 
 test("events caused by the daemon's own flush are its own; others' are not", async (t) => {
@@ -220,22 +211,12 @@ test('PollSecs: no event socket; the table is re-read every PollSecs', async (t)
 });
 
 test('-t with a Sync config: after PurgeTimeout the kernel table (but what the Filter ignores) and the cache are flushed', async (t) => {
-  const sync: SyncConfig = {
-    mode: 'ftfw',
-    resendQueueSize: 131072,
-    ackWindowSize: 300,
-    purgeTimeout: 1,
-    refreshTime: 60,
-    cacheTimeout: 180,
-    disableExternalCache: false,
-    disableInternalCache: false,
-    startupResync: false,
-    channels: [],
-    tcpWindowTracking: false,
-  };
+  // The parser fills in the Sync defaults.
+  const sync = parseConfig('Sync { Mode FTFW { PurgeTimeout 1 } }\n').config.sync!;
+
   const { ct, engine, logs } = await started(t, 'cde-purge', { filter: FILTER }, (ns) => ctFill(ns, [...udpEntries(3, 1), ...udpEntries(2, 2)]), sync);
   assert.equal(engine.cache.size, 3);
-  assert.equal(await ask(engine, Request.RESET_TIMERS), '');
+  assert.equal(await askEngine(engine, Request.RESET_TIMERS), '');
   assert.ok(logs.includes('NOTICE flushing conntrack table in 1 secs'));
   assert.equal(await ct.count(), 5, 'nothing flushed before PurgeTimeout');
   assert.ok(await until(async () => (await ct.count()) === 2 && engine.cache.size === 0, 5000));

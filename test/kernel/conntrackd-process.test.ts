@@ -17,7 +17,7 @@ import { test, type TestContext } from 'node:test';
 import { sendUnixDatagram } from '../../src/api/unix-datagram';
 import { Request } from '../../src/conntrackd/control/codes';
 import { syslogSink } from '../../src/conntrackd/daemon/syslog';
-import { configText, controlRequest, subjectConntrackd, type DaemonPaths } from '../diff/conntrackd-harness';
+import { configText, controlRequest, daemonPaths, subjectConntrackd, type DaemonPaths } from '../diff/conntrackd-harness';
 import { withNetns, type Netns } from './netns';
 import { until } from './wait';
 
@@ -32,14 +32,7 @@ async function setup(t: TestContext, name: string): Promise<Setup> {
   const ns = await withNetns(t, name);
   const dir = await mkdtemp(path.join(tmpdir(), 'ctd-proc-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const paths: DaemonPaths = {
-    dir,
-    config: path.join(dir, 'conntrackd.conf'),
-    lock: path.join(dir, 'lock'),
-    socket: path.join(dir, 'ctl.sock'),
-    log: path.join(dir, 'conntrackd.log'),
-    statsLog: path.join(dir, 'stats.log'),
-  };
+  const paths = daemonPaths(dir);
   await writeFile(paths.config, configText(paths, { mode: 'none' }));
   const [program, ...rest] = subjectConntrackd().argv;
   return {

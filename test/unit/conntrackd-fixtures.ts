@@ -8,7 +8,10 @@ import { CountersAttr, CtAttr } from '../../src/ctnetlink/constants';
 import type { Counters, Flow } from '../../src/ctnetlink/flow';
 import { encodeFlow } from '../../src/ctnetlink/flow-codec';
 import { WireEntry } from '../../src/ctnetlink/wire-entry';
+import { PassThrough } from 'node:stream';
 import type { Config, GeneralConfig } from '../../src/conntrackd/config/config';
+import type { Request } from '../../src/conntrackd/control/codes';
+import type { Engine } from '../../src/conntrackd/daemon/contract';
 
 function writeCounters(w: MessageWriter, type: CtAttr, c: Counters): void {
   const nest = w.beginNested(type);
@@ -45,4 +48,14 @@ export function generalDefaults(overrides: Partial<GeneralConfig> = {}): General
 /** A Stats-mode config. */
 export function statsConfig(general: Partial<GeneralConfig> = {}, logFile?: string): Config {
   return { general: generalDefaults(general), stats: { logFile } };
+}
+
+/** An engine's whole reply to one control request, as a client would read it. */
+export async function askEngine(engine: Engine, request: Request): Promise<string> {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (b: Buffer) => (text += b.toString()));
+  await engine.handle(request, out);
+  out.end();
+  return text;
 }
