@@ -47,6 +47,21 @@ const DEFAULT_GENERAL: Config['general'] = {
   systemd: true,
 };
 
+/** A `Sync` section with nothing in it. */
+const DEFAULT_SYNC: NonNullable<Config['sync']> = {
+  mode: 'ftfw',
+  resendQueueSize: 131072,
+  ackWindowSize: 300,
+  purgeTimeout: 60,
+  refreshTime: 60,
+  cacheTimeout: 180,
+  disableExternalCache: false,
+  disableInternalCache: false,
+  startupResync: false,
+  channels: [],
+  tcpWindowTracking: false,
+};
+
 describe('lexer', () => {
   const tokens = (text: string): string[] => {
     const warnings: string[] = [];
@@ -86,19 +101,7 @@ describe('defaults', () => {
 
   test('Sync with nothing in it: FTFW, with a warning when the mode starts', () => {
     const r = parse(sync(''));
-    assert.deepEqual(r.config.sync, {
-      mode: 'ftfw',
-      resendQueueSize: 131072,
-      ackWindowSize: 300,
-      purgeTimeout: 60,
-      refreshTime: 60,
-      cacheTimeout: 180,
-      disableExternalCache: false,
-      disableInternalCache: false,
-      startupResync: false,
-      channels: [],
-      tcpWindowTracking: false,
-    });
+    assert.deepEqual(r.config.sync, DEFAULT_SYNC);
     assert.deepEqual(r.warnings, []);
     assert.deepEqual(r.modeWarnings, ['No synchronization mode specified. Defaulting to FT-FW mode.']);
   });
@@ -361,18 +364,10 @@ describe('config files', () => {
     },
   };
   const SYNC: NonNullable<Config['sync']> = {
-    mode: 'ftfw',
-    resendQueueSize: 131072,
-    ackWindowSize: 300,
-    purgeTimeout: 60,
-    refreshTime: 60,
-    cacheTimeout: 180,
-    disableExternalCache: false,
-    disableInternalCache: false,
-    startupResync: false,
+    ...DEFAULT_SYNC,
     channels: [{ kind: 'multicast', isDefault: false, family: 4, checksum: true, address: '225.0.0.50', interfaceAddress: '192.168.100.100', interface: 'eth2', port: 3780, sndSocketBuffer: 1249280, rcvSocketBuffer: 1249280 }],
-    tcpWindowTracking: false,
   };
+
   const expected: [string, Config][] = [
     [
       'stats',
