@@ -134,15 +134,27 @@ export class RecordBuilder {
   }
 }
 
+/**
+ * Where decodeRecord() rebuilds a record's attributes, and the entry that
+ * reads them: one of each, reused, because `-i` decodes every cached flow in
+ * a row and an allocation per flow cost more than the decoding. The Flow a
+ * decode returns copies what it keeps, so it outlives the next decode.
+ */
+let scratch = Buffer.allocUnsafe(1024);
+const scratchEntry = new WireEntry();
+
 /** The flow of the record at `buf[at, at + length)` whose key is `keyLength` bytes. */
 export function decodeRecord(buf: Buffer, at: number, keyLength: number, length: number): Flow {
   const tuple = keyLength - KEY_TUPLE;
   const paddedTuple = (tuple + 3) & ~3;
   const attrs = length - keyLength;
-  const flow = Buffer.alloc(4 + paddedTuple + attrs);
-  flow.writeUInt16LE(4 + tuple, 0);
-  flow.writeUInt16LE(CtAttr.TUPLE_ORIG | NLA_F_NESTED, 2);
-  buf.copy(flow, 4, at + KEY_TUPLE, at + keyLength);
-  buf.copy(flow, 4 + paddedTuple, at + keyLength, at + length);
-  return new WireEntry().set(flow, 0, flow.length, buf[at]!).flow();
+  const size = 4 + paddedTuple + attrs;
+  if (size > scratch.length) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+  scratch.writeUInt16LE(4 + tuple, 0);
+  scratch.writeUInt16LE(CtAttr.TUPLE_ORIG | NLA_F_NESTED, 2);
+  buf.copy(scratch, 4, at + KEY_TUPLE, at + keyLength);
+  // The tuple's padding, which the record does not keep.
+  scratch.fill(0, 4 + tuple, 4 + paddedTuple);
+  buf.copy(scratch, 4 + paddedTuple, at + keyLength, at + length);
+  return scratchEntry.set(scratch, 0, size, buf[at]!).flow();
 }
