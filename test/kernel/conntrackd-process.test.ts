@@ -97,6 +97,16 @@ test('a stale socket file is replaced; the socket is 0600; SIGTERM removes socke
   assert.match(await readFile(s.paths.log, 'utf8'), /\[notice\] ---- shutdown received ----\n$/);
 });
 
+test('a Helper section: the daemon runs the rest and says in one line that it runs no helper', async (t) => {
+  const s = await setup(t, 'ctd-proc-helper');
+  const conf = await readFile(s.paths.config, 'utf8');
+  await writeFile(s.paths.config, `${conf}Helper {\n\tType ftp inet tcp {\n\t\tQueueNum 5\n\t}\n}\n`);
+  const child = await start(s);
+  assert.match(await readFile(s.paths.log, 'utf8'), /\[warning\] user-space helpers are not supported: helper `ftp' is not run\n/);
+  child.kill('SIGTERM');
+  assert.equal(await exitOf(child), 0);
+});
+
 test('SIGINT stops the daemon as cleanly', async (t) => {
   const s = await setup(t, 'ctd-proc-int');
   const child = await start(s);

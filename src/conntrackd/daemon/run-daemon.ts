@@ -64,6 +64,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   if (lock.staleOwner !== undefined) log.write('WARNING', staleLockMessage(general.lockFile, lock.staleOwner));
   for (const w of opts.modeWarnings) log.write('WARNING', w);
+  // User-space helpers (NFQUEUE) are not part of this daemon: say so rather than
+  // start as if the section were in force. The rest of the config runs.
+  for (const helper of config.helper?.types ?? []) {
+    log.write('WARNING', `user-space helpers are not supported: helper \`${helper.name}' is not run`);
+  }
   // From here on a stop signal must not leave the lock file behind; during start-up it is acted on once started.
   let started = false;
   let stopAsked = false;
