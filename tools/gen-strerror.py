@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Writes src/cli/strerror.ts: glibc's strerror() text for every errno.
+"""Writes src/libc/strerror.ts: glibc's strerror() text for every errno.
 
 conntrack prints kernel errors with strerror(); Node has no binding for it
 (uv_strerror's texts differ), so the table is generated from the C library
-of the reference platform. Run: python3 tools/gen-strerror.py > src/cli/strerror.ts
+of the reference platform. Run: python3 tools/gen-strerror.py > src/libc/strerror.ts
 """
 import os
 

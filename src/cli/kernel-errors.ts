@@ -1,7 +1,7 @@
 import { DumpInterruptedError, NetlinkError, ProtocolError } from '../api/errors';
 import { COMMAND_KINDS, type CommandSelection } from './options';
 import { OtherProblem } from './problems';
-import { strerror } from './strerror';
+import { strerror } from '../libc/strerror';
 
 const EPERM = 1;
 const EINTR = 4;

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { strtoul } from './protocols';
+import { strtoul } from '../libc/numbers';
 
 export const CONNLABEL_CONF = '/etc/xtables/connlabel.conf';
 

@@ -5,11 +5,11 @@ import { runScript } from './load-file-run';
 import { ScriptSpool } from './load-file-spool';
 import type { CommandSelection } from './options';
 import type { RunContext } from './commands/context';
-import { BrokenPipe, stderr, stdout } from './output';
+import { BrokenPipe, stderr, stdout } from '../libc/output';
 import { parseInvocation, type CommandLine } from './parse';
 import { BANNER, CliProblem, OtherProblem, PROGNAME, renderProblem } from './problems';
-import { dieOf, dieOnStopSignals } from './signals';
-import { strerror } from './strerror';
+import { dieOf, dieOnStopSignals } from '../libc/signals';
+import { strerror } from '../libc/strerror';
 
 /**
  * `conntrack ARGS...`: the only place that prints errors and exits. Library

@@ -36,19 +36,16 @@ import {
 } from './options';
 import { CliProblem, OtherProblem, ParameterProblem } from './problems';
 import {
-  atol,
   GENERIC_MODULE,
-  readProtocolsFile,
   resolveProtocol,
-  strtoul,
-  truncate,
   tupleOf,
-  type ProtocolEntry,
   type ProtocolModule,
   type ProtocolTarget,
   type SelectedProtocol,
   type TargetTuple,
 } from './protocols';
+import { atol, strtoul, truncate } from '../libc/numbers';
+import { readProtocolsFile, type ProtocolEntry } from '../libc/protocols-file';
 
 export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
 

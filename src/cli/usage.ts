@@ -6,7 +6,8 @@
  */
 import { COMMANDS, optionByFlag, type HelpEntry, type OptionFlag } from './options';
 import { VERSION } from './problems';
-import { protocolHelpName, readProtocolsFile, type ProtocolEntry, type SelectedProtocol } from './protocols';
+import { protocolHelpName, type SelectedProtocol } from './protocols';
+import { readProtocolsFile, type ProtocolEntry } from '../libc/protocols-file';
 
 const CONNTRACK_OPTIONS: readonly OptionFlag[] = [
   'src-nat', 'dst-nat', 'any-nat', 'mark', 'secmark', 'event-mask', 'zero', 'output', 'label',

@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { BrokenPipe, stderr, stdout } from '../cli/output';
-import { dieOf } from '../cli/signals';
+import { BrokenPipe, stderr, stdout } from '../libc/output';
+import { dieOf } from '../libc/signals';
 import { parseArgs, type ArgsOutcome } from './cli/args';
 import { CANT_CONNECT, request } from './cli/client';
 import { usageText, VERSION_TEXT } from './cli/usage';

@@ -9,11 +9,13 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { inetAton, parseAddressOption, splitNatArgument } from '../../src/cli/address-args';
+import { parseAddressOption, splitNatArgument } from '../../src/cli/address-args';
+import { inetAton } from '../../src/libc/inet-aton';
 import { LabelMap, labelBitmap } from '../../src/cli/labelmap';
 import { fgetsPieces, LoadFile, tokenizeLine } from '../../src/cli/load-file';
 import { BANNER, OtherProblem, ParameterProblem, renderProblem, VERSION } from '../../src/cli/problems';
-import { atoi, atol, resolveProtocol, strtol, strtoul } from '../../src/cli/protocols';
+import { resolveProtocol } from '../../src/cli/protocols';
+import { atoi, atol, strtol, strtoul } from '../../src/libc/numbers';
 
 describe('C number conversions', () => {
   test('strtoul: bases, partial conversion, sign, saturation', () => {

@@ -1,5 +1,5 @@
 import type { Conntrack } from '../../api/conntrack';
-import type { Output } from '../output';
+import type { Output } from '../../libc/output';
 import type { CommandLine } from '../parse';
 
 /** What a command runs with. Commands return their exit status and never exit themselves. */

@@ -3,7 +3,7 @@ import type { ExpectationEvent } from '../../ctnetlink/expect';
 import { NetlinkError } from '../../api/errors';
 import { subscribeErrno } from '../kernel-errors';
 import { BANNER, OtherProblem } from '../problems';
-import { catchStopSignals } from '../signals';
+import { catchStopSignals } from '../../libc/signals';
 import { summary, type RunContext } from './context';
 import { ExpectationPrinter } from './expect-printer';
 

@@ -4,7 +4,7 @@ import type { EventType } from '../../format/text';
 import { formatExpectationText } from '../../format/text-expect';
 import { expectTimestampPrefix, wallClockTimeval } from '../../format/timestamp';
 import { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, formatExpectationXml } from '../../format/xml-expect';
-import type { Output } from '../output';
+import type { Output } from '../../libc/output';
 import type { OutputFlags } from '../parse';
 
 /**

@@ -7,7 +7,7 @@ import { formatXml, XML_FOOTER, XML_HEADER } from '../../format/xml';
 import { formatJson } from '../../format/json';
 import type { EventType } from '../../format/text';
 import { timestampPrefix, wallClockTimeval } from '../../format/timestamp';
-import type { Output } from '../output';
+import type { Output } from '../../libc/output';
 import type { CommandLine } from '../parse';
 
 /** What an event line adds to its entry (`conntrack -E`). */

@@ -7,8 +7,9 @@
  */
 import { existsSync } from 'node:fs';
 import { formatIPv4, formatIPv6, parseIPv6 } from '../../ctnetlink/address';
-import { inetAton } from '../../cli/address-args';
-import { atoi, readProtocolsFile, type ProtocolEntry } from '../../cli/protocols';
+import { inetAton } from '../../libc/inet-aton';
+import { atoi } from '../../libc/numbers';
+import { readProtocolsFile, type ProtocolEntry } from '../../libc/protocols-file';
 import type {
   AddressRule,
   ChannelConfig,

@@ -5,7 +5,7 @@
  */
 import { closeSync } from 'node:fs';
 import type { Config } from '../config/config';
-import { strerror } from '../../cli/strerror';
+import { strerror } from '../../libc/strerror';
 import type { Engine, EngineContext } from './contract';
 import { ControlServer } from './control-server';
 import { DaemonLog, openLogFile, type ConsoleSink, type LogSinks } from './log';
