@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -247,6 +249,35 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
 }
 
 /* close(fd) */
+/*
+ * unixDatagramSend(address, data): one datagram on a fresh AF_UNIX socket,
+ * for the daemon's syslog (/dev/log) and systemd notifications, which Node
+ * cannot send (its dgram module has no AF_UNIX). `address` holds sun_path's
+ * bytes as given, a leading NUL naming an abstract socket. Never blocks: a
+ * receiver that is not keeping up loses the message (-EAGAIN). Returns the
+ * bytes sent or a negative errno.
+ */
+static napi_value js_unix_datagram_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *address, *data;
+  size_t address_len, data_len;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return throw_errno(env, EINVAL, "unixDatagramSend");
+  CHECK(napi_get_buffer_info(env, argv[0], &address, &address_len));
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &data_len));
+  if (address_len == 0 || address_len > sizeof sa.sun_path) return int_value(env, -EINVAL);
+  memcpy(sa.sun_path, address, address_len);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return int_value(env, -errno);
+  ssize_t n = sendto(fd, data, data_len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa,
+                     offsetof(struct sockaddr_un, sun_path) + address_len);
+  int err = errno;
+  close(fd);
+  return int_value(env, n < 0 ? -err : n);
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   int32_t fd;
   napi_value argv[1];
@@ -605,6 +636,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"recv", NULL, js_recv, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"unixDatagramSend", NULL, js_unix_datagram_send, NULL, NULL, NULL, napi_default, NULL},
       {"pollCreate", NULL, js_poll_create, NULL, NULL, NULL, napi_default, NULL},
       {"pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_default, NULL},
       {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_default, NULL},

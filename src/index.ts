@@ -14,8 +14,9 @@ export { Conntrack, type ConntrackOptions, type CpuStats, type DumpOptions } fro
 export type { Table } from './ctnetlink/requests';
 export type { ExpectationLookup, NewExpectation } from './api/expectations';
 export { EventStream, isLost, type EventsLost, type EventStreamOptions } from './api/event-stream';
-export { defaultEventBufferSize, type EventOptions } from './api/events';
+export { defaultEventBufferSize, type EventOptions, type RawConntrackEvent, type RawEventOptions } from './api/events';
 export { EventMask, type ConntrackEvent, type EventType } from './ctnetlink/event';
+export { compileListFilter, type ListedNetwork, type ListFilter, type ListTest } from './ctnetlink/filter-bpf';
 export type { Expectation, ExpectationEvent, ExpectationEventType, ExpectationNat } from './ctnetlink/expect';
 export type { FlowFilter, NatFilter, NatMatch } from './ctnetlink/filter';
 export type {
@@ -34,3 +35,4 @@ export type {
 export { Status, STATUS_NAMES } from './ctnetlink/status';
 export { Slot, TupleField, WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';
+export { sendUnixDatagram } from './api/unix-datagram';

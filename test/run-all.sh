@@ -11,11 +11,13 @@
 #
 # Env: CT_TIERS="unit kernel diff" selects tiers; CT_TEST_TIMEOUT_MS caps one test
 # (and one test file) at 300 s by default; CT_UNDER_TEST / CT_REFERENCE are passed
-# to the diff tier (see test/diff/framework.ts).
+# to the diff tier (see test/diff/framework.ts), CTD_UNDER_TEST / CTD_REFERENCE to its
+# conntrackd cases (see test/diff/conntrackd-harness.ts).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 REFERENCE="${CT_REFERENCE:-/usr/sbin/conntrack}"
+REFERENCE_D="${CTD_REFERENCE:-/usr/sbin/conntrackd}"
 TIERS="${CT_TIERS:-unit kernel diff}"
 LOG_DIR="$(mktemp -d -t ctts-tests.XXXXXX)"
 trap 'rm -rf "$LOG_DIR"' EXIT
@@ -47,6 +49,9 @@ diff_prerequisites() {
   local v
   v=$("$REFERENCE" -V 2>&1) || true
   [ "$v" = "conntrack v1.4.7 (conntrack-tools)" ] || { echo "$REFERENCE is not conntrack 1.4.7: $v"; return 1; }
+  v=$("$REFERENCE_D" -v 2>&1 | head -n1) || true
+  [ "$v" = "Connection tracking userspace daemon v1.4.7. Licensed under GPLv2." ] ||
+    { echo "$REFERENCE_D is not conntrackd 1.4.7 (apt-get install conntrackd): $v"; return 1; }
 }
 
 run_tier() { # name dir [node --test options...]

@@ -1,11 +1,12 @@
 /**
- * Packs the compiled library and CLI (dist/src/**.js) into one file,
- * dist/conntrack.bundle.js, which bin/conntrack.js loads when it exists.
+ * Packs the compiled library and programs (dist/src/**.js) into one file,
+ * dist/conntrack.bundle.js, which bin/load.js (for bin/conntrack.js and
+ * bin/conntrackd.js) loads when it exists.
  *
  * Why: most of what a one-shot `conntrack -C` costs beyond Node's own
  * start-up is the CommonJS loader finding, reading and wrapping ~40 files
  * (stat, realpath, package.json lookups per file). One file costs one read,
- * and bin/conntrack.js can keep V8's code cache of it (vm.Script cachedData),
+ * and bin/load.js can keep V8's code cache of it (vm.Script cachedData),
  * which Node 20 offers no other way (module.enableCompileCache is Node 22).
  *
  * The bundle is a table of the modules' own compiled code, each wrapped as

@@ -36,7 +36,7 @@ import { expectationStatsRequest } from '../ctnetlink/expect-requests';
 import type { EventStream, EventStreamOptions } from './event-stream';
 import type { ConntrackEvent } from '../ctnetlink/event';
 import { BulkDelete } from './bulk-delete';
-import { conntrackEvents, type EventOptions } from './events';
+import { conntrackEvents, rawConntrackEvents, type EventOptions, type RawConntrackEvent, type RawEventOptions } from './events';
 import * as expectations from './expectations';
 import type { ExpectationLookup, NewExpectation } from './expectations';
 
@@ -353,6 +353,28 @@ export class Conntrack {
     return bulk.finish();
   }
 
+  /**
+   * Deletes every entry that `select` picks and shows each deleted one to
+   * `visit`, like deleteEach() with a predicate of the caller's instead of a
+   * FlowFilter (conntrackd's `-F` keeps what its own filter ignores).
+   * `select` gets the reused WireEntry, valid only during the call.
+   * Resolves with the number deleted.
+   */
+  async deleteWhere(select: (entry: WireEntry) => boolean, visit: (deleted: WireEntry) => void = () => {}): Promise<number> {
+    const query = this.query();
+    const bulk = new BulkDelete(this.modify(), PIPELINE_DEPTH, visit, () => query.holdReading(), () => query.releaseReading());
+    try {
+      await this.dumpRaw({}, {}, (entry) => {
+        if (select(entry)) bulk.add(entry);
+      });
+    } catch (err) {
+      if (err instanceof DumpInterruptedError) await bulk.finish();
+      else bulk.fail(err);
+      throw err;
+    }
+    return bulk.finish();
+  }
+
   /** Sends one delete; false when the entry was gone already (ENOENT). */
   private async deleteBy(request: (seq: number) => Buffer): Promise<boolean> {
     const channel = this.modify();
@@ -471,6 +493,27 @@ export class Conntrack {
    */
   events(options: EventOptions = {}): EventStream<ConntrackEvent> {
     return conntrackEvents({ ...options, netns: this.options.netns });
+  }
+
+  /**
+   * Conntrack events undecoded (RawConntrackEvent: type, portid, family and a
+   * copy of the attributes), on a socket of their own until `close()`: for
+   * listeners that store entries compactly. No userspace filter; a classic
+   * BPF program in `options.kernelFilter` filters in the kernel. The receive
+   * buffer is the kernel's default unless `options.bufferSize` says otherwise.
+   */
+  rawEvents(options: RawEventOptions = {}): EventStream<RawConntrackEvent> {
+    return rawConntrackEvents({ ...options, netns: this.options.netns });
+  }
+
+  /**
+   * Netlink port ids of the sockets this instance has opened so far. Events
+   * carry the port id of the socket whose request caused them
+   * (ConntrackEvent.portid), so a listener tells its own changes (a flush,
+   * a commit) from everybody else's with these.
+   */
+  portIds(): number[] {
+    return [...this.sockets.values()].map((socket) => socket.portid);
   }
 
   /** Closes the sockets; requests still in flight fail. */

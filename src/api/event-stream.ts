@@ -88,7 +88,7 @@ export interface EventStreamEvents<T> {
  */
 export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implements AsyncIterable<T | EventsLost> {
   /** The receive buffer in effect, as the kernel reports it (SO_RCVBUF: twice what was asked). */
-  readonly bufferSize: number | undefined;
+  private receiveBuffer: number | undefined;
   private readonly queue: (T | EventsLost)[] = [];
   private readonly channel: NetlinkChannel;
   private readonly transport: Transport;
@@ -141,7 +141,7 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
   ) {
     super();
     this.transport = transport;
-    this.bufferSize = settings.bufferSize;
+    this.receiveBuffer = settings.bufferSize;
     // Reliable: the kernel's drop counter counts failed deliveries it retries, not losses.
     this.drops = settings.reliable ? undefined : transport.receiveQueue?.()?.drops;
     this.channel = new NetlinkChannel(transport, {
@@ -171,6 +171,22 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
     this.signal = settings.signal;
     if (this.signal?.aborted) this.close();
     else this.signal?.addEventListener('abort', this.abort, { once: true });
+  }
+
+  /** The receive buffer in effect, as the kernel reports it (SO_RCVBUF: twice what was asked). */
+  get bufferSize(): number | undefined {
+    return this.receiveBuffer;
+  }
+
+  /**
+   * Asks for a new receive buffer while listening, as EventStreamOptions.bufferSize
+   * does at open: a listener that lost events grows its buffer to lose fewer
+   * (conntrackd doubles it on every overrun). Returns the size in effect; a
+   * transport that cannot change it keeps its size.
+   */
+  resize(bytes: number): number | undefined {
+    if (this.transport.setReceiveBuffer) this.receiveBuffer = this.transport.setReceiveBuffer(bytes);
+    return this.receiveBuffer;
   }
 
   /** Events delivered so far. */

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import type { MessageCursor } from '../netlink/messages';
-import { type ConntrackEvent, decodeEvent, EventMask } from '../ctnetlink/event';
+import { type ConntrackEvent, decodeEvent, EventMask, eventType, type EventType } from '../ctnetlink/event';
+import { NFGENMSG_LEN } from '../nfnetlink/header';
 import type { FlowFilter } from '../ctnetlink/filter';
 import { compileEventFilter } from '../ctnetlink/filter-bpf';
 import { compileFilter } from '../ctnetlink/filter-match';
@@ -92,4 +93,40 @@ export function conntrackEvents(options: EventOptions & { netns?: string } = {})
     kernelFilter,
     signal: options.signal,
   });
+}
+
+/**
+ * A conntrack event as the kernel sent it, undecoded: for listeners that keep
+ * many entries (a daemon's cache) and store the attributes rather than a
+ * decoded Flow. `attributes` is a copy, the listener's to keep.
+ */
+export interface RawConntrackEvent {
+  type: EventType;
+  /** Port id of the socket whose request caused it; 0 = the kernel (see ConntrackEvent.portid). */
+  portid: number;
+  /** nfgen_family of the message. */
+  family: number;
+  /** The CTA_* attributes after the nfgenmsg (decodeFlow(attributes, 0, length, family), or WireEntry.set). */
+  attributes: Buffer;
+}
+
+export interface RawEventOptions extends Omit<EventStreamOptions, 'netns'> {
+  /** Which kinds (EventMask bits); default all. */
+  mask?: number;
+}
+
+/**
+ * Conntrack events undecoded and unfiltered in userspace (`options.kernelFilter`
+ * may still narrow them in the kernel). Unlike conntrackEvents() the receive
+ * buffer defaults to the kernel's default, as conntrackd 1.4.7 leaves it.
+ */
+export function rawConntrackEvents(options: RawEventOptions & { netns?: string } = {}): EventStream<RawConntrackEvent> {
+  const decode = (m: MessageCursor): RawConntrackEvent | undefined => {
+    const type = eventType(m);
+    if (type === undefined || m.end - m.payload < NFGENMSG_LEN) return undefined;
+    const attributes = Buffer.from(m.buf.subarray(m.payload + NFGENMSG_LEN, m.end));
+    return { type, portid: m.pid, family: m.buf[m.payload]!, attributes };
+  };
+  const { mask, ...stream } = options;
+  return EventStream.open((mask ?? EventMask.ALL) & EventMask.ALL, decode, stream);
 }

@@ -37,6 +37,7 @@ import {
 import { CliProblem, OtherProblem, ParameterProblem } from './problems';
 import {
   atol,
+  GENERIC_MODULE,
   readProtocolsFile,
   resolveProtocol,
   strtoul,
@@ -328,26 +329,35 @@ export function validateForExecution(cmd: CommandLine): void {
 /** Protocols whose ports swap when a tuple is derived from the other direction. */
 
 /**
- * The tuples `-I`/`-A` send (§7.9 step 1): when only the original (only the
- * reply) direction was given, the other one is derived by swapping
- * addresses and ports, with the same l3/l4 protocol; ICMP keeps its id and
- * code and takes the reply type computed at parse time.
+ * The tuples `-I`/`-A` send (§7.9 step 1). When only one direction was
+ * given, the other one is derived from it as libnetfilter_conntrack does:
+ * addresses and ports swapped, the same l3/l4 protocol, only the zone of
+ * the derived direction kept; for the reply, ICMP keeps its id and code and
+ * takes the reply type computed at parse time. A protocol the options left
+ * unset goes out as 0, like every tuple 1.4.7 sends.
  */
 export function completeTuples(cmd: CommandLine): { readonly orig: Tuple; readonly reply: Tuple } {
   const { orig, reply } = cmd.template;
   const origGiven = cmd.options.has('src') || cmd.options.has('dst');
   const replyGiven = cmd.options.has('reply-src') || cmd.options.has('reply-dst');
-  const swapped = (from: Tuple, onto: Tuple): Tuple => {
-    const to: Tuple = { ...onto, l3: from.l3, src: from.dst, dst: from.src, proto: from.proto };
-    if (from.proto !== undefined && PORT_PROTOCOLS.has(from.proto)) {
-      to.sport = from.dport;
-      to.dport = from.sport;
-    }
-    return withoutUndefined(to);
-  };
-  if (origGiven && !replyGiven) return { orig, reply: { ...swapped(orig, reply), ...icmpReplyFields(orig, cmd.icmpReplyType) } };
-  if (replyGiven && !origGiven) return { orig: swapped(reply, orig), reply };
-  return { orig, reply };
+  if (!replyGiven) {
+    return origGiven ? { orig, reply: { ...swapped(orig, reply.zone), ...icmpReplyFields(orig, cmd.icmpReplyType) } } : { orig, reply };
+  }
+  // A protocol without options of its own has none that could set the reply
+  // direction's protocol, so 1.4.7 sends the `-p` number in both directions.
+  const proto = cmd.protocol?.module === GENERIC_MODULE ? cmd.protocol.number : (reply.proto ?? 0);
+  const sentReply = { ...reply, proto };
+  return { orig: origGiven ? orig : swapped(sentReply, orig.zone), reply: sentReply };
+}
+
+/** The tuple of the other direction of `from`, in `zone`. */
+function swapped(from: Tuple, zone: number | undefined): Tuple {
+  const to: Tuple = { l3: from.l3, src: from.dst, dst: from.src, proto: from.proto, zone };
+  if (from.proto !== undefined && PORT_PROTOCOLS.has(from.proto)) {
+    to.sport = from.dport ?? 0;
+    to.dport = from.sport ?? 0;
+  }
+  return withoutUndefined(to);
 }
 
 /** The ICMP fields libnetfilter_conntrack keeps for the reply direction. */

@@ -257,3 +257,176 @@ function exactAddress(a: Assembler, dir: CtAttr, text: string, l3: number | unde
   // The other family's attribute decodes to text that never equals this address.
   address(a, dir, family === 2 ? v4 : v6, bytes, Buffer.alloc(bytes.length, 0xff), 'reject');
 }
+
+// ---------------------------------------------------------------------------
+// List filters: conntrackd's `Filter` (libnetfilter_conntrack's nfct_filter).
+
+/** Accept: only what is listed passes; otherwise what is listed is dropped. */
+export interface ListTest<T> {
+  accept: boolean;
+  values: readonly T[];
+}
+
+/** A network of an address list: `(address & mask(prefix)) == (network & mask(prefix))`. */
+export interface ListedNetwork {
+  /** 4 bytes (IPv4) or 16 (IPv6), network order. */
+  address: Buffer;
+  prefix: number;
+}
+
+/**
+ * Lists an event must (Accept) or must not (Ignore) be on, each part tested
+ * on its own and all of them required, as conntrackd's `Filter` does.
+ */
+export interface ListFilter {
+  /** The layer-4 protocol of the original tuple. */
+  protocols?: ListTest<number>;
+  /** The original source or the reply source: the two real endpoints, NAT or not. */
+  addresses?: ListTest<ListedNetwork>;
+  /** The TCP state of TCP events that carry one; other events pass. */
+  tcpStates?: ListTest<number>;
+}
+
+/** One instruction whose jump target is a label, resolved when the program is finished. */
+interface LabelledInsn {
+  code: Op;
+  k: number;
+  jt: number;
+  jf: number;
+  /** Set for JA: the label jumped to. */
+  target?: number;
+}
+
+/**
+ * Emits programs with far jumps: a conditional jump to a label is a JEQ over
+ * an unconditional JA, whose 32-bit offset reaches any distance (lists can
+ * be long).
+ */
+class LabelAssembler {
+  private readonly insns: LabelledInsn[] = [];
+  private readonly labels: number[] = [];
+
+  label(): number {
+    this.labels.push(-1);
+    return this.labels.length - 1;
+  }
+
+  place(label: number): void {
+    this.labels[label] = this.insns.length;
+  }
+
+  emit(code: Op, k: number, jt = 0, jf = 0): void {
+    this.insns.push({ code, k, jt, jf });
+  }
+
+  jump(label: number): void {
+    this.insns.push({ code: Op.JA, k: 0, jt: 0, jf: 0, target: label });
+  }
+
+  /** To `label` when A == k. */
+  jumpIf(k: number, label: number): void {
+    this.emit(Op.JEQ_K, k >>> 0, 0, 1);
+    this.jump(label);
+  }
+
+  /** X = offset of the attribute along `path` (top-level type, then nested ones); to `missing` when absent. */
+  find(path: readonly number[], missing: number): void {
+    this.emit(Op.LD_IMM, ATTRS);
+    path.forEach((type, depth) => {
+      this.emit(Op.LDX_IMM, type);
+      this.emit(Op.LD_W_ABS, depth === 0 ? SKF_AD_NLATTR : SKF_AD_NLATTR_NEST);
+      this.jumpIf(0, missing);
+    });
+    this.emit(Op.TAX, 0);
+  }
+
+  finish(): Buffer {
+    this.emit(Op.RET_K, ACCEPT);
+    const program = Buffer.alloc(this.insns.length * 8);
+    this.insns.forEach(({ code, k, jt, jf, target }, i) => {
+      const value = target === undefined ? k : this.labels[target]! - i - 1;
+      program.writeUInt16LE(code, i * 8);
+      program[i * 8 + 2] = jt;
+      program[i * 8 + 3] = jf;
+      program.writeUInt32LE(value >>> 0, i * 8 + 4);
+    });
+    return program;
+  }
+}
+
+/**
+ * Compiles `filter` into a socket filter for conntrack events (conntrackd's
+ * `Filter From Kernelspace`), or undefined when it lists nothing. The
+ * program follows the same rules as the lists' userspace check, so an
+ * event it rejects is one that check would drop.
+ */
+export function compileListFilter(filter: ListFilter): Buffer | undefined {
+  const a = new LabelAssembler();
+  let tests = 0;
+  const list = <T>(test: ListTest<T> | undefined, body: (found: number, notFound: number) => void): void => {
+    if (test === undefined) return;
+    tests++;
+    const found = a.label();
+    const notFound = a.label();
+    body(found, notFound);
+    a.jump(notFound);
+    // Accept: a listed event goes on to the next test; Ignore: an unlisted one does.
+    a.place(test.accept ? notFound : found);
+    a.emit(Op.RET_K, REJECT);
+    a.place(test.accept ? found : notFound);
+  };
+  list(filter.protocols, (found, notFound) => {
+    a.find([CtAttr.TUPLE_ORIG, TupleAttr.PROTO, ProtoAttr.NUM], notFound);
+    a.emit(Op.LD_B_IND, NLA_HDRLEN);
+    for (const proto of filter.protocols!.values) a.jumpIf(proto, found);
+  });
+  list(filter.addresses, (found) => {
+    for (const tuple of [CtAttr.TUPLE_ORIG, CtAttr.TUPLE_REPLY]) {
+      for (const [length, type] of [
+        [4, IpAttr.V4_SRC],
+        [16, IpAttr.V6_SRC],
+      ] as const) {
+        const networks = filter.addresses!.values.filter((n) => n.address.length === length);
+        if (networks.length === 0) continue;
+        const next = a.label();
+        a.find([tuple, TupleAttr.IP, type], next);
+        for (const n of networks) networkTest(a, n, found);
+        a.place(next);
+      }
+    }
+  });
+  if (filter.tcpStates) {
+    // Only TCP events with a state are tested: the others skip the list.
+    const tested = a.label();
+    const skip = a.label();
+    a.find([CtAttr.TUPLE_ORIG, TupleAttr.PROTO, ProtoAttr.NUM], skip);
+    a.emit(Op.LD_B_IND, NLA_HDRLEN);
+    a.jumpIf(Proto.TCP, tested);
+    a.jump(skip);
+    a.place(tested);
+    list(filter.tcpStates, (found) => {
+      a.find([CtAttr.PROTOINFO, ProtoinfoAttr.TCP, STATE], skip);
+      a.emit(Op.LD_B_IND, NLA_HDRLEN);
+      for (const state of filter.tcpStates!.values) a.jumpIf(state, found);
+    });
+    a.place(skip);
+  }
+  return tests === 0 ? undefined : a.finish();
+}
+
+/** To `found` when the address at X lies in `n`; falls through otherwise. */
+function networkTest(a: LabelAssembler, n: ListedNetwork, found: number): void {
+  const words: { value: number; mask: number }[] = [];
+  for (let i = 0; i < n.address.length; i += 4) {
+    const bits = Math.min(32, Math.max(0, n.prefix - i * 8));
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    if (mask !== 0) words.push({ value: (n.address.readUInt32BE(i) & mask) >>> 0, mask });
+  }
+  words.forEach(({ value, mask }, i) => {
+    a.emit(Op.LD_W_IND, NLA_HDRLEN + i * 4);
+    a.emit(Op.AND_K, mask);
+    // A mismatch skips the rest of this network: 3 instructions per word left, then the JA.
+    a.emit(Op.JEQ_K, value, 0, (words.length - 1 - i) * 3 + 1);
+  });
+  a.jump(found);
+}

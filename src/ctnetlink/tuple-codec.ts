@@ -114,19 +114,23 @@ export function hasTupleFields(t: Tuple): boolean {
 
 /**
  * Writes `t` as the nested attribute `attrType`. Addresses go in the family
- * of `t.l3`, or of the address text when l3 is unset; port protocols always
- * get both ports (0 when unset) because the kernel's port parser needs both;
- * ICMP fields go in code, type, id order like libnetfilter_conntrack, so
- * requests compare byte for byte with the reference tool's.
+ * of `t.l3`, or of the address text when l3 is unset; like the ports of port
+ * protocols (both, 0 when unset) and ICMP's code, type and id (all three, 0
+ * when unset, in libnetfilter_conntrack's order) they go complete, because
+ * the kernel's parsers need every field, so requests compare byte for byte
+ * with the reference tool's.
  * Throws RangeError for address text that is not an address of the family.
  */
 export function encodeTuple(w: MessageWriter, attrType: number, t: Tuple): void {
   const nest = w.beginNested(attrType);
   if (t.src !== undefined || t.dst !== undefined) {
+    // Both addresses, the family's zero address for an unset one: the kernel's
+    // address parser refuses a tuple with one (EINVAL), and libnetfilter_conntrack
+    // always sends both (`-I ... -g ADDR -q ADDR`, a saved DNAT entry, has no -r).
     const ip = w.beginNested(TupleAttr.IP);
-    let family = t.l3;
-    if (t.src !== undefined) family = writeAddress(w, IpAttr.V4_SRC, IpAttr.V6_SRC, t.src, family);
-    if (t.dst !== undefined) writeAddress(w, IpAttr.V4_DST, IpAttr.V6_DST, t.dst, family);
+    const family = t.l3 ?? encodeAddress((t.src ?? t.dst)!).family;
+    writeAddress(w, IpAttr.V4_SRC, IpAttr.V6_SRC, t.src ?? zeroAddress(family), family);
+    writeAddress(w, IpAttr.V4_DST, IpAttr.V6_DST, t.dst ?? zeroAddress(family), family);
     w.endNested(ip);
   }
   if (t.proto !== undefined) {
@@ -157,6 +161,8 @@ export function encodeTuple(w: MessageWriter, attrType: number, t: Tuple): void 
 
 const IPV4 = Buffer.alloc(4);
 
+const zeroAddress = (family: number): string => (family === 10 ? '::' : '0.0.0.0');
+
 /** Writes one address as the v4 or v6 attribute; returns the family it used. */
 export function writeAddress(w: MessageWriter, v4Type: number, v6Type: number, text: string, family?: number): 2 | 10 {
   // An IPv4 address (the common case) is parsed into a reused buffer, not a new one.
@@ -169,8 +175,13 @@ export function writeAddress(w: MessageWriter, v4Type: number, v6Type: number, t
   return address.family;
 }
 
+/**
+ * All three ICMP fields, 0 for an unset one: the kernel's ICMP tuple parser
+ * refuses a tuple that lacks any of them (EINVAL), and libnetfilter_conntrack
+ * always sends all three, so `conntrack -I -p icmp` without `--icmp-id` works.
+ */
 function writeIcmp(w: MessageWriter, idType: number, typeType: number, codeType: number, t: Tuple): void {
-  if (t.icmpCode !== undefined) w.u8(codeType, t.icmpCode);
-  if (t.icmpType !== undefined) w.u8(typeType, t.icmpType);
-  if (t.icmpId !== undefined) w.u16be(idType, t.icmpId);
+  w.u8(codeType, t.icmpCode ?? 0);
+  w.u8(typeType, t.icmpType ?? 0);
+  w.u16be(idType, t.icmpId ?? 0);
 }

@@ -12,6 +12,7 @@ interface Addon {
   send(fd: number, buffers: Buffer[]): number;
   recv(fd: number, buffer: Buffer): number;
   close(fd: number): void;
+  unixDatagramSend(address: Buffer, data: Buffer): number;
   pollCreate(fd: number, onReadable: (status: number, events: number) => void): object;
   pollStart(handle: object): void;
   pollStop(handle: object): void;
@@ -30,6 +31,15 @@ function native(): Addon {
 }
 
 /**
+ * One datagram to an AF_UNIX datagram socket (`address`: sun_path's bytes, a
+ * leading NUL for an abstract name), which Node's dgram cannot do. Never
+ * blocks; returns the bytes sent or a negative errno.
+ */
+export function unixDatagramSend(address: Buffer, data: Buffer): number {
+  return native().unixDatagramSend(address, data);
+}
+
+/**
  * What the request engine needs from a socket. The real one is NetlinkSocket;
  * tests substitute a fake kernel ("request in, replies out").
  */
@@ -45,6 +55,8 @@ export interface Transport {
   close(): void;
   /** The kernel's receive accounting (bytes queued, messages dropped), where the transport knows it. */
   receiveQueue?(): { queued: number; drops: number } | undefined;
+  /** Changes the receive buffer and returns the size in effect, where the transport has one. */
+  setReceiveBuffer?(bytes: number): number;
 }
 
 export interface SocketOptions {

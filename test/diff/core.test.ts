@@ -11,7 +11,7 @@
 import { describe } from 'node:test';
 import { makeTraffic, type Netns } from '../kernel/netns';
 import { diffCase } from './framework';
-import { accounted, args, base, cases, empty, small, traffic } from './states';
+import { accounted, args, base, cases, empty, labelled, small, traffic, withLabelMap } from './states';
 
 cases('-L output formats', [
   ['default', base, '-L'],
@@ -107,6 +107,23 @@ cases('-I and -A', [
   ['missing state', small, '-I -s 10.9.0.1 -d 10.9.0.2 -p tcp --sport 10 --dport 20 -t 600'],
 ]);
 
+// What 1.4.7 sends for a field the command line leaves out: both addresses of a
+// direction and ICMP code, type and id always go (0 when unset); a protocol without options of its own goes in
+// both directions; an unset reply protocol goes as 0, and a reply-only line
+// derives the original direction from it (the entry can end up as protocol 0).
+cases('-I with fields left out', [
+  ['icmp without id', small, '-I -p icmp -s 10.5.0.1 -d 10.5.0.2 -t 600 --icmp-type 8 --icmp-code 0'],
+  ['icmp with both directions, no id', small, '-I -p icmp -s 10.5.0.1 -d 10.5.0.2 -r 10.5.0.2 -q 10.5.0.1 -t 600 --icmp-type 8 --icmp-code 0'],
+  ['icmpv6 without id', small, '-I -p icmpv6 -s 2001:db8::1 -d 2001:db8::2 -t 600 --icmpv6-type 128 --icmpv6-code 0'],
+  ['protocol without a tracker, both directions', small, '-I -p igmp -s 0.0.0.0 -d 224.0.0.22 -r 224.0.0.22 -q 0.0.0.0 -t 600'],
+  ['protocol number, reply only', small, '-I -r 10.9.0.2 -q 10.9.0.1 -p 200 -t 600'],
+  ['tcp reply only with original ports', small, '-I -p tcp -r 10.9.0.2 -q 10.9.0.1 -t 600 --sport 1 --dport 2 --state LISTEN'],
+  ['gre reply only with original keys', small, '-I -p gre -r 10.9.0.2 -q 10.9.0.1 -t 600 --srckey 1 --dstkey 2'],
+  ['udp both directions without reply ports', small, '-I -p udp -s 10.9.0.1 -d 10.9.0.2 -r 10.9.0.2 -q 10.9.0.1 -t 600 --sport 1 --dport 2'],
+  ['one reply address (a saved DNAT line has no -r)', small, '-I -s 198.51.100.7 -d 203.0.113.5 -g 10.9.0.1 -q 198.51.100.7 -p tcp --sport 10 --dport 8080 --reply-port-src 80 --reply-port-dst 10 --state ESTABLISHED -t 600'],
+  ['reply ports without reply addresses', small, '-I -p udp -s 10.9.0.1 -d 10.9.0.2 -t 600 --sport 1 --dport 2 --reply-port-src 7 --reply-port-dst 8'],
+]);
+
 cases('-U', [
   ['mark', base, '-U -s 10.0.0.1 -d 10.0.0.2 -p tcp -m 9'],
   ['mark with mask', base, '-U -s 10.0.0.1 -d 10.0.0.3 -p udp -m 0x10/0xf0'],
@@ -118,6 +135,27 @@ cases('-U', [
   ['IPv6', base, '-U -s 2001:db8::10 -d 2001:db8:1::20 -m 3'],
   ['no match', base, '-U -s 192.0.2.1 -m 3'],
 ]);
+
+describe('-U labels', () => {
+  const wrap = withLabelMap(['blue', 'red', 'green']);
+  const setup = labelled(wrap, [
+    '-p udp -s 10.9.0.1 -d 10.9.0.2 --sport 1 --dport 2 -t 600 --label-add blue,red,green',
+    '-p udp -s 10.9.0.1 -d 10.9.0.3 --sport 1 --dport 2 -t 600 --label-add red',
+    '-p udp -s 10.9.0.1 -d 10.9.0.4 --sport 1 --dport 2 -t 600',
+  ]);
+  // One match each: with several, 1.4.7 prints only some of them (D3, which we fix).
+  const changes = [
+    '-d 10.9.0.2 --label-del red',
+    '-d 10.9.0.2 --label-del blue,green',
+    '-d 10.9.0.3 --label-del red',
+    '-d 10.9.0.2 --label-del',
+    '-d 10.9.0.3 --label-add green',
+    '-d 10.9.0.4 --label-del red',
+  ];
+  for (const argv of changes.map((change) => `-U -s 10.9.0.1 ${change}`)) {
+    diffCase({ name: `conntrack ${argv}`, setup, argv: [...args(argv), '-o', 'labels'], wrap });
+  }
+});
 
 cases('-D', [
   ['by source and protocol', base, '-D -s 10.0.0.1 -p udp'],

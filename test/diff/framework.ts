@@ -283,7 +283,7 @@ interface Side {
  * Lines sort by their text without ticking numbers, so a timeout that ticked
  * on one side cannot reorder them.
  */
-async function snapshot(ns: Netns): Promise<string> {
+export async function snapshot(ns: Netns): Promise<string> {
   const listings = await Promise.all(
     [['-L', '-o', 'save'], ['-L', '-o', 'extended'], ['-L', 'expect'], ['-L', 'expect', '-f', 'ipv6']].map((argv) =>
       runConntrack(ns, reference, argv),
@@ -301,7 +301,7 @@ async function snapshot(ns: Netns): Promise<string> {
 }
 
 /** Empties the conntrack and expectation tables of the namespace. */
-async function resetState(ns: Netns): Promise<void> {
+export async function resetState(ns: Netns): Promise<void> {
   await runConntrack(ns, reference, ['-F']);
   await runConntrack(ns, reference, ['-F', 'expect']);
 }

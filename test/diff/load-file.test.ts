@@ -9,9 +9,13 @@
  * Each -D/-U line needs the creates before it answered: the long runs before
  * them check that.
  */
-import { describe } from 'node:test';
-import { ctFill, type Netns } from '../kernel/netns';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe } from 'node:test';
+import { ctFill, REFERENCE_CONNTRACK, type Netns } from '../kernel/netns';
 import { diffCase } from './framework';
+import { BASE } from './states';
 
 /** `-I` arguments of the n-th of many distinct UDP entries. */
 const entry = (n: number): string =>
@@ -57,4 +61,28 @@ describe('-R: -D, -U and -F see every line before them', () => {
   loadStdin('-D of a line just made (printed), -I of it again, -U of it', `${creates(0, 900)}-D -s 10.0.3.4\n-I ${entry(0x304)}\n${creates(900, 1600)}-U -s 10.0.3.4 -p udp -m 42\n`);
   loadStdin('-D by network of lines just made (printed)', `${creates(0, 1000)}-D -s 10.0.2.0/24\n`);
   loadStdin('-F in the middle: only the lines after it remain', `${creates(0, 1500)}-F\n${creates(1500, 1600)}`, existing(7000));
+});
+
+describe('-R of a saved table: every kind of entry comes back', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ctts-save-restore-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const saved = path.join(dir, 'saved');
+  // BASE has ICMP, ICMPv6, IPv6, GRE, SCTP, a protocol number, zones and NAT
+  // (a saved DNAT entry has no -r: only one reply address); these add a
+  // protocol without a tracker given both directions and ICMP without an id.
+  const entries = [
+    ...BASE,
+    ['-p', 'igmp', '-s', '0.0.0.0', '-d', '224.0.0.22', '-r', '224.0.0.22', '-q', '0.0.0.0', '-t', '6000'],
+    ['-p', 'icmp', '-s', '10.0.0.1', '-d', '10.0.0.40', '--icmp-type', '8', '--icmp-code', '0', '-t', '6000'],
+  ];
+  diffCase({
+    name: 'conntrack -L -o save > f; conntrack -F; conntrack -R f',
+    setup: async (ns) => {
+      await ctFill(ns, entries);
+      const listing = await ns.execOk(REFERENCE_CONNTRACK, ['-L', '-o', 'save']);
+      writeFileSync(saved, listing.stdout);
+      await ns.execOk(REFERENCE_CONNTRACK, ['-F']);
+    },
+    argv: ['-R', saved],
+  });
 });

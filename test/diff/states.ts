@@ -2,8 +2,11 @@
  * Kernel states the differential cases run on, and the one-line case table
  * helper: `cases(title, [[name, setup, argv], …])`.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe } from 'node:test';
-import { ctFill, makeTraffic, type Netns, type TrafficOptions } from '../kernel/netns';
+import { ctFill, makeTraffic, REFERENCE_CONNTRACK, type Netns, type TrafficOptions } from '../kernel/netns';
 import { diffCase } from './framework';
 
 export type Setup = (ns: Netns) => Promise<void>;
@@ -64,3 +67,28 @@ export function cases(title: string, rows: CaseRow[]): void {
     for (const [name, setup, argv] of rows) diffCase({ name: `${name}: conntrack ${argv}`, setup, argv: args(argv) });
   });
 }
+
+/**
+ * Label names come from /etc/xtables/connlabel.conf for both tools. This
+ * command prefix gives the command a private mount namespace whose /etc is the
+ * machine's with one laid over it (overlayfs), so the machine's /etc is never
+ * touched and other tests keep seeing no label map.
+ */
+export function withLabelMap(names: readonly string[]): readonly string[] {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ctts-labels-'));
+  mkdirSync(path.join(dir, 'xtables'));
+  writeFileSync(path.join(dir, 'xtables/connlabel.conf'), names.map((name, bit) => `${bit} ${name}\n`).join(''));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return ['unshare', '-m', 'sh', '-c', 'mount -t overlay overlay -o lowerdir="$0":/etc /etc && exec "$@"', dir];
+}
+
+/**
+ * Entries with labels behind `wrap` (a withLabelMap() prefix): a rule using
+ * `ct label` turns the label extension on in the namespace.
+ */
+export const labelled =
+  (wrap: readonly string[], entries: readonly string[]): Setup =>
+  async (ns) => {
+    await ns.nft('table inet ctts_labels {\n chain out {\n  type filter hook output priority 0;\n  meta mark 0x7fffffff ct label set 2\n }\n}\n');
+    for (const entry of entries) await ns.execOk(wrap[0]!, [...wrap.slice(1), REFERENCE_CONNTRACK, '-I', ...args(entry)]);
+  };

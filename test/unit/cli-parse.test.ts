@@ -249,6 +249,21 @@ describe('templates of -I, -A, -U (§7.8, §7.9)', () => {
     });
   });
 
+  test('-I sends the -p number of a protocol without options in both directions', () => {
+    const c = parse('-I', '-p', 'igmp', '-s', '0.0.0.0', '-d', '224.0.0.22', '-r', '224.0.0.22', '-q', '0.0.0.0', '-t', '1');
+    assert.equal(completeTuples(c).reply.proto, 2);
+    const replyOnly = parse('-I', '-r', '2.2.2.2', '-q', '1.1.1.1', '-p', '200', '-t', '1');
+    assert.deepEqual(completeTuples(replyOnly).orig, { l3: 2, src: '1.1.1.1', dst: '2.2.2.2', proto: 200 });
+  });
+
+  test('-I with a reply direction the options gave no protocol sends protocol 0, and derives the original from it', () => {
+    const c = parse('-I', '-p', 'tcp', '-r', '2.2.2.2', '-q', '1.1.1.1', '--sport', '1', '--dport', '2', '--state', 'LISTEN', '-t', '1');
+    assert.deepEqual(completeTuples(c), {
+      orig: { l3: 2, src: '1.1.1.1', dst: '2.2.2.2', proto: 0 },
+      reply: { l3: 2, src: '2.2.2.2', dst: '1.1.1.1', proto: 0 },
+    });
+  });
+
   test('ICMP: the reply type comes from the family known when --icmp-type was parsed (D19)', () => {
     const c = parse('-I', '-p', 'icmp', '-s', '1.1.1.1', '-d', '2.2.2.2', '--icmp-type', '8', '--icmp-code', '0', '--icmp-id', '77', '-t', '10');
     assert.equal(c.icmpReplyType, 0);

@@ -149,8 +149,8 @@ test('IPv4 addresses, protocol and TCP/UDP ports go to the kernel with host-orde
   assert.equal(d.origFlags, IP_SRC | IP_DST | PROTO_NUM | SRC_PORT | DST_PORT);
   assert.equal(d.replyFlags, IP_SRC | PROTO_NUM | DST_PORT);
   assert.deepEqual(d.orig, { l3: 2, src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1000, dport: 80 });
-  // The tuple codec writes both ports of a port protocol; the flags say which count.
-  assert.deepEqual(d.reply, { l3: 2, src: '10.0.0.2', proto: 6, sport: 0, dport: 1000 });
+  // The tuple codec writes both addresses and both ports of a port protocol; the flags say which count.
+  assert.deepEqual(d.reply, { l3: 2, src: '10.0.0.2', dst: '0.0.0.0', proto: 6, sport: 0, dport: 1000 });
 });
 
 test('a direction without a protocol borrows the other one\'s to carry its ports', () => {
@@ -165,7 +165,7 @@ test('a direction without a protocol borrows the other one\'s to carry its ports
 test('masked addresses, IPv6 addresses and other protocols\' ports stay in userspace', () => {
   const masked = encode({ family: 2, orig: { src: '10.0.0.0', dst: '10.0.0.2' }, srcMask: '255.0.0.0' });
   assert.equal(masked.origFlags, IP_DST);
-  assert.equal(masked.orig!.src, undefined);
+  assert.equal(masked.orig!.src, '0.0.0.0'); // sent, as the kernel needs both, but not compared
   assert.deepEqual(encode({ family: 2, orig: { src: '10.0.0.0' }, srcMask: '255.0.0.0' }), { types: [] });
 
   const v6 = encode({ family: 10, orig: { src: '2001:db8::1', proto: 6, dport: 22 } });
@@ -185,7 +185,8 @@ test('ICMP fields; types the kernel cannot invert are left out', () => {
 
   const unreachable = encode({ family: 2, orig: { proto: 1, icmpType: 3, icmpCode: 1 } });
   assert.equal(unreachable.origFlags, PROTO_NUM | ICMP_CODE);
-  assert.equal(unreachable.orig!.icmpType, undefined);
+  // The tuple codec always writes all three ICMP fields; the flags say which count.
+  assert.equal(unreachable.orig!.icmpType, 0);
 
   const v6 = encode({ family: 10, reply: { proto: 58, icmpType: 129, icmpId: 5 } });
   assert.equal(v6.replyFlags, PROTO_NUM | ICMPV6_TYPE | ICMPV6_ID);

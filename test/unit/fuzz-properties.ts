@@ -244,8 +244,8 @@ const bytes = fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b));
 const PORT_PROTOS = [Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.SCTP, Proto.DCCP, Proto.GRE];
 const PROTOS = [...PORT_PROTOS, Proto.ICMP, Proto.ICMPV6, 0, 200];
 
-/** A tuple of `family` and `proto`; `complete` gives ICMP every field (what encodeExpectation sends). */
-function tuple(family: number, proto: number, complete = false): fc.Arbitrary<Tuple> {
+/** A tuple of `family` and `proto`; ICMP has every field, as the encoder always sends them. */
+function tuple(family: number, proto: number): fc.Arbitrary<Tuple> {
   const l4: Record<string, fc.Arbitrary<number>> = {};
   const required = ['l3', 'src', 'dst', 'proto'];
   if (PORT_PROTOS.includes(proto)) {
@@ -253,7 +253,7 @@ function tuple(family: number, proto: number, complete = false): fc.Arbitrary<Tu
     required.push('sport', 'dport');
   } else if (proto === Proto.ICMP || proto === Proto.ICMPV6) {
     Object.assign(l4, { icmpType: u8, icmpCode: u8, icmpId: u16 });
-    if (complete) required.push('icmpType', 'icmpCode', 'icmpId');
+    required.push('icmpType', 'icmpCode', 'icmpId');
   }
   const model = { l3: fc.constant(family), src: address(family), dst: address(family), proto: fc.constant(proto), ...l4, zone: u16 };
   return fc.record(model, { requiredKeys: required as Array<keyof typeof model>, noNullPrototype: true }) as fc.Arbitrary<Tuple>;
@@ -304,16 +304,16 @@ const expectationArbitrary: fc.Arbitrary<Expectation> = familyAndProto.chain(({ 
   fc.record(
     {
       family: fc.constant(family),
-      master: tuple(family, proto, true),
-      tuple: tuple(family, proto, true),
-      mask: tuple(family, proto, true),
+      master: tuple(family, proto),
+      tuple: tuple(family, proto),
+      mask: tuple(family, proto),
       timeout: u32,
       id: u32,
       helper: text,
       zone: u16,
       flags: u32,
       class: u32,
-      nat: fc.record({ dir: u32, tuple: tuple(family, proto, true) }, { requiredKeys: [], noNullPrototype: true }),
+      nat: fc.record({ dir: u32, tuple: tuple(family, proto) }, { requiredKeys: [], noNullPrototype: true }),
       fn: text,
     },
     { requiredKeys: ['family', 'master', 'tuple', 'mask'], noNullPrototype: true },

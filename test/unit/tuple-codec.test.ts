@@ -81,7 +81,7 @@ describe('encodeTuple', () => {
     }
   });
 
-  it('writes ICMP code, type, id in that order, with the ICMPv6 numbers for ICMPv6', () => {
+  it('writes ICMP code, type, id in that order (0 when unset), with the ICMPv6 numbers for ICMPv6', () => {
     const v4: Tuple = { src: '10.0.0.1', dst: '10.0.0.4', proto: 1, icmpId: 77, icmpType: 8, icmpCode: 0 };
     assert.deepEqual(
       encoded(v4),
@@ -101,7 +101,13 @@ describe('encodeTuple', () => {
       nest(
         CtAttr.TUPLE_ORIG,
         nest(TupleAttr.IP, attr(IpAttr.V6_SRC, loopback), attr(IpAttr.V6_DST, two)),
-        nest(TupleAttr.PROTO, attr(ProtoAttr.NUM, u8(58)), attr(ProtoAttr.ICMPV6_TYPE, u8(128))),
+        nest(
+          TupleAttr.PROTO,
+          attr(ProtoAttr.NUM, u8(58)),
+          attr(ProtoAttr.ICMPV6_CODE, u8(0)),
+          attr(ProtoAttr.ICMPV6_TYPE, u8(128)),
+          attr(ProtoAttr.ICMPV6_ID, be16(0)),
+        ),
       ),
     );
   });
@@ -113,9 +119,9 @@ describe('encodeTuple', () => {
     assert.deepEqual(decodeTuple(on(encoded({ proto: 200, sport: 1, dport: 2 }))), { proto: 200 });
   });
 
-  it('takes the family from l3, else from the address text', () => {
-    assert.deepEqual(decodeTuple(on(encoded({ dst: '10.9.8.7' }))), { l3: 2, dst: '10.9.8.7' });
-    assert.deepEqual(decodeTuple(on(encoded({ src: 'fe80::1' }))), { l3: 10, src: 'fe80::1' });
+  it('takes the family from l3, else from the address text, and sends an unset address as zero', () => {
+    assert.deepEqual(decodeTuple(on(encoded({ dst: '10.9.8.7' }))), { l3: 2, src: '0.0.0.0', dst: '10.9.8.7' });
+    assert.deepEqual(decodeTuple(on(encoded({ src: 'fe80::1' }))), { l3: 10, src: 'fe80::1', dst: '::' });
     assert.throws(() => encoded({ l3: 2, src: '::1' }), RangeError);
     assert.throws(() => encoded({ l3: 10, src: '10.0.0.1' }), RangeError);
     assert.throws(() => encoded({ src: '10.0.0.1', dst: '::1' }), RangeError);
@@ -140,17 +146,20 @@ function randomTuple(random: () => number): Tuple {
     t.l3 = v6 ? 10 : 2;
     const format = v6 ? formatIPv6 : formatIPv4;
     const size = v6 ? 16 : 4;
-    if (random() < 0.9) t.src = format(randomBytes(random, size), 0);
-    if (random() < 0.9) t.dst = format(randomBytes(random, size), 0);
-    if (t.src === undefined && t.dst === undefined) delete t.l3;
+    // Both or neither: the encoder sends an unset one as zero (the kernel needs both).
+    if (random() < 0.9) {
+      t.src = format(randomBytes(random, size), 0);
+      t.dst = format(randomBytes(random, size), 0);
+    } else delete t.l3;
   }
   if (random() < 0.9) {
     const protos = [Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.SCTP, Proto.DCCP, Proto.GRE, Proto.ICMP, Proto.ICMPV6, 0, 2, 200, 255];
     t.proto = protos[randomInt(random, protos.length)]!;
     if (t.proto === Proto.ICMP || t.proto === Proto.ICMPV6) {
-      if (random() < 0.8) t.icmpId = randomInt(random, 65536);
-      if (random() < 0.8) t.icmpType = randomInt(random, 256);
-      if (random() < 0.8) t.icmpCode = randomInt(random, 256);
+      // Always all three: the encoder sends an unset one as 0 (the kernel needs them all).
+      t.icmpId = randomInt(random, 65536);
+      t.icmpType = randomInt(random, 256);
+      t.icmpCode = randomInt(random, 256);
     } else if (![0, 2, 200, 255].includes(t.proto)) {
       t.sport = randomInt(random, 65536);
       t.dport = randomInt(random, 65536);

@@ -91,8 +91,9 @@ export function updateFor(entry: Flow, cmd: CommandLine): Flow | undefined {
 
 /**
  * CTA_LABELS (+ CTA_LABELS_MASK) for `--label-add` / `--label-del`. With a
- * mask the kernel changes only the masked bits, so adding sends just the
- * added bits, sized like the entry's label set; `--label-del` without names
+ * mask the kernel changes only the masked bits (to the bits sent), so adding
+ * sends the added bits as both, sized like the entry's label set, and
+ * deleting sends the deleted bits as mask with zeros; `--label-del` without names
  * sends an all-zero set without mask, which the kernel takes as "clear all".
  */
 function labelChange(entry: Flow, cmd: CommandLine): { attributes: Pick<Flow, 'labels' | 'labelsMask'>; changed: boolean } | undefined {
@@ -105,9 +106,12 @@ function labelChange(entry: Flow, cmd: CommandLine): { attributes: Pick<Flow, 'l
   }
   if (del === 'all') return { attributes: { labels: Buffer.alloc(4) }, changed: old !== undefined && old.some((b) => b !== 0) };
   if (del && old) {
+    // The kernel computes (old & ~mask) ^ labels: the masked bits take the
+    // value sent, so the deleted bits go as zeros (sending the kept bits
+    // there would flip them off as well).
     const mask = padded(labelBitmap(del), old.length).subarray(0, old.length);
     const kept = Buffer.from(old.map((b, i) => b & ~mask[i]!));
-    return { attributes: { labels: kept, labelsMask: mask }, changed: !kept.equals(old) };
+    return { attributes: { labels: Buffer.alloc(old.length), labelsMask: mask }, changed: !kept.equals(old) };
   }
   return undefined;
 }

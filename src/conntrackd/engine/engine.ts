@@ -1,0 +1,200 @@
+/**
+ * conntrackd's engine: the internal cache kept current from the kernel, the
+ * mode's handling of it, and the answers to control requests.
+ *
+ * Modes: Stats (`Stats { … }`) logs and counts destroyed flows; a config
+ * with `Sync { … }` keeps the internal cache too (replication itself hooks
+ * into the cache's changes, see FlowCache's listener); with neither 1.4.7
+ * runs no mode at all: no kernel sockets, and only `-s runtime` answers.
+ */
+import type { Writable } from 'node:stream';
+import type { EventType } from '../../ctnetlink/event';
+import type { WireEntry } from '../../ctnetlink/wire-entry';
+import type { Config } from '../config/config';
+import { Request } from '../control/codes';
+import type { Engine, EngineContext, Log } from '../daemon/contract';
+import { FlowCache, type CacheListener } from './cache';
+import { internalLine, internalXml, writeLines } from './dump-text';
+import { compileFlowFilter, kernelFilterOf } from './filter';
+import { KernelSide, type KernelSink } from './kernel';
+import { statsText } from './stats-text';
+import type { StatsLog } from './stats-log';
+import { DestroyedFlows } from './traffic';
+
+export type ModeName = 'stats' | 'sync' | 'none';
+
+export interface EngineOptions extends EngineContext {
+  /** Stats mode's connection log (LogFile and/or syslog); none = no log. */
+  statsLog?: StatsLog;
+  /** Listener of internal-cache changes (a sync mode's replication). */
+  onCacheChange?: CacheListener;
+  /** Wall-clock seconds; tests pass their own. */
+  wallSeconds?: () => number;
+}
+
+const wallClock = (): number => Math.floor(Date.now() / 1000);
+
+export function modeOf(config: Config): ModeName {
+  return config.stats ? 'stats' : config.sync ? 'sync' : 'none';
+}
+
+export class ConntrackdEngine implements Engine, KernelSink {
+  readonly mode: ModeName;
+  readonly cache: FlowCache;
+  readonly kernel: KernelSide | undefined;
+  readonly destroyed: DestroyedFlows | undefined;
+  /** When the engine started (wall-clock seconds). */
+  readonly startedAt: number;
+  /** Resyncs after overruns so far. */
+  overrunResyncs = 0;
+  private readonly log: Log;
+  private readonly config: Config;
+  private readonly wallSeconds: () => number;
+  private readonly statsLog: StatsLog | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  /** Work started by a request or a timer that stop() must wait for. */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(options: EngineOptions) {
+    this.config = options.config;
+    this.log = options.log;
+    this.wallSeconds = options.wallSeconds ?? wallClock;
+    this.statsLog = options.statsLog;
+    this.startedAt = this.wallSeconds();
+    this.mode = modeOf(this.config);
+    const general = this.config.general;
+    this.cache = new FlowCache(general.hashLimit, general.hashSize, this.wallSeconds, options.onCacheChange);
+    if (this.mode === 'none') return;
+    if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, this.wallSeconds);
+    this.kernel = new KernelSide({
+      general,
+      log: this.log,
+      netns: options.netns,
+      filter: compileFlowFilter(general.filter),
+      kernelFilter: kernelFilterOf(general.filter),
+      sink: this,
+    });
+  }
+
+  /** Listens for events (unless polling), then dumps the table into the cache. */
+  async start(): Promise<void> {
+    const kernel = this.kernel;
+    if (kernel === undefined) return;
+    const pollSecs = this.config.general.pollSecs;
+    if (pollSecs === undefined) kernel.listen();
+    await kernel.dump();
+    if (pollSecs !== undefined) this.pollTimer = setInterval(() => this.track(this.resync()), pollSecs * 1000);
+  }
+
+  async handle(request: Request, reply: Writable): Promise<void> {
+    const stats = statsText(request, this, this.wallSeconds());
+    if (stats !== undefined) reply.write(stats);
+    else if (this.kernel !== undefined) await this.answer(request, reply);
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of [this.resyncTimer, this.purgeTimer]) clearTimeout(timer);
+    clearInterval(this.pollTimer);
+    await Promise.allSettled([...this.pending]);
+    this.kernel?.close();
+    this.statsLog?.close();
+  }
+
+  // KernelSink -------------------------------------------------------------
+
+  event(type: EventType, entry: WireEntry): void {
+    if (type === 'new') this.cache.add(entry);
+    else if (type === 'update') this.cache.update(entry);
+    else if (this.cache.remove(entry)) this.destroyed?.record(entry);
+  }
+
+  dumped(entry: WireEntry): void {
+    this.cache.update(entry);
+  }
+
+  /** Lost events: re-dump after NetlinkOverrunResync seconds (0 = never), once per burst of overruns. */
+  overrun(): void {
+    const delay = this.config.general.netlinkOverrunResync;
+    if (delay <= 0 || this.resyncTimer !== undefined) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      this.overrunResyncs++;
+      this.track(this.resync());
+    }, delay * 1000);
+  }
+
+  // ------------------------------------------------------------------------
+
+  /**
+   * Re-dumps the table and removes the cached flows the dump no longer has:
+   * they vanished while the cache was not told (lost events, polling).
+   */
+  private async resync(): Promise<void> {
+    this.cache.beginRound();
+    await this.kernel!.dump();
+    this.kernel!.counters.resyncs++;
+    this.cache.sweep();
+  }
+
+  private async answer(request: Request, reply: Writable): Promise<void> {
+    const kernel = this.kernel;
+    switch (request) {
+      case Request.CT_DUMP_INTERNAL: {
+        const now = this.wallSeconds();
+        await writeLines(reply, this.cache.values(), (flow) => internalLine(flow, now));
+        return;
+      }
+      case Request.CT_DUMP_INT_XML:
+        await writeLines(reply, this.cache.values(), internalXml);
+        return;
+      case Request.CT_FLUSH_INT_CACHE:
+        this.log.write('NOTICE', 'flushing caches');
+        this.cache.flush();
+        return;
+      case Request.CT_FLUSH_MASTER:
+      case Request.ALL_FLUSH_MASTER:
+        this.log.write('NOTICE', 'flushing kernel conntrack table');
+        this.track(kernel!.flush());
+        return;
+      case Request.CT_RESYNC_MASTER:
+      case Request.ALL_RESYNC_MASTER:
+        this.log.write('NOTICE', 'resync with master conntrack table');
+        kernel!.counters.resyncs++;
+        await this.settle(kernel!.dump());
+        return;
+      case Request.RESET_TIMERS:
+        if (this.config.sync) this.schedulePurge(this.config.sync.purgeTimeout);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** `-t`: flush the kernel table (keeping what the Filter ignores) and the cache after `seconds`. */
+  private schedulePurge(seconds: number): void {
+    this.log.write('NOTICE', `flushing conntrack table in ${seconds} secs`);
+    clearTimeout(this.purgeTimer);
+    this.purgeTimer = setTimeout(() => {
+      this.purgeTimer = undefined;
+      this.log.write('NOTICE', 'flushing kernel conntrack table');
+      this.track(this.kernel!.flush().then(() => this.cache.flush()));
+    }, seconds * 1000);
+  }
+
+  /** Runs background work, logging its failure (the daemon goes on, as 1.4.7's children fail alone). */
+  private track(work: Promise<unknown>): void {
+    const settled = this.settle(work);
+    this.pending.add(settled);
+    void settled.finally(() => this.pending.delete(settled));
+  }
+
+  private async settle(work: Promise<unknown>): Promise<void> {
+    try {
+      await work;
+    } catch (err) {
+      this.log.write('ERROR', `can't get kernel conntrack table: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The daemon's kernel side, all through the library: the event socket (its
+ * buffer, reliability, kernel filter and overruns), dumps of the table and
+ * the selective flush. It decides nothing about caches: events and dumped
+ * entries that pass the Filter go to a KernelSink.
+ */
+import { Conntrack } from '../../api/conntrack';
+import type { EventStream } from '../../api/event-stream';
+import type { RawConntrackEvent } from '../../api/events';
+import type { EventType } from '../../ctnetlink/event';
+import { WireEntry } from '../../ctnetlink/wire-entry';
+import type { GeneralConfig } from '../config/config';
+import type { Log } from '../daemon/contract';
+import { newNetlinkCounters } from '../stats/counters';
+import type { FlowPredicate } from './filter';
+
+/**
+ * Who caused an event: `self` when a request of the daemon's own sockets did
+ * (its flush), which a sync mode must not replicate back; `other` for the
+ * kernel (traffic, timeouts) and everybody else.
+ */
+export type Origin = 'self' | 'other';
+
+export interface KernelSink {
+  event(type: EventType, entry: WireEntry, origin: Origin): void;
+  dumped(entry: WireEntry): void;
+  /** The kernel dropped events: the cache may now miss changes. */
+  overrun(): void;
+}
+
+export interface KernelOptions {
+  general: GeneralConfig;
+  log: Log;
+  netns?: string;
+  filter: FlowPredicate;
+  /** A socket filter for the event socket (`Filter From Kernelspace`). */
+  kernelFilter?: Buffer;
+  sink: KernelSink;
+}
+
+export class KernelSide {
+  /** `-s runtime`'s netlink counters; overruns also count as failed reads (catchEventFailed), as in 1.4.7. */
+  readonly counters = newNetlinkCounters();
+  private readonly ct: Conntrack;
+  private events: EventStream<RawConntrackEvent> | undefined;
+  private readonly entry = new WireEntry();
+  /** Events handled in this turn of the event loop (EventIterationLimit). */
+  private turn = 0;
+  /** The buffer size asked for last; doubling starts from it, as in 1.4.7. */
+  private requested = 0;
+  private growthWarned = false;
+
+  constructor(private readonly options: KernelOptions) {
+    this.ct = Conntrack.open({ netns: options.netns });
+  }
+
+  /**
+   * Opens the event socket, logging what 1.4.7 logs: reliable delivery,
+   * where the filter runs, and the buffer size (NetlinkBufferSize is
+   * applied only when it does not exceed NetlinkBufferSizeMaxGrowth).
+   */
+  listen(): void {
+    const { general, log, kernelFilter } = this.options;
+    if (general.netlinkEventsReliable) log.write('NOTICE', 'reliable ctnetlink event delivery is ENABLED.');
+    if (general.filter) log.write('NOTICE', `using ${kernelFilter ? 'kernel' : 'user'}-space event filtering`);
+    const size = general.netlinkBufferSize;
+    const applied = size !== undefined && size <= this.maxGrowth() ? size : undefined;
+    const events = this.ct.rawEvents({ bufferSize: applied, reliable: general.netlinkEventsReliable, kernelFilter });
+    if (applied === undefined) {
+      log.write('NOTICE', 'NetlinkBufferSize is either not set or is greater than NetlinkBufferSizeMaxGrowth. Using current system buffer size');
+    }
+    this.requested = applied ?? events.bufferSize ?? 0;
+    this.counters.bufferSize = this.requested;
+    log.write('NOTICE', `netlink event socket buffer size has been set to ${this.requested} bytes`);
+    events.on('event', (event) => this.onEvent(event));
+    events.on('overrun', () => this.onOverrun());
+    events.on('error', (err) => {
+      this.counters.catchEventFailed++;
+      log.write('WARNING', `event catch says: ${err.message}`);
+    });
+    this.events = events;
+  }
+
+  /** Dumps the kernel table, handing every entry the Filter passes to the sink. */
+  async dump(): Promise<void> {
+    const { filter, sink } = this.options;
+    await this.ct.dumpRaw({}, {}, (entry) => {
+      if (filter(entry)) sink.dumped(entry);
+    });
+  }
+
+  /**
+   * Deletes every kernel entry the Filter passes, keeping those it ignores,
+   * through the daemon's own socket: the DESTROY events that follow are
+   * marked `self`. Resolves with the number deleted.
+   */
+  flush(): Promise<number> {
+    this.counters.flushes++;
+    return this.ct.deleteWhere(this.options.filter);
+  }
+
+  close(): void {
+    this.events?.close();
+    this.ct.close();
+  }
+
+  private maxGrowth(): number {
+    const { netlinkBufferSize, netlinkBufferSizeMaxGrowth } = this.options.general;
+    return netlinkBufferSizeMaxGrowth ?? netlinkBufferSize ?? 0;
+  }
+
+  private onEvent(event: RawConntrackEvent): void {
+    this.counters.eventsReceived++;
+    const entry = this.entry.set(event.attributes, 0, event.attributes.length, event.family);
+    if (!this.options.filter(entry)) {
+      this.counters.eventsFiltered++;
+    } else {
+      const origin: Origin = event.portid !== 0 && this.ct.portIds().includes(event.portid) ? 'self' : 'other';
+      this.options.sink.event(event.type, entry, origin);
+    }
+    this.countTurn();
+  }
+
+  /** After EventIterationLimit events the socket pauses until the loop has run other work. */
+  private countTurn(): void {
+    if (this.turn++ === 0) {
+      setImmediate(() => {
+        const held = this.turn >= this.options.general.eventIterationLimit;
+        this.turn = 0;
+        if (held) this.events?.resume();
+      });
+    }
+    if (this.turn === this.options.general.eventIterationLimit) this.events?.pause();
+  }
+
+  /**
+   * ENOBUFS: double the buffer up to NetlinkBufferSizeMaxGrowth (warned once
+   * when it cannot grow further), then let the sink recover.
+   */
+  private onOverrun(): void {
+    this.counters.overruns++;
+    this.counters.catchEventFailed++;
+    const { log } = this.options;
+    const doubled = this.requested * 2;
+    if (doubled > this.maxGrowth()) {
+      if (!this.growthWarned) {
+        this.growthWarned = true;
+        log.write(
+          'WARNING',
+          'netlink event socket buffer size cannot be doubled further since it will exceed NetlinkBufferSizeMaxGrowth. ' +
+            'We are likely to be losing events, this may lead to unsynchronized replicas. ' +
+            'Please, consider increasing netlink socket buffer size via NetlinkBufferSize and ' +
+            'NetlinkBufferSizeMaxGrowth clauses in conntrackd.conf',
+        );
+      }
+    } else {
+      this.events?.resize(doubled);
+      this.requested = doubled;
+      this.counters.bufferSize = doubled;
+      log.write('NOTICE', `netlink event socket buffer size has been doubled to ${doubled} bytes`);
+    }
+    this.options.sink.overrun();
+  }
+}

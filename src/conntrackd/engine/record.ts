@@ -1,0 +1,148 @@
+/**
+ * How the daemon keeps one flow: a record of the kernel's own attribute
+ * bytes, not a decoded Flow. A record is its key (family, zone, original
+ * tuple) followed by the attributes the cache keeps; records live in an
+ * Arena (arena.ts), outside the JavaScript heap, and are decoded only when
+ * shown.
+ *
+ * ```
+ * record  | family u8 | zone u16 (0 = none) | CTA_TUPLE_ORIG value ... | kept attributes (TLVs, padded) ... |
+ *         <------------------ key ---------------------------------->
+ * ```
+ */
+import { AttributeCursor } from '../../netlink/attributes';
+import { CtAttr } from '../../ctnetlink/constants';
+import type { Flow } from '../../ctnetlink/flow';
+import { WireEntry } from '../../ctnetlink/wire-entry';
+
+/** Where a flow is in its life, as 1.4.7's cache objects are. */
+export const enum FlowState {
+  /** Just added. */
+  NEW = 0,
+  /** Updated at least once since. */
+  ALIVE = 1,
+  /** Destroyed: about to leave the cache. */
+  DEAD = 2,
+}
+
+/** Where a flow's attributes lie: a dumped entry or an event (both WireEntry-shaped). */
+export interface RawFlow {
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** nfgen_family of the message. */
+  family: number;
+}
+
+/**
+ * Copies `src[start, end)` to `dst` at `at`. Records are a few hundred bytes:
+ * a plain loop beats Buffer#copy, whose every call makes typed-array views.
+ */
+export function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
+  for (let i = start; i < end; i++) dst[at++] = src[i]!;
+}
+
+/** Where a key's original tuple starts: after the family and the zone. */
+const KEY_TUPLE = 3;
+const NLA_F_NESTED = 0x8000;
+
+/**
+ * Attributes a record never keeps, like 1.4.7's cache: the timeout would be
+ * stale at once, and counters and the reference count are only a snapshot of
+ * the moment the entry was dumped (its `-i` lines show none of them). The
+ * original tuple is in the key already.
+ */
+const UNCACHED = new Set<number>([CtAttr.TIMEOUT, CtAttr.USE, CtAttr.COUNTERS_ORIG, CtAttr.COUNTERS_REPLY, CtAttr.TUPLE_ORIG]);
+
+/**
+ * Assembles one record at a time in a reused buffer: begin() with the key,
+ * then keep() the attributes (an update keeps the old record's attributes
+ * that the update does not carry, then the update's).
+ */
+export class RecordBuilder {
+  bytes = Buffer.alloc(4096);
+  length = 0;
+  keyLength = 0;
+  private readonly cursor = new AttributeCursor(Buffer.alloc(0), 0, 0);
+
+  /**
+   * Starts the record of `raw` with its key: family, zone and original tuple,
+   * never the conntrack id (an id compared too left entries whose DESTROY
+   * event was lost in the cache for ever). The kernel writes a tuple the same
+   * way in every dump and event, so its bytes are the key. False for an entry
+   * without an original tuple, which the daemon drops.
+   */
+  begin(raw: RawFlow): boolean {
+    let tuple = -1;
+    let tupleLength = 0;
+    let zone = -1;
+    const c = this.cursor.reset(raw.buf, raw.start, raw.end);
+    while (c.next()) {
+      if (c.type === CtAttr.TUPLE_ORIG) {
+        tuple = c.offset;
+        tupleLength = c.length;
+      } else if (c.type === CtAttr.ZONE && c.length === 2) {
+        zone = c.offset;
+      }
+    }
+    if (tuple < 0) return false;
+    this.length = 0;
+    this.reserve(KEY_TUPLE + tupleLength);
+    this.bytes[0] = raw.family;
+    this.bytes[1] = zone < 0 ? 0 : raw.buf[zone]!;
+    this.bytes[2] = zone < 0 ? 0 : raw.buf[zone + 1]!;
+    copyBytes(raw.buf, tuple, tuple + tupleLength, this.bytes, KEY_TUPLE);
+    this.length = this.keyLength = KEY_TUPLE + tupleLength;
+    return true;
+  }
+
+  /** Appends the attributes of `buf[start, end)` a record keeps, except those of types in `skip`. */
+  keep(buf: Buffer, start: number, end: number, skip?: Set<number>): void {
+    const c = this.cursor.reset(buf, start, end);
+    while (c.next()) {
+      if (UNCACHED.has(c.type) || skip?.has(c.type)) continue;
+      const attr = c.offset - 4;
+      const padded = (c.length + 4 + 3) & ~3;
+      this.reserve(padded);
+      const bytes = this.bytes;
+      copyBytes(buf, attr, c.offset + c.length, bytes, this.length);
+      for (let i = this.length + c.length + 4; i < this.length + padded; i++) bytes[i] = 0;
+      this.length += padded;
+    }
+  }
+
+  /** The top-level attribute types of `buf[start, end)`: what an update replaces. */
+  typesOf(buf: Buffer, start: number, end: number): Set<number> {
+    const types = new Set<number>();
+    const c = this.cursor.reset(buf, start, end);
+    while (c.next()) types.add(c.type);
+    return types;
+  }
+
+  /** FNV-1a of the key. */
+  hash(): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < this.keyLength; i++) h = Math.imul(h ^ this.bytes[i]!, 0x01000193);
+    return h | 0;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.bytes.length) return;
+    const bigger = Buffer.alloc(Math.max(this.bytes.length * 2, this.length + bytes));
+    this.bytes.copy(bigger, 0, 0, this.length);
+    this.bytes = bigger;
+  }
+}
+
+/** The flow of the record at `buf[at, at + length)` whose key is `keyLength` bytes. */
+export function decodeRecord(buf: Buffer, at: number, keyLength: number, length: number): Flow {
+  const tuple = keyLength - KEY_TUPLE;
+  const paddedTuple = (tuple + 3) & ~3;
+  const attrs = length - keyLength;
+  const flow = Buffer.alloc(4 + paddedTuple + attrs);
+  flow.writeUInt16LE(4 + tuple, 0);
+  flow.writeUInt16LE(CtAttr.TUPLE_ORIG | NLA_F_NESTED, 2);
+  buf.copy(flow, 4, at + KEY_TUPLE, at + keyLength);
+  buf.copy(flow, 4 + paddedTuple, at + keyLength, at + length);
+  return new WireEntry().set(flow, 0, flow.length, buf[at]!).flow();
+}

@@ -1,0 +1,40 @@
+/**
+ * Statistics requests (`-s …`): the engine's counters at this instant, in
+ * the form the statistics formatters (src/conntrackd/stats/) take.
+ */
+import { newNetlinkCounters, newRuntimeCounters, type StatsSnapshot } from '../stats/counters';
+import { statsReply } from '../stats/reply';
+import type { FlowCache } from './cache';
+import type { KernelSide } from './kernel';
+import type { DestroyedFlows } from './traffic';
+import type { ModeName } from './engine';
+
+/** What the statistics are made of. */
+export interface EngineStats {
+  readonly mode: ModeName;
+  readonly startedAt: number;
+  readonly cache: FlowCache;
+  readonly kernel: KernelSide | undefined;
+  readonly destroyed: DestroyedFlows | undefined;
+}
+
+export function statsSnapshot(stats: EngineStats, nowSeconds: number): StatsSnapshot {
+  const common = {
+    uptimeSeconds: nowSeconds - stats.startedAt,
+    // No mode has no kernel sockets: the counters stay zero.
+    netlink: stats.kernel?.counters ?? newNetlinkCounters(),
+    // The engine forks nothing and owns no main loop: nothing to count there.
+    runtime: newRuntimeCounters(),
+    processes: [],
+  };
+  if (stats.mode === 'stats' && stats.destroyed) {
+    return { mode: 'stats', ...common, cache: stats.cache.counters, traffic: stats.destroyed.traffic };
+  }
+  // Sync mode's counters (caches, links, queues) come with replication; until then it reports as no mode.
+  return { mode: 'none', ...common };
+}
+
+/** The reply to a statistics request; undefined when `request` is none. */
+export function statsText(request: number, stats: EngineStats, nowSeconds: number): string | undefined {
+  return statsReply(request, statsSnapshot(stats, nowSeconds));
+}
