@@ -23,16 +23,19 @@ import { DestroyedFlows } from './traffic';
 
 export type ModeName = 'stats' | 'sync' | 'none';
 
+/** 1.4.7's words when a dump or a flush of the kernel table fails. */
+const DUMP_FAILED = "can't get kernel conntrack table";
+const FLUSH_FAILED = "can't flush kernel conntrack table";
+
 export interface EngineOptions extends EngineContext {
   /** Stats mode's connection log (LogFile and/or syslog); none = no log. */
   statsLog?: StatsLog;
   /** Listener of internal-cache changes (a sync mode's replication). */
   onCacheChange?: CacheListener;
-  /** Wall-clock seconds; tests pass their own. */
-  wallSeconds?: () => number;
 }
 
-const wallClock = (): number => Math.floor(Date.now() / 1000);
+/** Wall-clock seconds, as 1.4.7's time(NULL) for "active since" and the stats log. */
+const wallSeconds = (): number => Math.floor(Date.now() / 1000);
 
 export function modeOf(config: Config): ModeName {
   return config.stats ? 'stats' : config.sync ? 'sync' : 'none';
@@ -49,25 +52,25 @@ export class ConntrackdEngine implements Engine, KernelSink {
   overrunResyncs = 0;
   private readonly log: Log;
   private readonly config: Config;
-  private readonly wallSeconds: () => number;
   private readonly statsLog: StatsLog | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
+  /** The resync under way: one at a time, or a second round would sweep what the first saw. */
+  private resyncing: Promise<void> | undefined;
   /** Work started by a request or a timer that stop() must wait for. */
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(options: EngineOptions) {
     this.config = options.config;
     this.log = options.log;
-    this.wallSeconds = options.wallSeconds ?? wallClock;
     this.statsLog = options.statsLog;
-    this.startedAt = this.wallSeconds();
+    this.startedAt = wallSeconds();
     this.mode = modeOf(this.config);
     const general = this.config.general;
-    this.cache = new FlowCache(general.hashLimit, general.hashSize, this.wallSeconds, options.onCacheChange);
+    this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, options.onCacheChange);
     if (this.mode === 'none') return;
-    if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, this.wallSeconds);
+    if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
     this.kernel = new KernelSide({
       general,
       log: this.log,
@@ -85,11 +88,11 @@ export class ConntrackdEngine implements Engine, KernelSink {
     const pollSecs = this.config.general.pollSecs;
     if (pollSecs === undefined) kernel.listen();
     await kernel.dump();
-    if (pollSecs !== undefined) this.pollTimer = setInterval(() => this.track(this.resync()), pollSecs * 1000);
+    if (pollSecs !== undefined) this.pollTimer = setInterval(() => this.resync(), pollSecs * 1000);
   }
 
   async handle(request: Request, reply: Writable): Promise<void> {
-    const stats = statsText(request, this, this.wallSeconds());
+    const stats = statsText(request, this, wallSeconds());
     if (stats !== undefined) reply.write(stats);
     else if (this.kernel !== undefined) await this.answer(request, reply);
   }
@@ -121,7 +124,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.resyncTimer = setTimeout(() => {
       this.resyncTimer = undefined;
       this.overrunResyncs++;
-      this.track(this.resync());
+      this.resync();
     }, delay * 1000);
   }
 
@@ -131,18 +134,22 @@ export class ConntrackdEngine implements Engine, KernelSink {
    * Re-dumps the table and removes the cached flows the dump no longer has:
    * they vanished while the cache was not told (lost events, polling).
    */
-  private async resync(): Promise<void> {
-    this.cache.beginRound();
-    await this.kernel!.dump();
-    this.kernel!.counters.resyncs++;
-    this.cache.sweep();
+  private resync(): void {
+    if (this.resyncing) return;
+    this.resyncing = (async () => {
+      this.cache.beginRound();
+      await this.kernel!.dump();
+      this.kernel!.counters.resyncs++;
+      this.cache.sweep();
+    })().finally(() => (this.resyncing = undefined));
+    this.track(this.resyncing, DUMP_FAILED);
   }
 
   private async answer(request: Request, reply: Writable): Promise<void> {
     const kernel = this.kernel;
     switch (request) {
       case Request.CT_DUMP_INTERNAL: {
-        const now = this.wallSeconds();
+        const now = wallSeconds();
         await writeLines(reply, this.cache.values(), (flow) => internalLine(flow, now));
         return;
       }
@@ -150,19 +157,22 @@ export class ConntrackdEngine implements Engine, KernelSink {
         await writeLines(reply, this.cache.values(), internalXml);
         return;
       case Request.CT_FLUSH_INT_CACHE:
+        // A flush of the cache makes a pending `-t` pointless.
+        clearTimeout(this.purgeTimer);
+        this.purgeTimer = undefined;
         this.log.write('NOTICE', 'flushing caches');
         this.cache.flush();
         return;
       case Request.CT_FLUSH_MASTER:
       case Request.ALL_FLUSH_MASTER:
         this.log.write('NOTICE', 'flushing kernel conntrack table');
-        this.track(kernel!.flush());
+        this.track(kernel!.flush(), FLUSH_FAILED);
         return;
       case Request.CT_RESYNC_MASTER:
       case Request.ALL_RESYNC_MASTER:
         this.log.write('NOTICE', 'resync with master conntrack table');
         kernel!.counters.resyncs++;
-        await this.settle(kernel!.dump());
+        await this.settle(kernel!.dump(), DUMP_FAILED);
         return;
       case Request.RESET_TIMERS:
         if (this.config.sync) this.schedulePurge(this.config.sync.purgeTimeout);
@@ -179,22 +189,26 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.purgeTimer = setTimeout(() => {
       this.purgeTimer = undefined;
       this.log.write('NOTICE', 'flushing kernel conntrack table');
-      this.track(this.kernel!.flush().then(() => this.cache.flush()));
+      this.track(
+        this.kernel!.flush().then(() => this.cache.flush()),
+        FLUSH_FAILED,
+      );
     }, seconds * 1000);
   }
 
   /** Runs background work, logging its failure (the daemon goes on, as 1.4.7's children fail alone). */
-  private track(work: Promise<unknown>): void {
-    const settled = this.settle(work);
+  private track(work: Promise<unknown>, failure: string): void {
+    const settled = this.settle(work, failure);
     this.pending.add(settled);
     void settled.finally(() => this.pending.delete(settled));
   }
 
-  private async settle(work: Promise<unknown>): Promise<void> {
+  /** Awaits `work`; a failure is one ERROR line: `failure`, then the reason. */
+  private async settle(work: Promise<unknown>, failure: string): Promise<void> {
     try {
       await work;
     } catch (err) {
-      this.log.write('ERROR', `can't get kernel conntrack table: ${(err as Error).message}`);
+      this.log.write('ERROR', `${failure}: ${(err as Error).message}`);
     }
   }
 }
