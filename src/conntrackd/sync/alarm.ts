@@ -1,0 +1,93 @@
+/**
+ * ALARM, no reliability at all: every internal object is sent when it
+ * changes and then again, as an update, at a random moment between 1 and
+ * `RefreshTime` seconds later (plus 0.2–1 s), over and over; the receiver
+ * forgets an external object it has not heard of for `CacheTimeout`
+ * seconds. No control messages: a received message with any flag set is
+ * ignored, `-n` and `-B` do nothing. Sequence numbers only feed `-s`.
+ */
+import type { DataMessage } from './message';
+import { MessageType, type Header } from './header';
+import { syncKey } from './key';
+import { Replication, Verdict, objectMessage, type ReplicationConfig, type ReplicationHost, type SyncObject } from './replication';
+
+/** A source of uniform numbers in [0, 1): Math.random in the daemon, a seeded generator in tests. */
+export type Random = () => number;
+
+export class AlarmReplication extends Replication {
+  /** When each live internal object is sent again. */
+  private readonly refreshAt = new Map<SyncObject, number>();
+  /** Objects to send in the next round, and whether it is a refresh (always an update). */
+  private readonly txObjects = new Map<SyncObject, boolean>();
+  /** When each external object expires, by cache key, with the message that last refreshed it. */
+  private readonly expiry = new Map<string, { at: number; msg: DataMessage }>();
+
+  constructor(host: ReplicationHost, config: ReplicationConfig, private readonly random: Random = Math.random) {
+    super(host, config);
+  }
+
+  changed(obj: SyncObject, now: number): void {
+    this.txObjects.set(obj, false);
+    if (obj.state === 'dead') this.refreshAt.delete(obj);
+    else this.refreshAt.set(obj, now + this.refreshDelay());
+  }
+
+  requestResync(): void {}
+
+  sendBulk(): void {}
+
+  fireTimers(now: number): void {
+    for (const [obj, at] of this.refreshAt) {
+      if (at > now) continue;
+      if (!this.txObjects.has(obj)) this.txObjects.set(obj, true);
+      this.refreshAt.set(obj, now + this.refreshDelay());
+    }
+    for (const [key, e] of this.expiry) {
+      if (e.at > now) continue;
+      this.expiry.delete(key);
+      this.host.expireExternal(e.msg);
+    }
+  }
+
+  nextTimer(): number | undefined {
+    let next: number | undefined;
+    for (const at of this.refreshAt.values()) if (next === undefined || at < next) next = at;
+    for (const e of this.expiry.values()) if (next === undefined || e.at < next) next = e.at;
+    return next;
+  }
+
+  transmit(now: number): Buffer[] {
+    const out: Buffer[] = [];
+    for (const [obj, refresh] of this.txObjects) {
+      const bytes = this.encode(objectMessage(obj, this.seq.next(now), 0, refresh));
+      if (bytes) out.push(bytes);
+      if (obj.state === 'dead') this.host.release(obj);
+    }
+    this.txObjects.clear();
+    return out;
+  }
+
+  protected judge(h: Header): Verdict {
+    // 1.4.7 never sends control messages in this mode; one from a
+    // misconfigured peer is not an error, just nothing to do.
+    if (h.flags !== 0) return Verdict.DROP;
+    this.tracker.check(h.seq);
+    this.tracker.update(h.seq);
+    // Any type goes on to decodeBody, which counts one above 5 as a bad type.
+    return Verdict.DATA;
+  }
+
+  protected applied(msg: DataMessage, now: number): void {
+    const key = syncKey(msg);
+    const deleted = msg.type === MessageType.CT_DEL || msg.type === MessageType.EXP_DEL;
+    if (deleted) this.expiry.delete(key);
+    else this.expiry.set(key, { at: now + this.config.cacheTimeout * 1000, msg });
+  }
+
+  /** 1.4.7's refresh delay: 1 to RefreshTime whole seconds, plus 200, 400, … or 1000 ms. */
+  private refreshDelay(): number {
+    const seconds = 1 + Math.floor(this.random() * this.config.refreshTime);
+    const extra = (1 + Math.floor(this.random() * 5)) * 200;
+    return seconds * 1000 + extra;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The attributes (TLVs) after the header of a data message:
+ *
+ * ```
+ *  0       2       4                 4+n      align4(4+n)
+ * +-------+-------+-----------------+--------+
+ * |nta_len|nta_typ| payload (n)     | 0 pad  |  next attribute …
+ * +-------+-------+-----------------+--------+
+ * ```
+ *
+ * `nta_len` (big-endian) is 4 + n, not padded; the next attribute starts at
+ * the 4-byte aligned offset. Flow messages and expectation messages number
+ * their attributes separately (`FlowAttr`, `ExpectAttr`).
+ */
+import { SyncDecodeError } from './errors';
+
+/** Attributes of flow messages (CT_NEW, CT_UPD, CT_DEL). */
+export const enum FlowAttr {
+  IPV4 = 0, // NTA_IPV4: orig src, orig dst
+  IPV6 = 1, // NTA_IPV6
+  L4PROTO = 2, // NTA_L4PROTO
+  PORT = 3, // NTA_PORT: orig sport, dport (big-endian)
+  TCP_STATE = 4, // NTA_TCP_STATE
+  STATUS = 5, // NTA_STATUS
+  TIMEOUT = 6, // NTA_TIMEOUT
+  MARK = 7, // NTA_MARK
+  MASTER_IPV4 = 8, // NTA_MASTER_IPV4
+  MASTER_IPV6 = 9, // NTA_MASTER_IPV6
+  MASTER_L4PROTO = 10, // NTA_MASTER_L4PROTO
+  MASTER_PORT = 11, // NTA_MASTER_PORT
+  SNAT_IPV4 = 12, // NTA_SNAT_IPV4: reply dst
+  DNAT_IPV4 = 13, // NTA_DNAT_IPV4: reply src
+  SPAT_PORT = 14, // NTA_SPAT_PORT: reply dport, little-endian
+  DPAT_PORT = 15, // NTA_DPAT_PORT: reply sport, little-endian
+  NAT_SEQ_ADJ = 16, // NTA_NAT_SEQ_ADJ
+  SCTP_STATE = 17, // NTA_SCTP_STATE
+  SCTP_VTAG_ORIG = 18, // NTA_SCTP_VTAG_ORIG
+  SCTP_VTAG_REPL = 19, // NTA_SCTP_VTAG_REPL
+  DCCP_STATE = 20, // NTA_DCCP_STATE
+  DCCP_ROLE = 21, // NTA_DCCP_ROLE
+  ICMP_TYPE = 22, // NTA_ICMP_TYPE
+  ICMP_CODE = 23, // NTA_ICMP_CODE
+  ICMP_ID = 24, // NTA_ICMP_ID: little-endian
+  TCP_WSCALE_ORIG = 25, // NTA_TCP_WSCALE_ORIG
+  TCP_WSCALE_REPL = 26, // NTA_TCP_WSCALE_REPL
+  HELPER_NAME = 27, // NTA_HELPER_NAME: NUL-terminated
+  LABELS = 28, // NTA_LABELS: big-endian 32-bit words
+  SNAT_IPV6 = 29, // NTA_SNAT_IPV6
+  DNAT_IPV6 = 30, // NTA_DNAT_IPV6
+  SYNPROXY = 31, // NTA_SYNPROXY: its, isn, tsoff
+  ZONE = 32, // NTA_ZONE: big-endian
+}
+
+/** Attributes of expectation messages (EXP_NEW, EXP_UPD, EXP_DEL). */
+export const enum ExpectAttr {
+  MASTER_IPV4 = 0, // NTA_EXP_MASTER_IPV4
+  MASTER_IPV6 = 1, // NTA_EXP_MASTER_IPV6
+  MASTER_L4PROTO = 2, // NTA_EXP_MASTER_L4PROTO
+  MASTER_PORT = 3, // NTA_EXP_MASTER_PORT
+  EXPECT_IPV4 = 4, // NTA_EXP_EXPECT_IPV4
+  EXPECT_IPV6 = 5, // NTA_EXP_EXPECT_IPV6
+  EXPECT_L4PROTO = 6, // NTA_EXP_EXPECT_L4PROTO
+  EXPECT_PORT = 7, // NTA_EXP_EXPECT_PORT
+  MASK_IPV4 = 8, // NTA_EXP_MASK_IPV4
+  MASK_IPV6 = 9, // NTA_EXP_MASK_IPV6
+  MASK_L4PROTO = 10, // NTA_EXP_MASK_L4PROTO
+  MASK_PORT = 11, // NTA_EXP_MASK_PORT
+  TIMEOUT = 12, // NTA_EXP_TIMEOUT
+  FLAGS = 13, // NTA_EXP_FLAGS
+  CLASS = 14, // NTA_EXP_CLASS
+  NAT_IPV4 = 15, // NTA_EXP_NAT_IPV4
+  NAT_PORT = 16, // NTA_EXP_NAT_PORT: little-endian, like SPAT_PORT
+  NAT_L4PROTO = 17, // NTA_EXP_NAT_L4PROTO
+  NAT_DIR = 18, // NTA_EXP_NAT_DIR
+  HELPER_NAME = 19, // NTA_EXP_HELPER_NAME
+  FN = 20, // NTA_EXP_FN
+}
+
+/**
+ * What the receiver accepts for one attribute id: a positive number is the
+ * exact payload size of a fixed attribute, a negative one the largest
+ * `nta_len` (header included) of a variable one.
+ */
+export type AttrSizes = readonly number[];
+
+/** Flow attribute sizes, indexed by `FlowAttr`; 1.4.7 rejects a message with any other size. */
+export const FLOW_ATTR_SIZES: AttrSizes = [
+  8, 32, 1, 4, 1, 4, 4, 4, 8, 32, 1, 4, 4, 4, 2, 2, 24, 1, 4, 4, 1, 1, 1, 1, 2, 1, 1,
+  -16, // HELPER_NAME: names up to 11 characters and the NUL
+  -(4 + 1024), // LABELS
+  16, 16, 12, 2,
+];
+
+/** Expectation attribute sizes, indexed by `ExpectAttr`. */
+export const EXPECT_ATTR_SIZES: AttrSizes = [8, 32, 1, 4, 8, 32, 1, 4, 8, 32, 1, 4, 4, 4, 4, 4, 2, 1, 4, -16, -32];
+
+/** ATTR_HEADER_SIZE + n rounded up to 4. */
+export function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export const ATTR_HEADER_SIZE = 4;
+
+/**
+ * Calls `visit(type, payloadStart, payloadLength)` for every attribute of
+ * `buf[start, end)`, in wire order, after checking it as 1.4.7 does: while
+ * more than 4 bytes remain, `nta_len` must be at least 4 and fit, the id
+ * must be in the table, and the size must be the table's. A trailing
+ * remainder of 4 bytes or fewer is ignored, as 1.4.7 ignores it.
+ *
+ * @throws SyncDecodeError('bad-payload') on any violation; nothing is visited after it.
+ */
+export function walkAttributes(
+  buf: Buffer,
+  start: number,
+  end: number,
+  sizes: AttrSizes,
+  visit: (type: number, at: number, length: number) => void,
+): void {
+  let off = start;
+  while (end - off > ATTR_HEADER_SIZE) {
+    const len = buf.readUInt16BE(off);
+    const type = buf.readUInt16BE(off + 2);
+    if (len < ATTR_HEADER_SIZE || len > end - off) throw new SyncDecodeError('bad-payload', `attribute length ${len} at offset ${off}`);
+    const size = sizes[type];
+    if (size === undefined) throw new SyncDecodeError('bad-payload', `attribute type ${type} out of range`);
+    if (size > 0 ? len !== ATTR_HEADER_SIZE + size : len > -size) {
+      throw new SyncDecodeError('bad-payload', `attribute type ${type} with length ${len}`);
+    }
+    visit(type, off + ATTR_HEADER_SIZE, len - ATTR_HEADER_SIZE);
+    off += align4(len);
+  }
+}
+
+/**
+ * Appends attributes to a growing buffer. Padding bytes are zero because
+ * the buffer is allocated zeroed and never reused.
+ */
+export class AttrWriter {
+  private buf: Buffer;
+  private len: number;
+
+  /** `reserve` bytes at the start stay free for the header. */
+  constructor(reserve: number) {
+    this.buf = Buffer.alloc(Math.max(256, reserve));
+    this.len = reserve;
+  }
+
+  /** Adds an attribute with an `n`-byte payload and returns the payload's offset for the caller to fill. */
+  put(type: number, n: number): number {
+    const need = this.len + align4(ATTR_HEADER_SIZE + n);
+    if (need > this.buf.length) {
+      const bigger = Buffer.alloc(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.buf.writeUInt16BE(ATTR_HEADER_SIZE + n, this.len);
+    this.buf.writeUInt16BE(type, this.len + 2);
+    const at = this.len + ATTR_HEADER_SIZE;
+    this.len = need;
+    return at;
+  }
+
+  // Every helper calls put() before touching this.buf: put() may replace it.
+
+  u8(type: number, v: number): void {
+    const at = this.put(type, 1);
+    this.buf[at] = v;
+  }
+
+  u16be(type: number, v: number): void {
+    const at = this.put(type, 2);
+    this.buf.writeUInt16BE(v, at);
+  }
+
+  /** The byte-swapped 16-bit fields of 1.4.7 (ICMP_ID, SPAT_PORT, DPAT_PORT). */
+  u16le(type: number, v: number): void {
+    const at = this.put(type, 2);
+    this.buf.writeUInt16LE(v, at);
+  }
+
+  /** Two big-endian 16-bit values: a port pair. */
+  u16pair(type: number, a: number, b: number): void {
+    const at = this.put(type, 4);
+    this.buf.writeUInt16BE(a, at);
+    this.buf.writeUInt16BE(b, at + 2);
+  }
+
+  u32(type: number, v: number): void {
+    const at = this.put(type, 4);
+    this.buf.writeUInt32BE(v >>> 0, at);
+  }
+
+  /** Big-endian 32-bit words, in order. */
+  u32s(type: number, vs: readonly number[]): void {
+    const at = this.put(type, 4 * vs.length);
+    vs.forEach((v, i) => this.buf.writeUInt32BE(v >>> 0, at + 4 * i));
+  }
+
+  bytes(type: number, ...parts: Uint8Array[]): void {
+    let at = this.put(type, parts.reduce((n, p) => n + p.length, 0));
+    for (const p of parts) {
+      this.buf.set(p, at);
+      at += p.length;
+    }
+  }
+
+  /** A NUL-terminated string. */
+  string(type: number, s: string): void {
+    const b = Buffer.from(s, 'latin1');
+    this.bytes(type, b, new Uint8Array(1));
+  }
+
+  /** The buffer written so far, header room included. */
+  finish(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+}
