@@ -1,7 +1,7 @@
 /**
  * A minimal sync peer for kernel tests, run inside a namespace:
  *   node dist/test/kernel/sync-peer.js '<json: { channel: ChannelConfig, flows: Flow[] }>'
- * Our FTFW machine over our UDP channel, driven the way the daemon's loop
+ * Our FTFW machine over our UDP or Multicast channel, driven the way the daemon's loop
  * will drive it (receive, timers, transmit round, sleep until the next
  * timer), with `flows` as its internal cache. It asks the peer for a resync
  * at start. Each `dump` line on stdin is answered with one JSON line:
@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline';
 import type { Flow } from '../../src/ctnetlink/flow';
 import type { ChannelConfig } from '../../src/conntrackd/config/config';
 import { batchMessages, maxBatchSize } from '../../src/conntrackd/sync/batch';
-import { UdpChannel } from '../../src/conntrackd/sync/channels/udp';
+import { openMulticastChannel } from '../../src/conntrackd/sync/channels/multicast';
+import { openUdpChannel } from '../../src/conntrackd/sync/channels/udp';
 import { FtfwReplication } from '../../src/conntrackd/sync/ftfw';
 import { MessageType } from '../../src/conntrackd/sync/header';
 import { syncKey } from '../../src/conntrackd/sync/key';
@@ -20,7 +21,7 @@ import type { SyncObject } from '../../src/conntrackd/sync/replication';
 
 async function main(): Promise<void> {
   const opts = JSON.parse(process.argv[2]!) as { channel: ChannelConfig; flows: Flow[] };
-  const channel = await UdpChannel.open(opts.channel);
+  const channel = await (opts.channel.kind === 'multicast' ? openMulticastChannel : openUdpChannel)(opts.channel);
   const internal: SyncObject[] = opts.flows.map((flow) => ({ state: 'new', flow }));
   const external = new Map<string, Flow>();
   const ftfw = new FtfwReplication(

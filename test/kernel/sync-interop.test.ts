@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Conntrack } from '../../src/api/conntrack';
 import type { Flow } from '../../src/ctnetlink/flow';
 import type { ChannelConfig } from '../../src/conntrackd/config/config';
@@ -14,7 +14,7 @@ import { REFERENCE_CONNTRACK, run, runOk, withNetns, type Netns } from './netns'
 
 /*
  * Interoperation over a real link: the C conntrackd 1.4.7 in one namespace,
- * our FTFW machine on our UDP channel (test/kernel/sync-peer.ts) in
+ * our FTFW machine on our UDP or Multicast channel (test/kernel/sync-peer.ts) in
  * another, joined by a veth pair. Flows go both ways: the C primary's
  * kernel flows reach our external cache (asked for with a RESYNC), and
  * ours reach the C daemon's external cache (`conntrackd -e`).
@@ -23,10 +23,24 @@ const CONNTRACKD = process.env.CONNTRACKD_REFERENCE ?? '/usr/sbin/conntrackd';
 const C_ADDR = '192.168.78.1';
 const TS_ADDR = '192.168.78.2';
 
-function cConfig(dir: string): string {
+const GROUP = '225.0.0.50';
+
+/** The C daemon's link block, and ours. */
+const LINKS: Record<'udp' | 'multicast', { c: string; ours: ChannelConfig }> = {
+  udp: {
+    c: `UDP { IPv4_address ${C_ADDR} IPv4_Destination_Address ${TS_ADDR} Port 3780 Interface sync-c Checksum on }`,
+    ours: { kind: 'udp', isDefault: true, family: 4, address: TS_ADDR, destination: C_ADDR, port: 3780, interface: 'sync-ts', checksum: true },
+  },
+  multicast: {
+    c: `Multicast { IPv4_address ${GROUP} Group 3780 IPv4_interface ${C_ADDR} Interface sync-c Checksum on }`,
+    ours: { kind: 'multicast', isDefault: true, family: 4, address: GROUP, interfaceAddress: TS_ADDR, port: 3780, interface: 'sync-ts', checksum: true },
+  },
+};
+
+function cConfig(dir: string, link: string): string {
   return `Sync {
   Mode FTFW { }
-  UDP { IPv4_address ${C_ADDR} IPv4_Destination_Address ${TS_ADDR} Port 3780 Interface sync-c Checksum on }
+  ${link}
 }
 General {
   HashSize 8192
@@ -62,7 +76,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-test('FTFW over UDP: C conntrackd 1.4.7 and our machine replicate both ways', async (t) => {
+for (const kind of ['udp', 'multicast'] as const) {
+  test(`FTFW over ${kind}: C conntrackd 1.4.7 and our machine replicate both ways`, (t) => replicateBothWays(t, kind));
+}
+
+async function replicateBothWays(t: TestContext, kind: 'udp' | 'multicast'): Promise<void> {
   const c = await withNetns(t, 'syncc');
   const ours = await withNetns(t, 'syncts');
   await runOk('ip', ['link', 'add', 'sync-c', 'netns', c.name, 'type', 'veth', 'peer', 'name', 'sync-ts', 'netns', ours.name]);
@@ -71,7 +89,7 @@ test('FTFW over UDP: C conntrackd 1.4.7 and our machine replicate both ways', as
     await ns.execOk('ip', ['link', 'set', dev, 'up']);
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'ctts-sync-'));
-  await writeFile(path.join(dir, 'c.conf'), cConfig(dir));
+  await writeFile(path.join(dir, 'c.conf'), cConfig(dir, LINKS[kind].c));
   const kernelArgs = [
     '-p tcp -s 10.1.1.1 -d 10.2.2.2 --sport 1000 --dport 80 --state ESTABLISHED -u ASSURED -t 300 -m 7',
     '-p udp -s 10.1.1.1 -d 10.2.2.2 --sport 1002 --dport 53 -t 300 --src-nat 10.9.9.9:4000',
@@ -82,8 +100,7 @@ test('FTFW over UDP: C conntrackd 1.4.7 and our machine replicate both ways', as
   const daemon = c.spawn(CONNTRACKD, ['-C', path.join(dir, 'c.conf')]);
   await until('the C daemon socket', async () => ((await c.exec(CONNTRACKD, ['-C', path.join(dir, 'c.conf'), '-s'])).status === 0 ? true : undefined));
 
-  const channel: ChannelConfig = { kind: 'udp', isDefault: true, family: 4, address: TS_ADDR, destination: C_ADDR, port: 3780, interface: 'sync-ts', checksum: true };
-  const peer = ours.spawn(process.execPath, [path.join(__dirname, 'sync-peer.js'), JSON.stringify({ channel, flows: [oursFlow(2001), oursFlow(2002)] })]);
+  const peer = ours.spawn(process.execPath, [path.join(__dirname, 'sync-peer.js'), JSON.stringify({ channel: LINKS[kind].ours, flows: [oursFlow(2001), oursFlow(2002)] })]);
   const answers = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
   const dump = async (): Promise<{ external: Flow[]; counters: NetworkCounters }> => {
     peer.stdin!.write('dump\n');
@@ -123,4 +140,4 @@ test('FTFW over UDP: C conntrackd 1.4.7 and our machine replicate both ways', as
   assert.match(lines, /tcp +6 ESTABLISHED src=10\.5\.0\.1 dst=10\.6\.0\.1 sport=2001 dport=443 .*mark=2001/);
   const stats = (await c.execOk(CONNTRACKD, ['-C', path.join(dir, 'c.conf'), '-s'])).stdout.toString();
   assert.match(stats, / 0 Malformed msgs /, 'the C daemon found nothing malformed in what we sent');
-});
+}

@@ -1,0 +1,97 @@
+/**
+ * The datagram sync links, UDP and Multicast: thin shells around two
+ * sockets that know nothing of sync messages (datagrams in, datagrams out,
+ * the link's counters for `-s link`). `openUdpChannel` and
+ * `openMulticastChannel` (udp.ts, multicast.ts) set the sockets up; this
+ * class moves the datagrams.
+ *
+ * `SndSocketBuffer` / `RcvSocketBuffer` set SO_SNDBUF / SO_RCVBUF (Node has
+ * no SO_*BUFFORCE, so the system's maximum applies). `Checksum off` has no
+ * equivalent in Node (SO_NO_CHECK) and is ignored: datagrams always carry
+ * a checksum, which every receiver accepts.
+ */
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import type { ChannelConfig } from '../../config/config';
+import { newChannelCounters, type ChannelCounters } from '../../stats/counters';
+
+export class DatagramChannel {
+  readonly counters: ChannelCounters = newChannelCounters();
+  private onDatagram: (datagram: Buffer) => void = () => {};
+
+  /** `to`: where every datagram goes (the peer, or the group). */
+  constructor(
+    private readonly receiver: dgram.Socket,
+    private readonly sender: dgram.Socket,
+    private readonly to: { address: string; port: number },
+  ) {
+    receiver.on('message', (msg) => {
+      this.counters.packetsReceived++;
+      this.counters.bytesReceived += msg.length;
+      this.onDatagram(msg);
+    });
+    receiver.on('error', () => this.counters.receiveErrors++);
+    sender.on('error', () => this.counters.sendErrors++);
+  }
+
+  /** Where received datagrams go (one handler; a later call replaces it). */
+  onReceive(handler: (datagram: Buffer) => void): void {
+    this.onDatagram = handler;
+  }
+
+  /** Sends one datagram; a failure is counted, not thrown (FTFW's NACKs recover). */
+  send(datagram: Buffer): void {
+    this.sender.send(datagram, this.to.port, this.to.address, (err) => {
+      if (err) {
+        this.counters.sendErrors++;
+        return;
+      }
+      this.counters.packetsSent++;
+      this.counters.bytesSent += datagram.length;
+    });
+  }
+
+  /** The local address and port datagrams are received on. */
+  get local(): { address: string; port: number } {
+    return this.receiver.address();
+  }
+
+  close(): void {
+    this.receiver.close();
+    this.sender.close();
+  }
+}
+
+/** The two unconfigured sockets of a block, with its buffer sizes. */
+export function createSockets(config: ChannelConfig): { receiver: dgram.Socket; sender: dgram.Socket } {
+  const type = config.family === 6 ? 'udp6' : 'udp4';
+  return {
+    receiver: dgram.createSocket({ type, reuseAddr: true, recvBufferSize: config.rcvSocketBuffer }),
+    sender: dgram.createSocket({ type, sendBufferSize: config.sndSocketBuffer }),
+  };
+}
+
+/** Binds `socket`; a failure (EADDRNOTAVAIL: the address is not on this host…) rejects. */
+export async function bindSocket(socket: dgram.Socket, port: number, address?: string): Promise<void> {
+  socket.bind(port, address);
+  await Promise.race([once(socket, 'listening'), once(socket, 'error').then(([e]) => Promise.reject(e as Error))]);
+}
+
+/** Runs `setup`; on failure closes both sockets and rethrows, as a failed set-up must stop the daemon. */
+export async function openOrClose(
+  sockets: { receiver: dgram.Socket; sender: dgram.Socket },
+  setup: () => Promise<{ address: string; port: number }>,
+): Promise<DatagramChannel> {
+  try {
+    return new DatagramChannel(sockets.receiver, sockets.sender, await setup());
+  } catch (err) {
+    sockets.receiver.close();
+    sockets.sender.close();
+    throw err;
+  }
+}
+
+/** A link-local IPv6 address needs the interface as its scope. */
+export function scoped(address: string, config: ChannelConfig): string {
+  return config.family === 6 && /^fe80:/i.test(address) && config.interface ? `${address}%${config.interface}` : address;
+}
