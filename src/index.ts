@@ -33,6 +33,7 @@ export type {
   Tuple,
 } from './ctnetlink/flow';
 export { Status, STATUS_NAMES } from './ctnetlink/status';
+export { invertTuple, translatedReply } from './ctnetlink/tuple';
 export { Slot, TupleField, WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './netlink/errors';
 export { sendUnixDatagram } from './api/unix-datagram';

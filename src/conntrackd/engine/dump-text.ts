@@ -1,5 +1,5 @@
 /**
- * `-i` and `-i -x`: the cached flows as 1.4.7 prints them — conntrack's
+ * `-i`, `-e` and their `-x`: the cached flows as 1.4.7 prints them — conntrack's
  * plain format (the cache keeps no timeout) plus ` [active since Ns]`, or
  * one XML `<flow>` per line with no enclosing document.
  */
@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import { formatText } from '../../format/text';
 import { formatXml } from '../../format/xml';
 import type { CachedFlow } from './cache';
+import type { ExternalFlow } from './external-cache';
 
 export function internalLine(flow: CachedFlow, nowSeconds: number): string {
   return formatText(flow.flow()) + ' [active since ' + (nowSeconds - flow.since) + 's]';
@@ -14,6 +15,15 @@ export function internalLine(flow: CachedFlow, nowSeconds: number): string {
 
 export function internalXml(flow: CachedFlow): string {
   return formatXml(flow.flow());
+}
+
+/** `-e`: a replicated flow has no reply tuple, so its line shows none. */
+export function externalLine(entry: ExternalFlow, nowSeconds: number): string {
+  return formatText(entry.flow) + ' [active since ' + (nowSeconds - entry.since) + 's]';
+}
+
+export function externalXml(entry: ExternalFlow): string {
+  return formatXml(entry.flow);
 }
 
 /** Bytes gathered before each write: big dumps go out in pieces, honouring backpressure. */

@@ -2,10 +2,11 @@
  * conntrackd's engine: the internal cache kept current from the kernel, the
  * mode's handling of it, and the answers to control requests.
  *
- * Modes: Stats (`Stats { … }`) logs and counts destroyed flows; a config
- * with `Sync { … }` keeps the internal cache too (replication itself hooks
- * into the cache's changes, see FlowCache's listener); with neither 1.4.7
- * runs no mode at all: no kernel sockets, and only `-s runtime` answers.
+ * Modes: Stats (`Stats { … }`) logs and counts destroyed flows; Sync
+ * (`Sync { … }`) replicates the internal cache's changes to the peer and
+ * keeps the peer's flows in the external cache (sync-side.ts); with neither
+ * 1.4.7 runs no mode at all: no kernel sockets, and only `-s runtime`
+ * answers.
  */
 import type { Writable } from 'node:stream';
 import type { EventType } from '../../ctnetlink/event';
@@ -14,11 +15,13 @@ import type { Config } from '../config/config';
 import { Request } from '../control/codes';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
 import { FlowCache, type CacheListener } from './cache';
-import { internalLine, internalXml, writeLines } from './dump-text';
+import { commitFlows } from './commit';
+import { externalLine, externalXml, internalLine, internalXml, writeLines } from './dump-text';
 import { compileFlowFilter, kernelFilterOf } from './filter';
-import { KernelSide, type KernelSink } from './kernel';
+import { KernelSide, type KernelSink, type Origin } from './kernel';
 import { statsText } from './stats-text';
 import type { StatsLog } from './stats-log';
+import { SyncSide } from './sync-side';
 import { DestroyedFlows } from './traffic';
 
 export type ModeName = 'stats' | 'sync' | 'none';
@@ -46,6 +49,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   readonly cache: FlowCache;
   readonly kernel: KernelSide | undefined;
   readonly destroyed: DestroyedFlows | undefined;
+  readonly sync: SyncSide | undefined;
   /** When the engine started (wall-clock seconds). */
   readonly startedAt: number;
   /** Resyncs after overruns so far. */
@@ -60,6 +64,11 @@ export class ConntrackdEngine implements Engine, KernelSink {
   private resyncing: Promise<void> | undefined;
   /** Work started by a request or a timer that stop() must wait for. */
   private readonly pending = new Set<Promise<unknown>>();
+  /**
+   * Whether the cache change under way goes to the peer: only those events
+   * (and resync sweeps) that the daemon did not cause itself.
+   */
+  private replicating = false;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -68,7 +77,12 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.startedAt = wallSeconds();
     this.mode = modeOf(this.config);
     const general = this.config.general;
-    this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, options.onCacheChange);
+    const sync = this.config.sync;
+    this.sync = sync ? new SyncSide(sync, general.hashLimit, this.log) : undefined;
+    this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, (change, flow) => {
+      options.onCacheChange?.(change, flow);
+      this.sync?.cacheChanged(change, flow.flow(), this.replicating);
+    });
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
     this.kernel = new KernelSide({
@@ -88,6 +102,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     const pollSecs = this.config.general.pollSecs;
     if (pollSecs === undefined) kernel.listen();
     await kernel.dump();
+    await this.sync?.start();
     if (pollSecs !== undefined) this.pollTimer = setInterval(() => this.resync(), pollSecs * 1000);
   }
 
@@ -101,16 +116,19 @@ export class ConntrackdEngine implements Engine, KernelSink {
     for (const timer of [this.resyncTimer, this.purgeTimer]) clearTimeout(timer);
     clearInterval(this.pollTimer);
     await Promise.allSettled([...this.pending]);
+    this.sync?.stop();
     this.kernel?.close();
     this.statsLog?.close();
   }
 
   // KernelSink -------------------------------------------------------------
 
-  event(type: EventType, entry: WireEntry): void {
+  event(type: EventType, entry: WireEntry, origin: Origin): void {
+    this.replicating = origin === 'other';
     if (type === 'new') this.cache.add(entry);
     else if (type === 'update') this.cache.update(entry);
     else if (this.cache.remove(entry)) this.destroyed?.record(entry);
+    this.replicating = false;
   }
 
   dumped(entry: WireEntry): void {
@@ -140,7 +158,10 @@ export class ConntrackdEngine implements Engine, KernelSink {
       this.cache.beginRound();
       await this.kernel!.dump();
       this.kernel!.counters.resyncs++;
+      // What vanished unnoticed is gone on the peer too.
+      this.replicating = true;
       this.cache.sweep();
+      this.replicating = false;
     })().finally(() => (this.resyncing = undefined));
     this.track(this.resyncing, DUMP_FAILED);
   }
@@ -157,11 +178,13 @@ export class ConntrackdEngine implements Engine, KernelSink {
         await writeLines(reply, this.cache.values(), internalXml);
         return;
       case Request.CT_FLUSH_INT_CACHE:
+      case Request.ALL_FLUSH_CACHE:
         // A flush of the cache makes a pending `-t` pointless.
         clearTimeout(this.purgeTimer);
         this.purgeTimer = undefined;
         this.log.write('NOTICE', 'flushing caches');
         this.cache.flush();
+        if (request === Request.ALL_FLUSH_CACHE) this.sync?.external.flush();
         return;
       case Request.CT_FLUSH_MASTER:
       case Request.ALL_FLUSH_MASTER:
@@ -174,12 +197,59 @@ export class ConntrackdEngine implements Engine, KernelSink {
         kernel!.counters.resyncs++;
         await this.settle(kernel!.dump(), DUMP_FAILED);
         return;
+      case Request.CT_DUMP_EXTERNAL:
+        if (this.sync) {
+          const now = wallSeconds();
+          await writeLines(reply, this.sync.external.values(), (flow) => externalLine(flow, now));
+        }
+        return;
+      case Request.CT_DUMP_EXT_XML:
+        if (this.sync) await writeLines(reply, this.sync.external.values(), externalXml);
+        return;
+      case Request.CT_FLUSH_EXT_CACHE:
+        if (!this.sync) return;
+        this.log.write('NOTICE', 'flushing external cache');
+        this.sync.external.flush();
+        return;
+      case Request.CT_COMMIT:
+      case Request.ALL_COMMIT:
+        await this.commit();
+        return;
+      case Request.REQUEST_DUMP:
+        this.sync?.requestResync();
+        return;
+      case Request.SEND_BULK:
+        this.sync?.sendBulk();
+        return;
       case Request.RESET_TIMERS:
         if (this.config.sync) this.schedulePurge(this.config.sync.purgeTimeout);
         return;
       default:
         return;
     }
+  }
+
+  /**
+   * `-c`: the external cache into the kernel, logged as 1.4.7 logs it. The
+   * reply comes when the commit is over (nothing stays "in progress").
+   */
+  private async commit(): Promise<void> {
+    const sync = this.sync;
+    if (!sync) return;
+    this.log.write('NOTICE', 'committing all external caches');
+    const started = process.hrtime.bigint();
+    const result = await commitFlows(
+      [...sync.external.values()],
+      { commitTimeout: this.config.sync!.commitTimeout, tcpWindowTracking: this.config.sync!.tcpWindowTracking },
+      (flow) => this.kernel!.replace(flow),
+      (_flow, err) => this.log.write('ERROR', `commit-create: ${err.message}`),
+    );
+    const micros = Number((process.hrtime.bigint() - started) / 1000n);
+    if (result.created > 0) this.log.write('NOTICE', `Committed ${result.created} new entries`);
+    if (result.replaced > 0) this.log.write('NOTICE', `${result.replaced} entries updated, already exist`);
+    if (result.failed > 0) this.log.write('NOTICE', `${result.failed} entries can't be committed`);
+    const seconds = `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+    this.log.write('NOTICE', `commit has taken ${seconds} seconds`);
   }
 
   /** `-t`: flush the kernel table (keeping what the Filter ignores) and the cache after `seconds`. */
