@@ -17,9 +17,12 @@ export function internalXml(flow: CachedFlow): string {
   return formatXml(flow.flow());
 }
 
-/** `-e`: a replicated flow has no reply tuple, so its line shows none. */
+/**
+ * `-e`: a replicated flow has no reply tuple, so its line shows none; like
+ * the internal cache's, it shows no timeout (the replicated one is stale).
+ */
 export function externalLine(entry: ExternalFlow, nowSeconds: number): string {
-  return formatText(entry.flow) + ' [active since ' + (nowSeconds - entry.since) + 's]';
+  return formatText({ ...entry.flow, timeout: undefined }) + ' [active since ' + (nowSeconds - entry.since) + 's]';
 }
 
 export function externalXml(entry: ExternalFlow): string {

@@ -10,7 +10,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { EventType } from '../../ctnetlink/event';
-import type { WireEntry } from '../../ctnetlink/wire-entry';
+import { Slot, type WireEntry } from '../../ctnetlink/wire-entry';
 import type { Config } from '../config/config';
 import { Request } from '../control/codes';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
@@ -39,6 +39,10 @@ export interface EngineOptions extends EngineContext {
 
 /** Wall-clock seconds, as 1.4.7's time(NULL) for "active since" and the stats log. */
 const wallSeconds = (): number => Math.floor(Date.now() / 1000);
+
+function timeoutOf(entry: WireEntry): number | undefined {
+  return entry.index().has(Slot.TIMEOUT) ? entry.u32(Slot.TIMEOUT) : undefined;
+}
 
 export function modeOf(config: Config): ModeName {
   return config.stats ? 'stats' : config.sync ? 'sync' : 'none';
@@ -69,6 +73,12 @@ export class ConntrackdEngine implements Engine, KernelSink {
    * (and resync sweeps) that the daemon did not cause itself.
    */
   private replicating = false;
+  /**
+   * The timeout of the event or dumped entry being cached: the cache keeps
+   * none, but a replicated flow needs it (the peer commits with what is
+   * left of it).
+   */
+  private timeout: number | undefined;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -81,7 +91,10 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.sync = sync ? new SyncSide(sync, general.hashLimit, this.log) : undefined;
     this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, (change, flow) => {
       options.onCacheChange?.(change, flow);
-      this.sync?.cacheChanged(change, flow.flow(), this.replicating);
+      if (!this.sync) return;
+      const replicated = flow.flow();
+      if (this.timeout !== undefined) replicated.timeout = this.timeout;
+      this.sync.cacheChanged(change, replicated, this.replicating);
     });
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
@@ -125,6 +138,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
 
   event(type: EventType, entry: WireEntry, origin: Origin): void {
     this.replicating = origin === 'other';
+    this.timeout = this.sync ? timeoutOf(entry) : undefined;
     if (type === 'new') this.cache.add(entry);
     else if (type === 'update') this.cache.update(entry);
     else if (this.cache.remove(entry)) this.destroyed?.record(entry);
@@ -132,6 +146,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   }
 
   dumped(entry: WireEntry): void {
+    this.timeout = this.sync ? timeoutOf(entry) : undefined;
     this.cache.update(entry);
   }
 

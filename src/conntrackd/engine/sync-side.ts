@@ -112,7 +112,8 @@ export class SyncSide implements ReplicationHost {
     } else {
       // A NEW for a key whose flow is DEAD brings the same object back to life.
       obj.state = STATE_OF[change];
-      if (change !== 'destroy') obj.flow = flow;
+      // An update without a timeout keeps the last one known.
+      if (change !== 'destroy') obj.flow = flow.timeout === undefined ? { ...flow, timeout: obj.flow.timeout } : flow;
     }
     if (!replicate) {
       if (change === 'destroy') this.objects.delete(key);
