@@ -170,6 +170,12 @@ test('our primary → C backup: the C external cache is the reference, -c gives 
 test('C primary → our backup: -e as 1.4.7, -c makes the primary\'s entries, restart + -n refills', async (t) => {
   const expected = await referenceExternal(t);
   const { primary, backup } = await replicate(t, ['c', 'ours']);
+  // The sync statistics have 1.4.7's shape, and count what arrived.
+  const shape = (text: string): string => text.replace(/ *\d+/g, ' N').replace(/fw-[ab]/g, 'DEV');
+  for (const kind of [[], ['queue'], ['link'], ['network'], ['cache']]) {
+    assert.equal(shape(await client(backup, '-s', ...kind)), shape(await client(primary, '-s', ...kind)), `-s ${kind.join('')}`);
+  }
+  assert.match(await client(backup, '-s', 'cache'), new RegExp(`cache:external\tactive objects:\t\t +${FLOWS.length}\n`));
   const raw = await client(backup, '-e');
   assert.deepEqual(externalLines(raw), expected);
   assert.match(raw, / \[active since \d+s\]\n/);

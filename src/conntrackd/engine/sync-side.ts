@@ -31,6 +31,7 @@ import { NotrackReplication } from '../sync/notrack';
 import type { Replication, ReplicationHost, SyncObject } from '../sync/replication';
 import type { CacheChange } from './cache';
 import { ExternalCache } from './external-cache';
+import { newChannelCounters, type LinkStatus, type QueueCounters, type SyncSnapshot } from '../stats/counters';
 
 /** An internal-cache flow as the mode keeps it. */
 class InternalObject implements SyncObject {
@@ -44,6 +45,11 @@ const STATE_OF: Record<CacheChange, InternalObject['state']> = { new: 'new', upd
 
 /** The MTU 1.4.7 assumes when the link's interface does not say. */
 const DEFAULT_MTU = 1500;
+/** 1.4.7's transmit queue is unbounded: it reports INT_MAX as its maximum. */
+const TX_QUEUE_MAX = 2147483647;
+/** The error queue's length when the config sets none (a TCP link's ErrorQueueLength). */
+const ERROR_QUEUE_DEFAULT = 128;
+const IFF_UP = 0x1;
 
 export class SyncSide implements ReplicationHost {
   readonly external: ExternalCache;
@@ -92,9 +98,33 @@ export class SyncSide implements ReplicationHost {
     this.channel?.close();
   }
 
-  /** The sync link's counters (`-s link`); zero until it is open. */
-  get channelCounters(): DatagramChannel['counters'] | undefined {
-    return this.channel?.counters;
+  /** Sync mode's part of the statistics: the link, message tracking and the queues. */
+  stats(): Pick<SyncSnapshot, 'syncMode' | 'links' | 'network' | 'queueNodes' | 'queues' | 'resendQueue'> {
+    const link = this.link;
+    const mode = this.mode;
+    const ftfw = mode instanceof FtfwReplication ? mode : undefined;
+    const lengths = ftfw?.queueLengths() ?? { tx: 0, rs: 0 };
+    const queues: QueueCounters[] = [
+      { name: 'txqueue', current: lengths.tx, maximum: TX_QUEUE_MAX, noSpace: 0 },
+      { name: 'errorq', current: 0, maximum: link.errorQueueLength ?? ERROR_QUEUE_DEFAULT, noSpace: 0 },
+    ];
+    if (ftfw) queues.push({ name: 'rsqueue', current: lengths.rs, maximum: this.config.resendQueueSize, noSpace: 0 });
+    return {
+      syncMode: this.config.mode,
+      links: [
+        {
+          kind: link.kind,
+          device: link.interface ?? '',
+          status: linkStatus(link.interface),
+          active: true,
+          traffic: this.channel?.counters ?? newChannelCounters(),
+        },
+      ],
+      network: mode.counters,
+      queueNodes: lengths.tx + lengths.rs,
+      queues,
+      ...(ftfw ? { resendQueue: ftfw.resendQueue() } : {}),
+    };
   }
 
   /**
@@ -182,10 +212,22 @@ export class SyncSide implements ReplicationHost {
 
 /** The MTU of the link's interface, as 1.4.7 sizes its batches. */
 function mtuOf(iface: string | undefined): number {
-  if (iface === undefined) return DEFAULT_MTU;
+  return Number(interfaceFile(iface, 'mtu')) || DEFAULT_MTU;
+}
+
+/** The link's carrier in 1.4.7's words: whether its interface is up, and has a carrier. */
+function linkStatus(iface: string | undefined): LinkStatus {
+  const flags = Number(interfaceFile(iface, 'flags'));
+  if (!(flags & IFF_UP)) return iface === undefined ? 'RUNNING' : 'DOWN';
+  return interfaceFile(iface, 'carrier') === '1' ? 'RUNNING' : 'NO-CARRIER';
+}
+
+/** A file of the interface's sysfs directory (the daemon's namespace's), trimmed; '' when unreadable. */
+function interfaceFile(iface: string | undefined, name: string): string {
+  if (iface === undefined) return '';
   try {
-    return Number(readFileSync(`/sys/class/net/${iface}/mtu`, 'utf8').trim()) || DEFAULT_MTU;
+    return readFileSync(`/sys/class/net/${iface}/${name}`, 'utf8').trim();
   } catch {
-    return DEFAULT_MTU;
+    return '';
   }
 }
