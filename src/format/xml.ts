@@ -86,7 +86,10 @@ export function formatXml(flow: Flow, opts: XmlOptions = {}): string {
   let s = opts.event === undefined ? '<flow>' : FLOW_OPEN[opts.event];
   s += tupleMeta('original', flow.orig, flow.family, flow.countersOrig);
   // C tests the original counters for both directions and prints whatever the reply ones hold.
-  s += tupleMeta('reply', flow.reply, flow.family, hasCounters ? flow.countersReply ?? ZERO_COUNTERS : undefined);
+  // A flow known by its original tuple only (conntrackd's external cache)
+  // has a reply of no family, which C prints as family 0 with empty addresses.
+  const replyFamily = flow.reply.src === undefined && flow.reply.dst === undefined ? 0 : flow.family;
+  s += tupleMeta('reply', flow.reply, replyFamily, hasCounters ? flow.countersReply ?? ZERO_COUNTERS : undefined);
 
   const tcpState = flow.tcp?.state;
   const sctpState = flow.sctp?.state;

@@ -148,12 +148,16 @@ async function commitIntoKernel(backup: Node, primary: Node): Promise<void> {
   assert.deepEqual(committed, expected, await readFile(backup.log, 'utf8'));
 }
 
-let reference: Promise<string[]> | undefined;
-/** The C backup's `-e` with a C primary. */
-function referenceExternal(t: TestContext): Promise<string[]> {
-  reference ??= replicate(t, ['c', 'c']).then((r) => r.external);
+let reference: Promise<{ lines: string[]; xml: string[] }> | undefined;
+/** The C backup's `-e` and `-e -x` with a C primary. */
+async function referenceCache(t: TestContext): Promise<{ lines: string[]; xml: string[] }> {
+  reference ??= replicate(t, ['c', 'c']).then(async (r) => ({ lines: r.external, xml: xmlLines(await client(r.backup, '-e', '-x')) }));
   return reference;
 }
+const referenceExternal = async (t: TestContext): Promise<string[]> => (await referenceCache(t)).lines;
+
+/** `-e -x`, one flow per line, sorted. */
+const xmlLines = (text: string): string[] => text.split('\n').filter(Boolean).sort();
 
 test('C primary → C backup: the reference external cache', async (t) => {
   const lines = await referenceExternal(t);
@@ -179,6 +183,7 @@ test('C primary → our backup: -e as 1.4.7, -c makes the primary\'s entries, re
   const raw = await client(backup, '-e');
   assert.deepEqual(externalLines(raw), expected);
   assert.match(raw, / \[active since \d+s\]\n/);
+  assert.deepEqual(xmlLines(await client(backup, '-e', '-x')), (await referenceCache(t)).xml);
 
   await commitIntoKernel(backup, primary);
   const log = await readFile(backup.log, 'utf8');

@@ -26,7 +26,7 @@ export function externalLine(entry: ExternalFlow, nowSeconds: number): string {
 }
 
 export function externalXml(entry: ExternalFlow): string {
-  return formatXml(entry.flow);
+  return formatXml({ ...entry.flow, timeout: undefined });
 }
 
 /** Bytes gathered before each write: big dumps go out in pieces, honouring backpressure. */
