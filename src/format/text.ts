@@ -7,6 +7,7 @@
 
 import type { Counters, Flow, Tuple } from '../ctnetlink/flow';
 import { Status } from '../ctnetlink/status';
+import { hasTupleFields } from '../ctnetlink/tuple-codec';
 import {
   dccpStateName,
   l3Name,
@@ -111,7 +112,7 @@ export function formatText(flow: Flow, opts: TextOptions = {}): string {
 
   // A flow known by its original tuple only (conntrackd's external cache)
   // has no reply addresses: nothing is printed for them, as in C.
-  if (reply.src !== undefined || reply.dst !== undefined) s += tupleText(reply, flow.family);
+  if (hasTupleFields(reply)) s += tupleText(reply, flow.family);
   if (reply.zone !== undefined) s += 'zone-reply=' + reply.zone + ' ';
   if (flow.countersReply !== undefined) s += countersText(flow.countersReply);
   if (status !== undefined) {
