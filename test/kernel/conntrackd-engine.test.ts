@@ -239,6 +239,7 @@ test('-t with a Sync config: after PurgeTimeout the kernel table (but what the F
   assert.ok(logs.includes('NOTICE flushing conntrack table in 1 secs'));
   assert.equal(await ct.count(), 5, 'nothing flushed before PurgeTimeout');
   assert.ok(await until(async () => (await ct.count()) === 2 && engine.cache.size === 0, 5000));
+  assert.ok(logs.includes('NOTICE flushing kernel conntrack table (scheduled)'));
 });
 
 test('EventIterationLimit: at most that many events are handled per turn of the event loop', async (t) => {

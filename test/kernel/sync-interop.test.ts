@@ -7,14 +7,14 @@ import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { Conntrack } from '../../src/api/conntrack';
 import type { Flow } from '../../src/ctnetlink/flow';
-import type { ChannelConfig } from '../../src/conntrackd/config/config';
+import type { ChannelConfig, ChannelKind, SyncMode } from '../../src/conntrackd/config/config';
 import { flowKey } from '../../src/conntrackd/sync/key';
 import type { NetworkCounters } from '../../src/conntrackd/stats/counters';
 import { REFERENCE_CONNTRACK, run, runOk, withNetns, type Netns } from './netns';
 
 /*
  * Interoperation over a real link: the C conntrackd 1.4.7 in one namespace,
- * our FTFW machine on our UDP or Multicast channel (test/kernel/sync-peer.ts) in
+ * our machine for the same mode on our UDP, Multicast or TCP channel (test/kernel/sync-peer.ts) in
  * another, joined by a veth pair. Flows go both ways: the C primary's
  * kernel flows reach our external cache (asked for with a RESYNC), and
  * ours reach the C daemon's external cache (`conntrackd -e`).
@@ -22,14 +22,25 @@ import { REFERENCE_CONNTRACK, run, runOk, withNetns, type Netns } from './netns'
 const CONNTRACKD = process.env.CONNTRACKD_REFERENCE ?? '/usr/sbin/conntrackd';
 const C_ADDR = '192.168.78.1';
 const TS_ADDR = '192.168.78.2';
+const C_ADDR6 = 'fd00:78::1';
+const TS_ADDR6 = 'fd00:78::2';
 
 const GROUP = '225.0.0.50';
 
 /** The C daemon's link block, and ours. */
-const LINKS: Record<'udp' | 'multicast', { c: string; ours: ChannelConfig }> = {
+type Link = ChannelKind | 'udp6';
+const LINKS: Record<Link, { c: string; ours: ChannelConfig }> = {
   udp: {
     c: `UDP { IPv4_address ${C_ADDR} IPv4_Destination_Address ${TS_ADDR} Port 3780 Interface sync-c Checksum on }`,
     ours: { kind: 'udp', isDefault: true, family: 4, address: TS_ADDR, destination: C_ADDR, port: 3780, interface: 'sync-ts', checksum: true },
+  },
+  udp6: {
+    c: `UDP { IPv6_address ${C_ADDR6} IPv6_Destination_Address ${TS_ADDR6} Port 3780 Interface sync-c Checksum on }`,
+    ours: { kind: 'udp', isDefault: true, family: 6, address: TS_ADDR6, destination: C_ADDR6, port: 3780, interface: 'sync-ts', checksum: true },
+  },
+  tcp: {
+    c: `TCP { IPv4_address ${C_ADDR} IPv4_Destination_Address ${TS_ADDR} Port 3780 Interface sync-c Checksum on }`,
+    ours: { kind: 'tcp', isDefault: true, family: 4, address: TS_ADDR, destination: C_ADDR, port: 3780, interface: 'sync-ts', checksum: true },
   },
   multicast: {
     c: `Multicast { IPv4_address ${GROUP} Group 3780 IPv4_interface ${C_ADDR} Interface sync-c Checksum on }`,
@@ -37,9 +48,12 @@ const LINKS: Record<'udp' | 'multicast', { c: string; ours: ChannelConfig }> = {
   },
 };
 
-function cConfig(dir: string, link: string): string {
+/** The C daemon's Mode block: ALARM refreshes every 1 to 2 s here, so that flows arrive without a resync. */
+const MODES: Record<SyncMode, string> = { ftfw: 'Mode FTFW { }', notrack: 'Mode NOTRACK { }', alarm: 'Mode ALARM { RefreshTime 2 CacheTimeout 10 }' };
+
+function cConfig(dir: string, mode: SyncMode, link: string): string {
   return `Sync {
-  Mode FTFW { }
+  ${MODES[mode]}
   ${link}
 }
 General {
@@ -50,7 +64,7 @@ General {
   UNIX { Path ${dir}/c.ctl }
   Scheduler { Type FIFO Priority 0 }
   Filter From Userspace {
-    Address Ignore { IPv4_address 127.0.0.1 IPv4_address ${C_ADDR} IPv4_address ${TS_ADDR} }
+    Address Ignore { IPv4_address 127.0.0.1 IPv4_address ${C_ADDR} IPv4_address ${TS_ADDR} IPv6_address ${C_ADDR6} IPv6_address ${TS_ADDR6} }
   }
 }
 `;
@@ -76,20 +90,23 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-for (const kind of ['udp', 'multicast'] as const) {
-  test(`FTFW over ${kind}: C conntrackd 1.4.7 and our machine replicate both ways`, (t) => replicateBothWays(t, kind));
+const CASES: Array<[SyncMode, Link]> = [['ftfw', 'udp'], ['ftfw', 'udp6'], ['ftfw', 'multicast'], ['ftfw', 'tcp'], ['notrack', 'udp'], ['alarm', 'udp']];
+for (const [mode, kind] of CASES) {
+  test(`${mode} over ${kind}: C conntrackd 1.4.7 and our machine replicate both ways`, (t) => replicateBothWays(t, mode, kind));
 }
 
-async function replicateBothWays(t: TestContext, kind: 'udp' | 'multicast'): Promise<void> {
+async function replicateBothWays(t: TestContext, mode: SyncMode, kind: Link): Promise<void> {
   const c = await withNetns(t, 'syncc');
   const ours = await withNetns(t, 'syncts');
   await runOk('ip', ['link', 'add', 'sync-c', 'netns', c.name, 'type', 'veth', 'peer', 'name', 'sync-ts', 'netns', ours.name]);
-  for (const [ns, dev, addr] of [[c, 'sync-c', C_ADDR], [ours, 'sync-ts', TS_ADDR]] as Array<[Netns, string, string]>) {
+  for (const [ns, dev, addr, addr6] of [[c, 'sync-c', C_ADDR, C_ADDR6], [ours, 'sync-ts', TS_ADDR, TS_ADDR6]] as Array<[Netns, string, string, string]>) {
     await ns.execOk('ip', ['addr', 'add', `${addr}/24`, 'dev', dev]);
+    // nodad: usable at once, not after duplicate address detection.
+    await ns.execOk('ip', ['addr', 'add', `${addr6}/64`, 'dev', dev, 'nodad']);
     await ns.execOk('ip', ['link', 'set', dev, 'up']);
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'ctts-sync-'));
-  await writeFile(path.join(dir, 'c.conf'), cConfig(dir, LINKS[kind].c));
+  await writeFile(path.join(dir, 'c.conf'), cConfig(dir, mode, LINKS[kind].c));
   const kernelArgs = [
     '-p tcp -s 10.1.1.1 -d 10.2.2.2 --sport 1000 --dport 80 --state ESTABLISHED -u ASSURED -t 300 -m 7',
     '-p udp -s 10.1.1.1 -d 10.2.2.2 --sport 1002 --dport 53 -t 300 --src-nat 10.9.9.9:4000',
@@ -100,7 +117,7 @@ async function replicateBothWays(t: TestContext, kind: 'udp' | 'multicast'): Pro
   const daemon = c.spawn(CONNTRACKD, ['-C', path.join(dir, 'c.conf')]);
   await until('the C daemon socket', async () => ((await c.exec(CONNTRACKD, ['-C', path.join(dir, 'c.conf'), '-s'])).status === 0 ? true : undefined));
 
-  const peer = ours.spawn(process.execPath, [path.join(__dirname, 'sync-peer.js'), JSON.stringify({ channel: LINKS[kind].ours, flows: [oursFlow(2001), oursFlow(2002)] })]);
+  const peer = ours.spawn(process.execPath, [path.join(__dirname, 'sync-peer.js'), JSON.stringify({ mode, channel: LINKS[kind].ours, flows: [oursFlow(2001), oursFlow(2002)] })]);
   const answers = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
   const dump = async (): Promise<{ external: Flow[]; counters: NetworkCounters }> => {
     peer.stdin!.write('dump\n');
@@ -113,7 +130,8 @@ async function replicateBothWays(t: TestContext, kind: 'udp' | 'multicast'): Pro
     await run('rm', ['-rf', dir]);
   });
 
-  // C → ours: the RESYNC our peer sends at start brings the C daemon's internal cache.
+  // C → ours: the RESYNC our peer sends at start brings the C daemon's
+  // internal cache (ALARM: its refreshes do).
   const ct = Conntrack.open({ netns: c.name });
   t.after(() => ct.close());
   const kernel: Flow[] = [];

@@ -114,11 +114,14 @@ describe('sync codec: TCP streams and batching', () => {
   it('keeps an incomplete message for the next read and drops the stream after an impossible length', () => {
     const r = new StreamReassembler();
     const alive = Buffer.from('1a10000800000001', 'hex');
-    assert.equal(r.push(alive.subarray(0, 3)).frames.length, 0);
+    assert.deepEqual(r.push(alive.subarray(0, 3)).bytes, Buffer.alloc(0));
     assert.equal(r.pending, 3);
-    assert.equal(r.push(alive.subarray(3)).frames.length, 1);
-    const split = r.push(Buffer.from('1a100000000000011a10000800000002', 'hex'));
+    const whole = r.push(alive.subarray(3));
+    assert.deepEqual([whole.frames.length, whole.bytes], [1, alive]);
+    const garbage = Buffer.from('1a100000000000011a10000800000002', 'hex');
+    const split = r.push(garbage);
     assert.deepEqual([split.frames.length, split.stop, r.pending], [0, 'bad-size', 0]);
+    assert.deepEqual(split.bytes, garbage, 'handed on, for the receiver to count');
   });
 
   it('packs messages greedily into datagrams of MTU - 28 (UDP) or MTU - 40 (TCP) bytes', () => {

@@ -273,7 +273,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     clearTimeout(this.purgeTimer);
     this.purgeTimer = setTimeout(() => {
       this.purgeTimer = undefined;
-      this.log.write('NOTICE', 'flushing kernel conntrack table');
+      this.log.write('NOTICE', 'flushing kernel conntrack table (scheduled)');
       this.track(
         this.kernel!.flush().then(() => this.cache.flush()),
         FLUSH_FAILED,

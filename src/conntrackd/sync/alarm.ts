@@ -9,6 +9,7 @@
 import type { DataMessage } from './message';
 import { MessageType, type Header } from './header';
 import { syncKey } from './key';
+import { TimerHeap } from './timer-heap';
 import { Replication, Verdict, objectMessage, type ReplicationConfig, type ReplicationHost, type SyncObject } from './replication';
 
 /** A source of uniform numbers in [0, 1): Math.random in the daemon, a seeded generator in tests. */
@@ -16,11 +17,13 @@ export type Random = () => number;
 
 export class AlarmReplication extends Replication {
   /** When each live internal object is sent again. */
-  private readonly refreshAt = new Map<SyncObject, number>();
+  private readonly refreshAt = new TimerHeap<SyncObject>();
   /** Objects to send in the next round, and whether it is a refresh (always an update). */
   private readonly txObjects = new Map<SyncObject, boolean>();
-  /** When each external object expires, by cache key, with the message that last refreshed it. */
-  private readonly expiry = new Map<string, { at: number; msg: DataMessage }>();
+  /** When each external object expires, by cache key … */
+  private readonly expiry = new TimerHeap<string>();
+  /** … and the message that last refreshed it. */
+  private readonly lastHeard = new Map<string, DataMessage>();
 
   constructor(host: ReplicationHost, config: ReplicationConfig, private readonly random: Random = Math.random) {
     super(host, config);
@@ -37,23 +40,22 @@ export class AlarmReplication extends Replication {
   sendBulk(): void {}
 
   fireTimers(now: number): void {
-    for (const [obj, at] of this.refreshAt) {
-      if (at > now) continue;
+    for (const obj of this.refreshAt.takeDue(now)) {
       if (!this.txObjects.has(obj)) this.txObjects.set(obj, true);
       this.refreshAt.set(obj, now + this.refreshDelay());
     }
-    for (const [key, e] of this.expiry) {
-      if (e.at > now) continue;
-      this.expiry.delete(key);
-      this.host.expireExternal(e.msg);
+    for (const key of this.expiry.takeDue(now)) {
+      const msg = this.lastHeard.get(key)!;
+      this.lastHeard.delete(key);
+      this.host.expireExternal(msg);
     }
   }
 
   nextTimer(): number | undefined {
-    let next: number | undefined;
-    for (const at of this.refreshAt.values()) if (next === undefined || at < next) next = at;
-    for (const e of this.expiry.values()) if (next === undefined || e.at < next) next = e.at;
-    return next;
+    const refresh = this.refreshAt.next();
+    const expiry = this.expiry.next();
+    if (refresh === undefined) return expiry;
+    return expiry === undefined ? refresh : Math.min(refresh, expiry);
   }
 
   transmit(now: number): Buffer[] {
@@ -80,8 +82,13 @@ export class AlarmReplication extends Replication {
   protected applied(msg: DataMessage, now: number): void {
     const key = syncKey(msg);
     const deleted = msg.type === MessageType.CT_DEL || msg.type === MessageType.EXP_DEL;
-    if (deleted) this.expiry.delete(key);
-    else this.expiry.set(key, { at: now + this.config.cacheTimeout * 1000, msg });
+    if (deleted) {
+      this.expiry.delete(key);
+      this.lastHeard.delete(key);
+    } else {
+      this.expiry.set(key, now + this.config.cacheTimeout * 1000);
+      this.lastHeard.set(key, msg);
+    }
   }
 
   /** 1.4.7's refresh delay: 1 to RefreshTime whole seconds, plus 200, 400, … or 1000 ms. */
