@@ -21,8 +21,13 @@ export function internalXml(flow: CachedFlow): string {
  * `-e`: a replicated flow has no reply tuple, so its line shows none; like
  * the internal cache's, it shows no timeout (the replicated one is stale).
  */
-export function externalLine(entry: ExternalFlow, nowSeconds: number): string {
-  return formatText({ ...entry.flow, timeout: undefined }) + ' [active since ' + (nowSeconds - entry.since) + 's]';
+export function externalLine(entry: ExternalFlow, nowMs: number, expiresAfter?: number): string {
+  let line = formatText({ ...entry.flow, timeout: undefined });
+  if (expiresAfter !== undefined) {
+    // ALARM: the flow is forgotten `expiresAfter` seconds after the peer last refreshed it (whole seconds left, as C).
+    line += ' [expires in ' + Math.max(0, Math.floor((entry.updatedAt + expiresAfter * 1000 - nowMs) / 1000)) + 's]';
+  }
+  return line + ' [active since ' + (Math.floor(nowMs / 1000) - entry.since) + 's]';
 }
 
 export function externalXml(entry: ExternalFlow): string {

@@ -214,8 +214,10 @@ export class ConntrackdEngine implements Engine, KernelSink {
         return;
       case Request.CT_DUMP_EXTERNAL:
         if (this.sync) {
-          const now = wallSeconds();
-          await writeLines(reply, this.sync.external.values(), (flow) => externalLine(flow, now));
+          const now = Date.now();
+          const sync = this.config.sync!;
+          const expiresAfter = sync.mode === 'alarm' ? sync.cacheTimeout : undefined;
+          await writeLines(reply, this.sync.external.values(), (flow) => externalLine(flow, now, expiresAfter));
         }
         return;
       case Request.CT_DUMP_EXT_XML:

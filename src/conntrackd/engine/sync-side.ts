@@ -8,7 +8,13 @@
  * One loop turn as 1.4.7 runs it: the events of this turn of Node's event
  * loop (cache changes, datagrams, `-n`, `-B`), then the mode's due timers,
  * then one transmit round whose messages are packed into datagrams of at
- * most MTU − 28 bytes; then sleep until the mode's next timer.
+ * most MTU − 28 bytes (− 40 over TCP); then sleep until the mode's next
+ * timer.
+ *
+ * Links: every `UDP` / `Multicast` / `TCP` block is opened; messages go out
+ * on the active one (sync/links.ts): the Default block first, then the
+ * link the peer last sent on, or the next running one when the active
+ * link's interface loses its carrier (checked once per keep-alive).
  *
  * The machine keeps internal-cache objects by identity and rebuilds each
  * message from the object's current contents, so there is one object per
@@ -22,7 +28,9 @@ import type { Log } from '../daemon/contract';
 import { batchMessages, maxBatchSize } from '../sync/batch';
 import type { DatagramChannel } from '../sync/channels/datagram';
 import { openMulticastChannel } from '../sync/channels/multicast';
+import { TcpChannel } from '../sync/channels/tcp';
 import { openUdpChannel } from '../sync/channels/udp';
+import { LinkSet, linkStatus } from '../sync/links';
 import { AlarmReplication } from '../sync/alarm';
 import { FtfwReplication } from '../sync/ftfw';
 import { flowKey, syncKey } from '../sync/key';
@@ -31,7 +39,7 @@ import { NotrackReplication } from '../sync/notrack';
 import type { Replication, ReplicationHost, SyncObject } from '../sync/replication';
 import type { CacheChange } from './cache';
 import { ExternalCache } from './external-cache';
-import { newChannelCounters, type LinkStatus, type QueueCounters, type SyncSnapshot } from '../stats/counters';
+import { newChannelCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
 
 /** An internal-cache flow as the mode keeps it. */
 class InternalObject implements SyncObject {
@@ -50,16 +58,26 @@ const TX_QUEUE_MAX = 2147483647;
 /** The error queue's length when the config sets none (a TCP link's ErrorQueueLength). */
 const ERROR_QUEUE_DEFAULT = 128;
 const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+
+type Channel = DatagramChannel | TcpChannel;
+
+/** Opens the sockets of one link block. */
+function openChannel(config: ChannelConfig): Promise<Channel> {
+  if (config.kind === 'tcp') return TcpChannel.open(config);
+  return (config.kind === 'multicast' ? openMulticastChannel : openUdpChannel)(config);
+}
 
 export class SyncSide implements ReplicationHost {
   readonly external: ExternalCache;
   readonly mode: Replication;
-  readonly link: ChannelConfig;
-  private channel: DatagramChannel | undefined;
+  readonly links: LinkSet;
+  private channels: Channel[] = [];
   private readonly objects = new Map<string, InternalObject>();
-  private maxBatch = maxBatchSize(DEFAULT_MTU, 'udp');
+  private maxBatch: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private turnQueued = false;
+  private carrierCheckAt = 0;
   private stopped = false;
 
   constructor(
@@ -75,19 +93,26 @@ export class SyncSide implements ReplicationHost {
         : config.mode === 'notrack'
           ? new NotrackReplication(this, config, now)
           : new AlarmReplication(this, config);
-    this.link = config.channels.find((c) => c.isDefault) ?? config.channels[0]!;
+    this.links = new LinkSet(config.channels, config.channels.map((c) => linkStatus(...interfaceFlags(c.interface))));
   }
 
-  /** Opens the sync link and, with StartupResync, asks the peer for its flows. */
+  /** Opens the sync links and, with StartupResync, asks the peer for its flows. */
   async start(): Promise<void> {
-    const link = this.link;
-    if (link.kind === 'tcp') throw new Error('TCP sync links are not supported yet');
-    this.channel = await (link.kind === 'multicast' ? openMulticastChannel : openUdpChannel)(link);
-    this.maxBatch = maxBatchSize(mtuOf(link.interface), link.kind);
-    this.channel.onReceive((datagram) => {
-      this.mode.receive(datagram, Date.now());
-      this.queueTurn();
-    });
+    const blocks = this.config.channels;
+    const opened = await Promise.allSettled(blocks.map(openChannel));
+    this.channels = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) {
+      for (const channel of this.channels) channel.close();
+      throw failed.reason;
+    }
+    this.maxBatch = blocks.map((b) => maxBatchSize(mtuOf(b.interface), b.kind));
+    this.channels.forEach((channel, i) =>
+      channel.onReceive((datagram) => {
+        this.links.received(i, this.mode.receive(datagram, Date.now()));
+        this.queueTurn();
+      }),
+    );
     if (this.config.startupResync && this.config.mode !== 'alarm') this.mode.requestResync();
     this.queueTurn();
   }
@@ -95,12 +120,12 @@ export class SyncSide implements ReplicationHost {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.channel?.close();
+    for (const channel of this.channels) channel.close();
   }
 
   /** Sync mode's part of the statistics: the link, message tracking and the queues. */
   stats(): Pick<SyncSnapshot, 'syncMode' | 'links' | 'network' | 'queueNodes' | 'queues' | 'resendQueue'> {
-    const link = this.link;
+    const link = this.config.channels[this.links.active]!;
     const mode = this.mode;
     const ftfw = mode instanceof FtfwReplication ? mode : undefined;
     const lengths = ftfw?.queueLengths() ?? { tx: 0, rs: 0 };
@@ -111,15 +136,17 @@ export class SyncSide implements ReplicationHost {
     if (ftfw) queues.push({ name: 'rsqueue', current: lengths.rs, maximum: this.config.resendQueueSize, noSpace: 0 });
     return {
       syncMode: this.config.mode,
-      links: [
-        {
-          kind: link.kind,
-          device: link.interface ?? '',
-          status: linkStatus(link.interface),
-          active: true,
-          traffic: this.channel?.counters ?? newChannelCounters(),
-        },
-      ],
+      links: this.config.channels.map((block, i) => {
+        const channel = this.channels[i];
+        return {
+          kind: block.kind,
+          device: block.interface ?? '',
+          status: this.links.status(i),
+          active: i === this.links.active,
+          traffic: channel?.counters ?? newChannelCounters(),
+          ...(channel instanceof TcpChannel ? { tcp: channel.state } : {}),
+        };
+      }),
       network: mode.counters,
       queueNodes: lengths.tx + lengths.rs,
       queues,
@@ -198,28 +225,47 @@ export class SyncSide implements ReplicationHost {
     });
   }
 
+  /** Reports the links' interface states; a switch of the active link is logged as 1.4.7 logs it. */
+  private checkCarriers(now: number): void {
+    this.carrierCheckAt = now + CARRIER_CHECK_MS;
+    if (this.config.channels.length < 2) return;
+    this.config.channels.forEach((block, i) => {
+      const [up, running] = interfaceFlags(block.interface);
+      if (linkStatus(up, running) === this.links.status(i)) return;
+      const switched = this.links.interfaceChanged(i, up, running);
+      if (switched !== undefined) this.log.write('NOTICE', `device \`${this.config.channels[switched]!.interface}' becomes dedicated link`);
+    });
+  }
+
   private turn(): void {
     if (this.stopped) return;
     const now = Date.now();
     this.mode.fireTimers(now);
     const messages = this.mode.transmit(now);
-    if (this.channel) for (const datagram of batchMessages(messages, this.maxBatch)) this.channel.send(datagram);
+    const active = this.links.active;
+    const channel = this.channels[active];
+    if (channel) for (const datagram of batchMessages(messages, this.maxBatch[active]!)) channel.send(datagram);
     clearTimeout(this.timer);
+    if (now >= this.carrierCheckAt) this.checkCarriers(now);
     const next = this.mode.nextTimer();
     if (next !== undefined) this.timer = setTimeout(() => this.turn(), Math.max(0, next - Date.now()));
   }
 }
+
+/** How often the links' interfaces are looked at (1.4.7 hears of changes from rtnetlink at once). */
+const CARRIER_CHECK_MS = 1000;
 
 /** The MTU of the link's interface, as 1.4.7 sizes its batches. */
 function mtuOf(iface: string | undefined): number {
   return Number(interfaceFile(iface, 'mtu')) || DEFAULT_MTU;
 }
 
-/** The link's carrier in 1.4.7's words: whether its interface is up, and has a carrier. */
-function linkStatus(iface: string | undefined): LinkStatus {
-  const flags = Number(interfaceFile(iface, 'flags'));
-  if (!(flags & IFF_UP)) return iface === undefined ? 'RUNNING' : 'DOWN';
-  return interfaceFile(iface, 'carrier') === '1' ? 'RUNNING' : 'NO-CARRIER';
+/** Whether the link's interface is up and running; both when there is no interface to look at. */
+function interfaceFlags(iface: string | undefined): [up: boolean, running: boolean] {
+  const text = interfaceFile(iface, 'flags');
+  if (text === '') return [true, true];
+  const flags = Number(text);
+  return [(flags & IFF_UP) !== 0, (flags & IFF_RUNNING) !== 0];
 }
 
 /** A file of the interface's sysfs directory (the daemon's namespace's), trimmed; '' when unreadable. */
