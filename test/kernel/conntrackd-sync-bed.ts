@@ -38,12 +38,14 @@ export const FLOWS = [
 export interface SyncSetup {
   mode: 'FTFW' | 'NOTRACK' | 'ALARM';
   link: 'UDP' | 'TCP';
+  /** The peer's changes go straight into the kernel. */
+  disableExternalCache?: boolean;
 }
 export const FTFW_UDP: SyncSetup = { mode: 'FTFW', link: 'UDP' };
 
 function configText(dir: string, setup: SyncSetup, self: (typeof NODES)[number], peer: (typeof NODES)[number]): string {
   return `Sync {
-  Mode ${setup.mode} { }
+  Mode ${setup.mode} { ${setup.disableExternalCache ? 'DisableExternalCache on' : ''} }
   ${setup.link} { IPv4_address ${self.addr} IPv4_Destination_Address ${peer.addr} Port 3790 Interface ${self.dev} Checksum on }
 }
 General {
@@ -92,7 +94,7 @@ export async function stop(node: Node): Promise<void> {
   await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
 }
 
-async function bed(t: TestContext, impls: [Impl, Impl], setup: SyncSetup): Promise<[Node, Node]> {
+export async function bed(t: TestContext, impls: [Impl, Impl], setup: SyncSetup): Promise<[Node, Node]> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ctd-sync-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const a = await withNetns(t, 'fwa');
@@ -116,13 +118,16 @@ async function bed(t: TestContext, impls: [Impl, Impl], setup: SyncSetup): Promi
 export const externalLines = (text: string): string[] =>
   text.split('\n').filter(Boolean).map((l) => l.replace(/( \[active since \d+s\]| \[expires in \d+s\])+$/, '')).sort();
 
+/** The kernel lines of the primary's flows. */
+export const REPLICATED = / src=(10\.1\.|2001:db8::1 )/;
+
 /** `conntrack -L` of the replicated flows without timeouts and ids, sorted. */
 export async function kernelLines(ns: Netns): Promise<string[]> {
   let out = '';
   for (const family of ['ipv4', 'ipv6']) out += (await ns.execOk(REFERENCE_CONNTRACK, ['-L', '-f', family])).stdout.toString();
   const lines = out
     .split('\n')
-    .filter((l) => / src=(10\.1\.|2001:db8::1 )/.test(l))
+    .filter((l) => REPLICATED.test(l))
     .map((l) => l.replace(/^(\S+\s+\d+) \d+ /, '$1 ').replace(/ use=\d+/, ''))
     .sort();
   assert.equal(lines.length, FLOWS.length, out);

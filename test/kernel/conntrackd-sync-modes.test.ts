@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FLOWS, client, commitIntoKernel, externalLines, replicate, type SyncSetup } from './conntrackd-sync-bed';
+import { FLOWS, REPLICATED, bed, client, commitIntoKernel, externalLines, kernelLines, replicate, start, type SyncSetup } from './conntrackd-sync-bed';
+import { REFERENCE_CONNTRACK } from './netns';
+import { until } from './wait';
 
 /*
  * The other modes and the TCP link, between our daemon and the C
@@ -25,5 +27,19 @@ for (const setup of SETUPS) {
       for (const backup of [toC.backup, toOurs.backup]) assert.match(await client(backup, '-e'), / \[expires in 1[78]\ds\] \[active since \ds\]\n/);
     }
     assert.deepEqual(externalLines(await client(toOurs.backup, '-e')), toOurs.external);
+  });
+}
+
+for (const impls of [['c', 'ours'], ['ours', 'c']] as const) {
+  test(`DisableExternalCache, ${impls[0]} primary → ${impls[1]} backup: the flows go straight into the backup's kernel`, async (t) => {
+    const [primary, backup] = await bed(t, [...impls], { mode: 'FTFW', link: 'UDP', disableExternalCache: true });
+    await start(primary);
+    await start(backup);
+    for (const args of FLOWS) await primary.ns.execOk(REFERENCE_CONNTRACK, ['-I', ...args.split(' ')]);
+    const count = async (): Promise<number> => (await backup.ns.execOk(REFERENCE_CONNTRACK, ['-L', '-f', 'ipv4'])).stdout.toString().split('\n').filter((l) => REPLICATED.test(l)).length;
+    // Five IPv4 flows, and the IPv6 one.
+    assert.ok(await until(async () => (await count()) === FLOWS.length - 1), `the backup's kernel has ${await count()} flows`);
+    assert.deepEqual(await kernelLines(backup.ns), await kernelLines(primary.ns));
+    assert.equal(await client(backup, '-e'), '');
   });
 }

@@ -11,11 +11,12 @@
 import type { Writable } from 'node:stream';
 import type { EventType } from '../../ctnetlink/event';
 import { Slot, type WireEntry } from '../../ctnetlink/wire-entry';
-import type { Config } from '../config/config';
+import type { Config, SyncConfig } from '../config/config';
 import { Request } from '../control/codes';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
 import { FlowCache, type CacheListener } from './cache';
-import { commitFlows } from './commit';
+import { commitFlows, type CommitOptions } from './commit';
+import { ExternalInject } from './external-inject';
 import { externalLine, externalXml, internalLine, internalXml, writeLines } from './dump-text';
 import { compileFlowFilter, kernelFilterOf } from './filter';
 import { KernelSide, type KernelSink, type Origin } from './kernel';
@@ -40,6 +41,10 @@ export interface EngineOptions extends EngineContext {
 /** Wall-clock seconds, as 1.4.7's time(NULL) for "active since" and the stats log. */
 const wallSeconds = (): number => Math.floor(Date.now() / 1000);
 
+function commitOptions(sync: SyncConfig): CommitOptions {
+  return { commitTimeout: sync.commitTimeout, tcpWindowTracking: sync.tcpWindowTracking };
+}
+
 function timeoutOf(entry: WireEntry): number | undefined {
   return entry.index().has(Slot.TIMEOUT) ? entry.u32(Slot.TIMEOUT) : undefined;
 }
@@ -53,7 +58,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   readonly cache: FlowCache;
   readonly kernel: KernelSide | undefined;
   readonly destroyed: DestroyedFlows | undefined;
-  readonly sync: SyncSide | undefined;
+  readonly sync: SyncSide | undefined = undefined;
   /** When the engine started (wall-clock seconds). */
   readonly startedAt: number;
   /** Resyncs after overruns so far. */
@@ -87,8 +92,6 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.startedAt = wallSeconds();
     this.mode = modeOf(this.config);
     const general = this.config.general;
-    const sync = this.config.sync;
-    this.sync = sync ? new SyncSide(sync, general.hashLimit, this.log) : undefined;
     this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, (change, flow) => {
       options.onCacheChange?.(change, flow);
       if (!this.sync) return;
@@ -106,6 +109,13 @@ export class ConntrackdEngine implements Engine, KernelSink {
       kernelFilter: kernelFilterOf(general.filter),
       sink: this,
     });
+    // A Sync section without a link replicates nothing (1.4.7 refuses to
+    // start with one; the engine still keeps the internal cache for it).
+    const sync = this.config.sync;
+    if (sync && sync.channels.length > 0) {
+      const inject = sync.disableExternalCache ? new ExternalInject(this.kernel, commitOptions(sync)) : undefined;
+      this.sync = new SyncSide(sync, general.hashLimit, this.log, inject);
+    }
   }
 
   /** Listens for events (unless polling), then dumps the table into the cache. */
@@ -129,7 +139,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     for (const timer of [this.resyncTimer, this.purgeTimer]) clearTimeout(timer);
     clearInterval(this.pollTimer);
     await Promise.allSettled([...this.pending]);
-    this.sync?.stop();
+    await this.sync?.stop();
     this.kernel?.close();
     this.statsLog?.close();
   }
@@ -257,7 +267,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     const started = process.hrtime.bigint();
     const result = await commitFlows(
       [...sync.external.values()],
-      { commitTimeout: this.config.sync!.commitTimeout, tcpWindowTracking: this.config.sync!.tcpWindowTracking },
+      commitOptions(this.config.sync!),
       (flow) => this.kernel!.replace(flow),
       (_flow, err) => this.log.write('ERROR', `commit-create: ${err.message}`),
     );

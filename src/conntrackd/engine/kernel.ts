@@ -118,6 +118,16 @@ export class KernelSide {
     return 'replaced';
   }
 
+  /** Updates the entry of `flow`'s original tuple, through the daemon's own socket. */
+  update(flow: Flow): Promise<void> {
+    return this.ct.update(flow);
+  }
+
+  /** Deletes the entry of `flow`'s original tuple, through the daemon's own socket; false when there was none. */
+  delete(flow: Flow): Promise<boolean> {
+    return this.ct.delete(flow);
+  }
+
   close(): void {
     this.events?.close();
     this.ct.close();

@@ -38,7 +38,7 @@ export function statsSnapshot(stats: EngineStats, nowSeconds: number): StatsSnap
       ...common,
       ...stats.sync.stats(),
       internal: { cache: stats.cache.counters },
-      external: { cache: stats.sync.external.counters },
+      external: stats.sync.externalCounters(),
       // Sync mode does not account destroyed flows (1.4.7 counts only in Stats mode).
       traffic: newTrafficCounters(),
     };

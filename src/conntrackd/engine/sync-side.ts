@@ -39,7 +39,8 @@ import { NotrackReplication } from '../sync/notrack';
 import type { Replication, ReplicationHost, SyncObject } from '../sync/replication';
 import type { CacheChange } from './cache';
 import { ExternalCache } from './external-cache';
-import { newChannelCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
+import type { ExternalInject } from './external-inject';
+import { newChannelCounters, type ExternalCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
 
 /** An internal-cache flow as the mode keeps it. */
 class InternalObject implements SyncObject {
@@ -58,7 +59,6 @@ const TX_QUEUE_MAX = 2147483647;
 /** The error queue's length when the config sets none (a TCP link's ErrorQueueLength). */
 const ERROR_QUEUE_DEFAULT = 128;
 const IFF_UP = 0x1;
-const IFF_RUNNING = 0x40;
 
 type Channel = DatagramChannel | TcpChannel;
 
@@ -78,12 +78,16 @@ export class SyncSide implements ReplicationHost {
   private timer: NodeJS.Timeout | undefined;
   private turnQueued = false;
   private carrierCheckAt = 0;
+  /** Injections under way (DisableExternalCache). */
+  private readonly injecting = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
     private readonly config: SyncConfig,
     hashLimit: number,
     private readonly log: Log,
+    /** With DisableExternalCache: where the peer's changes go instead of the external cache. */
+    private readonly inject?: ExternalInject,
   ) {
     this.external = new ExternalCache(hashLimit);
     const now = Date.now();
@@ -117,10 +121,17 @@ export class SyncSide implements ReplicationHost {
     this.queueTurn();
   }
 
-  stop(): void {
+  /** Waits for the kernel requests of injected changes still under way. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.injecting]);
     this.stopped = true;
     clearTimeout(this.timer);
     for (const channel of this.channels) channel.close();
+  }
+
+  /** The external side for `-s`: the cache, or the injection counters. */
+  externalCounters(): ExternalCounters {
+    return this.inject ? { inject: this.inject.counters } : { cache: this.external.counters };
   }
 
   /** Sync mode's part of the statistics: the link, message tracking and the queues. */
@@ -201,7 +212,9 @@ export class SyncSide implements ReplicationHost {
 
   applyExternal(msg: DataMessage): void {
     // Expectations (ExpectationSync) are not kept yet.
-    if ('flow' in msg) this.external.apply(msg, Date.now());
+    if (!('flow' in msg)) return;
+    if (this.inject) this.track(this.inject.apply(msg));
+    else this.external.apply(msg, Date.now());
   }
 
   release(obj: SyncObject): void {
@@ -214,6 +227,11 @@ export class SyncSide implements ReplicationHost {
   }
 
   // -------------------------------------------------------------------------
+
+  private track(work: Promise<void>): void {
+    this.injecting.add(work);
+    void work.finally(() => this.injecting.delete(work));
+  }
 
   /** Runs one loop turn once the events already queued in Node's loop are handled. */
   private queueTurn(): void {
@@ -260,12 +278,16 @@ function mtuOf(iface: string | undefined): number {
   return Number(interfaceFile(iface, 'mtu')) || DEFAULT_MTU;
 }
 
-/** Whether the link's interface is up and running; both when there is no interface to look at. */
+/**
+ * Whether the link's interface is up and running (has a carrier); both
+ * when there is no interface to look at. sysfs's flags lack IFF_RUNNING:
+ * the carrier file tells it.
+ */
 function interfaceFlags(iface: string | undefined): [up: boolean, running: boolean] {
   const text = interfaceFile(iface, 'flags');
   if (text === '') return [true, true];
-  const flags = Number(text);
-  return [(flags & IFF_UP) !== 0, (flags & IFF_RUNNING) !== 0];
+  const up = (Number(text) & IFF_UP) !== 0;
+  return [up, up && interfaceFile(iface, 'carrier') === '1'];
 }
 
 /** A file of the interface's sysfs directory (the daemon's namespace's), trimmed; '' when unreadable. */
