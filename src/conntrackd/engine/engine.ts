@@ -14,7 +14,7 @@ import { Slot, type WireEntry } from '../../ctnetlink/wire-entry';
 import type { Config, SyncConfig } from '../config/config';
 import { Request } from '../control/codes';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
-import { FlowCache, type CacheListener } from './cache';
+import { FlowCache } from './cache';
 import { commitFlows, type CommitOptions } from './commit';
 import { ExternalInject } from './external-inject';
 import { externalLine, externalXml, internalLine, internalXml, writeLines } from './dump-text';
@@ -34,8 +34,6 @@ const FLUSH_FAILED = "can't flush kernel conntrack table";
 export interface EngineOptions extends EngineContext {
   /** Stats mode's connection log (LogFile and/or syslog); none = no log. */
   statsLog?: StatsLog;
-  /** Listener of internal-cache changes (a sync mode's replication). */
-  onCacheChange?: CacheListener;
 }
 
 /** Wall-clock seconds, as 1.4.7's time(NULL) for "active since" and the stats log. */
@@ -93,7 +91,6 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.mode = modeOf(this.config);
     const general = this.config.general;
     this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, (change, flow) => {
-      options.onCacheChange?.(change, flow);
       if (!this.sync) return;
       const replicated = flow.flow();
       if (this.timeout !== undefined) replicated.timeout = this.timeout;
@@ -110,7 +107,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
       sink: this,
     });
     // A Sync section without a link replicates nothing (1.4.7 refuses to
-    // start with one; the engine still keeps the internal cache for it).
+    // start without one; the engine still keeps the internal cache for it).
     const sync = this.config.sync;
     if (sync && sync.channels.length > 0) {
       const inject = sync.disableExternalCache ? new ExternalInject(this.kernel, commitOptions(sync)) : undefined;
@@ -202,14 +199,15 @@ export class ConntrackdEngine implements Engine, KernelSink {
       case Request.CT_DUMP_INT_XML:
         await writeLines(reply, this.cache.values(), internalXml);
         return;
-      case Request.CT_FLUSH_INT_CACHE:
       case Request.ALL_FLUSH_CACHE:
-        // A flush of the cache makes a pending `-t` pointless.
-        clearTimeout(this.purgeTimer);
-        this.purgeTimer = undefined;
-        this.log.write('NOTICE', 'flushing caches');
-        this.cache.flush();
-        if (request === Request.ALL_FLUSH_CACHE) this.sync?.external.flush();
+        // Stats mode has one cache, and 1.4.7 flushes it for `-f internal` only.
+        if (!this.sync) return;
+        this.flushInternal('flushing caches');
+        this.sync.external.flush();
+        return;
+      case Request.CT_FLUSH_INT_CACHE:
+        // Sync mode tells its two caches apart.
+        this.flushInternal(this.sync ? 'flushing internal cache' : 'flushing caches');
         return;
       case Request.CT_FLUSH_MASTER:
       case Request.ALL_FLUSH_MASTER:
@@ -239,8 +237,10 @@ export class ConntrackdEngine implements Engine, KernelSink {
         this.sync.external.flush();
         return;
       case Request.CT_COMMIT:
+        await this.commit('committing conntrack cache');
+        return;
       case Request.ALL_COMMIT:
-        await this.commit();
+        await this.commit('committing all external caches');
         return;
       case Request.REQUEST_DUMP:
         this.sync?.requestResync();
@@ -256,14 +256,23 @@ export class ConntrackdEngine implements Engine, KernelSink {
     }
   }
 
+  /** `-f internal`: empties the internal cache (nothing is replicated). */
+  private flushInternal(what: string): void {
+    // A flush of the cache makes a pending `-t` pointless.
+    clearTimeout(this.purgeTimer);
+    this.purgeTimer = undefined;
+    this.log.write('NOTICE', what);
+    this.cache.flush();
+  }
+
   /**
    * `-c`: the external cache into the kernel, logged as 1.4.7 logs it. The
    * reply comes when the commit is over (nothing stays "in progress").
    */
-  private async commit(): Promise<void> {
+  private async commit(what: string): Promise<void> {
     const sync = this.sync;
     if (!sync) return;
-    this.log.write('NOTICE', 'committing all external caches');
+    this.log.write('NOTICE', what);
     const started = process.hrtime.bigint();
     const result = await commitFlows(
       [...sync.external.values()],
@@ -272,7 +281,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
       (_flow, err) => this.log.write('ERROR', `commit-create: ${err.message}`),
     );
     const micros = Number((process.hrtime.bigint() - started) / 1000n);
-    if (result.created > 0) this.log.write('NOTICE', `Committed ${result.created} new entries`);
+    this.log.write('NOTICE', `Committed ${result.created} new entries`);
     if (result.replaced > 0) this.log.write('NOTICE', `${result.replaced} entries updated, already exist`);
     if (result.failed > 0) this.log.write('NOTICE', `${result.failed} entries can't be committed`);
     const seconds = `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;

@@ -25,6 +25,7 @@ import { readFileSync } from 'node:fs';
 import type { Flow } from '../../ctnetlink/flow';
 import type { ChannelConfig, SyncConfig } from '../config/config';
 import type { Log } from '../daemon/contract';
+import { newChannelCounters, type ExternalCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
 import { batchMessages, maxBatchSize } from '../sync/batch';
 import type { DatagramChannel } from '../sync/channels/datagram';
 import { openMulticastChannel } from '../sync/channels/multicast';
@@ -40,7 +41,6 @@ import type { Replication, ReplicationHost, SyncObject } from '../sync/replicati
 import type { CacheChange } from './cache';
 import { ExternalCache } from './external-cache';
 import type { ExternalInject } from './external-inject';
-import { newChannelCounters, type ExternalCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
 
 /** An internal-cache flow as the mode keeps it. */
 class InternalObject implements SyncObject {
@@ -184,7 +184,10 @@ export class SyncSide implements ReplicationHost {
       if (change !== 'destroy') obj.flow = flow.timeout === undefined ? { ...flow, timeout: obj.flow.timeout } : flow;
     }
     if (!replicate) {
-      if (change === 'destroy') this.objects.delete(key);
+      if (change === 'destroy') {
+        this.objects.delete(key);
+        this.mode.forget(obj);
+      }
       return;
     }
     this.mode.changed(obj, Date.now());
@@ -193,6 +196,7 @@ export class SyncSide implements ReplicationHost {
 
   /** `-n`: ask the peer to send all its flows. */
   requestResync(): void {
+    this.log.write('NOTICE', 'resync requested');
     this.mode.requestResync();
     this.queueTurn();
   }
