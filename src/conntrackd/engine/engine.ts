@@ -82,6 +82,8 @@ export class ConntrackdEngine implements Engine, KernelSink {
    * left of it).
    */
   private timeout: number | undefined;
+  /** A resync is removing the flows the kernel no longer has. */
+  private sweeping = false;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -91,6 +93,8 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.mode = modeOf(this.config);
     const general = this.config.general;
     this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, (change, flow) => {
+      // A flow a resync found gone is logged as destroyed, as its lost DESTROY event would have been.
+      if (change === 'destroy' && this.sweeping) this.destroyed?.record(flow.flow());
       if (!this.sync) return;
       const replicated = flow.flow();
       if (this.timeout !== undefined) replicated.timeout = this.timeout;
@@ -148,7 +152,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.timeout = this.sync ? timeoutOf(entry) : undefined;
     if (type === 'new') this.cache.add(entry);
     else if (type === 'update') this.cache.update(entry);
-    else if (this.cache.remove(entry)) this.destroyed?.record(entry);
+    else if (this.cache.remove(entry)) this.destroyed?.record(entry.flow());
     this.replicating = false;
   }
 
@@ -181,9 +185,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
       await this.kernel!.dump();
       this.kernel!.counters.resyncs++;
       // What vanished unnoticed is gone on the peer too.
-      this.replicating = true;
+      this.replicating = this.sweeping = true;
       this.cache.sweep();
-      this.replicating = false;
+      this.replicating = this.sweeping = false;
     })().finally(() => (this.resyncing = undefined));
     this.track(this.resyncing, DUMP_FAILED);
   }

@@ -2,7 +2,7 @@
  * Stats mode's record of destroyed flows: the "traffic processed" counters
  * (both directions summed) and the connection log.
  */
-import type { WireEntry } from '../../ctnetlink/wire-entry';
+import type { Flow } from '../../ctnetlink/flow';
 import type { Log } from '../daemon/contract';
 import { destroyedFlowLine, type StatsLog } from './stats-log';
 
@@ -16,9 +16,11 @@ export class DestroyedFlows {
     private readonly wallSeconds: () => number,
   ) {}
 
-  /** A DESTROY event of a cached flow: as the kernel sent it, with its final counters. */
-  record(entry: WireEntry): void {
-    const flow = entry.flow();
+  /**
+   * A destroyed cached flow: as its DESTROY event told it (with its final
+   * counters), or as cached when a resync found it gone.
+   */
+  record(flow: Flow): void {
     for (const counters of [flow.countersOrig, flow.countersReply]) {
       if (counters === undefined) continue;
       this.traffic.bytes += counters.bytes;
