@@ -38,4 +38,5 @@ export type { FlowFilterInput, FlowInput, ProtocolInput, TupleInput } from './ap
 export { flowToJson, type JsonOptions } from './format/json';
 export type { WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './api/errors';
+export { invertTuple, translatedReply } from './ctnetlink/tuple';
 export { sendUnixDatagram } from './api/unix-datagram';

@@ -1,5 +1,5 @@
 import { Family, Proto } from './constants';
-import type { Tuple } from './flow';
+import type { NatRange, Tuple } from './flow';
 
 /** Protocols whose tuples carry CTA_PROTO_SRC_PORT / _DST_PORT (GRE keys travel there too). */
 export const PORT_PROTOCOLS: ReadonlySet<number> = new Set([Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.SCTP, Proto.DCCP, Proto.GRE]);
@@ -34,4 +34,22 @@ export function invertTuple(t: Tuple): Tuple {
   if (t.icmpCode !== undefined) out.icmpCode = t.icmpCode;
   if (t.icmpId !== undefined) out.icmpId = t.icmpId;
   return out;
+}
+
+/**
+ * The reply tuple of a NATed connection, from its original tuple and the
+ * translation applied to it: the inverse of `orig`, then the reply goes to
+ * the source NAT address and port (`natSrc`) and comes from the destination
+ * NAT address and port (`natDst`). What conntrackd needs to recreate a flow
+ * known only by its original tuple and NAT on another node
+ * (`conntrackd -c`); `conntrack -I --src-nat/--dst-nat` in the CLI.
+ */
+export function translatedReply(orig: Tuple, nat: { natSrc?: NatRange; natDst?: NatRange }): Tuple {
+  const reply = invertTuple(orig);
+  const { natSrc, natDst } = nat;
+  if (natSrc?.minIp !== undefined) reply.dst = natSrc.minIp;
+  if (natDst?.minIp !== undefined) reply.src = natDst.minIp;
+  if (natSrc?.minPort !== undefined) reply.dport = natSrc.minPort;
+  if (natDst?.minPort !== undefined) reply.sport = natDst.minPort;
+  return reply;
 }

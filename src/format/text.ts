@@ -7,6 +7,7 @@
 
 import type { Counters, Flow, Tuple } from '../ctnetlink/flow';
 import { Status } from '../ctnetlink/status';
+import { hasTupleFields } from '../ctnetlink/tuple-codec';
 import {
   dccpStateName,
   l3Name,
@@ -109,7 +110,9 @@ export function formatText(flow: Flow, opts: TextOptions = {}): string {
   if (flow.countersOrig !== undefined) s += countersText(flow.countersOrig);
   if (status !== undefined && !(status & Status.SEEN_REPLY)) s += '[UNREPLIED] ';
 
-  s += tupleText(reply, flow.family);
+  // A flow known by its original tuple only (conntrackd's external cache)
+  // has no reply addresses: nothing is printed for them, as in C.
+  if (hasTupleFields(reply)) s += tupleText(reply, flow.family);
   if (reply.zone !== undefined) s += 'zone-reply=' + reply.zone + ' ';
   if (flow.countersReply !== undefined) s += countersText(flow.countersReply);
   if (status !== undefined) {

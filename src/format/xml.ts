@@ -15,6 +15,7 @@
 
 import type { Counters, Flow, Tuple } from '../ctnetlink/flow';
 import { Status } from '../ctnetlink/status';
+import { hasTupleFields } from '../ctnetlink/tuple-codec';
 import { l3Name, l4Layout, L4Layout, l4Name, namedLabels, unspecifiedAddress, xmlStateName } from './names';
 import type { EventType } from './text';
 import { wallClockSeconds, xmlDeltaTime, xmlWhen } from './timestamp';
@@ -86,7 +87,10 @@ export function formatXml(flow: Flow, opts: XmlOptions = {}): string {
   let s = opts.event === undefined ? '<flow>' : FLOW_OPEN[opts.event];
   s += tupleMeta('original', flow.orig, flow.family, flow.countersOrig);
   // C tests the original counters for both directions and prints whatever the reply ones hold.
-  s += tupleMeta('reply', flow.reply, flow.family, hasCounters ? flow.countersReply ?? ZERO_COUNTERS : undefined);
+  // A flow known by its original tuple only (conntrackd's external cache)
+  // has a reply of no family, which C prints as family 0 with empty addresses.
+  const replyFamily = hasTupleFields(flow.reply) ? flow.family : 0;
+  s += tupleMeta('reply', flow.reply, replyFamily, hasCounters ? flow.countersReply ?? ZERO_COUNTERS : undefined);
 
   const tcpState = flow.tcp?.state;
   const sctpState = flow.sctp?.state;

@@ -2,23 +2,27 @@
  * conntrackd's engine: the internal cache kept current from the kernel, the
  * mode's handling of it, and the answers to control requests.
  *
- * Modes: Stats (`Stats { … }`) logs and counts destroyed flows; a config
- * with `Sync { … }` keeps the internal cache too (replication itself hooks
- * into the cache's changes, see FlowCache's listener); with neither 1.4.7
- * runs no mode at all: no kernel sockets, and only `-s runtime` answers.
+ * Modes: Stats (`Stats { … }`) logs and counts destroyed flows; Sync
+ * (`Sync { … }`) replicates the internal cache's changes to the peer and
+ * keeps the peer's flows in the external cache (sync-side.ts); with neither
+ * 1.4.7 runs no mode at all: no kernel sockets, and only `-s runtime`
+ * answers.
  */
 import type { Writable } from 'node:stream';
 import type { EventType } from '../../ctnetlink/event';
-import type { WireEntry } from '../../ctnetlink/wire-entry';
-import type { Config } from '../config/config';
+import { Slot, type WireEntry } from '../../ctnetlink/wire-entry';
+import type { Config, SyncConfig } from '../config/config';
 import { Request } from '../control/codes';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
-import { FlowCache, type CacheListener } from './cache';
-import { internalLine, internalXml, writeLines } from './dump-text';
+import { FlowCache } from './cache';
+import { commitFlows, type CommitOptions } from './commit';
+import { ExternalInject } from './external-inject';
+import { externalLine, externalXml, internalLine, internalXml, writeLines } from './dump-text';
 import { compileFlowFilter, kernelFilterOf } from './filter';
-import { KernelSide, type KernelSink } from './kernel';
+import { KernelSide, type KernelSink, type Origin } from './kernel';
 import { statsText } from './stats-text';
 import type { StatsLog } from './stats-log';
+import { SyncSide } from './sync-side';
 import { DestroyedFlows } from './traffic';
 
 export type ModeName = 'stats' | 'sync' | 'none';
@@ -30,12 +34,18 @@ const FLUSH_FAILED = "can't flush kernel conntrack table";
 export interface EngineOptions extends EngineContext {
   /** Stats mode's connection log (LogFile and/or syslog); none = no log. */
   statsLog?: StatsLog;
-  /** Listener of internal-cache changes (a sync mode's replication). */
-  onCacheChange?: CacheListener;
 }
 
 /** Wall-clock seconds, as 1.4.7's time(NULL) for "active since" and the stats log. */
 const wallSeconds = (): number => Math.floor(Date.now() / 1000);
+
+function commitOptions(sync: SyncConfig): CommitOptions {
+  return { commitTimeout: sync.commitTimeout, tcpWindowTracking: sync.tcpWindowTracking };
+}
+
+function timeoutOf(entry: WireEntry): number | undefined {
+  return entry.index().has(Slot.TIMEOUT) ? entry.u32(Slot.TIMEOUT) : undefined;
+}
 
 export function modeOf(config: Config): ModeName {
   return config.stats ? 'stats' : config.sync ? 'sync' : 'none';
@@ -46,6 +56,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   readonly cache: FlowCache;
   readonly kernel: KernelSide | undefined;
   readonly destroyed: DestroyedFlows | undefined;
+  readonly sync: SyncSide | undefined = undefined;
   /** When the engine started (wall-clock seconds). */
   readonly startedAt: number;
   /** Resyncs after overruns so far. */
@@ -60,6 +71,19 @@ export class ConntrackdEngine implements Engine, KernelSink {
   private resyncing: Promise<void> | undefined;
   /** Work started by a request or a timer that stop() must wait for. */
   private readonly pending = new Set<Promise<unknown>>();
+  /**
+   * Whether the cache change under way goes to the peer: only those events
+   * (and resync sweeps) that the daemon did not cause itself.
+   */
+  private replicating = false;
+  /**
+   * The timeout of the event or dumped entry being cached: the cache keeps
+   * none, but a replicated flow needs it (the peer commits with what is
+   * left of it).
+   */
+  private timeout: number | undefined;
+  /** A resync is removing the flows the kernel no longer has. */
+  private sweeping = false;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -68,7 +92,14 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.startedAt = wallSeconds();
     this.mode = modeOf(this.config);
     const general = this.config.general;
-    this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, options.onCacheChange);
+    this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, (change, flow) => {
+      // A flow a resync found gone is logged as destroyed, as its lost DESTROY event would have been.
+      if (change === 'destroy' && this.sweeping) this.destroyed?.record(flow.flow());
+      if (!this.sync) return;
+      const replicated = flow.flow();
+      if (this.timeout !== undefined) replicated.timeout = this.timeout;
+      this.sync.cacheChanged(change, replicated, this.replicating);
+    });
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
     this.kernel = new KernelSide({
@@ -79,6 +110,13 @@ export class ConntrackdEngine implements Engine, KernelSink {
       kernelFilter: kernelFilterOf(general.filter),
       sink: this,
     });
+    // A Sync section without a link replicates nothing (1.4.7 refuses to
+    // start without one; the engine still keeps the internal cache for it).
+    const sync = this.config.sync;
+    if (sync && sync.channels.length > 0) {
+      const inject = sync.disableExternalCache ? new ExternalInject(this.kernel, commitOptions(sync)) : undefined;
+      this.sync = new SyncSide(sync, general.hashLimit, this.log, inject);
+    }
   }
 
   /** Listens for events (unless polling), then dumps the table into the cache. */
@@ -88,6 +126,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     const pollSecs = this.config.general.pollSecs;
     if (pollSecs === undefined) kernel.listen();
     await kernel.dump();
+    await this.sync?.start();
     if (pollSecs !== undefined) this.pollTimer = setInterval(() => this.resync(), pollSecs * 1000);
   }
 
@@ -101,19 +140,24 @@ export class ConntrackdEngine implements Engine, KernelSink {
     for (const timer of [this.resyncTimer, this.purgeTimer]) clearTimeout(timer);
     clearInterval(this.pollTimer);
     await Promise.allSettled([...this.pending]);
+    await this.sync?.stop();
     this.kernel?.close();
     this.statsLog?.close();
   }
 
   // KernelSink -------------------------------------------------------------
 
-  event(type: EventType, entry: WireEntry): void {
+  event(type: EventType, entry: WireEntry, origin: Origin): void {
+    this.replicating = origin === 'other';
+    this.timeout = this.sync ? timeoutOf(entry) : undefined;
     if (type === 'new') this.cache.add(entry);
     else if (type === 'update') this.cache.update(entry);
     else if (this.cache.remove(entry)) this.destroyed?.record(entry.flow());
+    this.replicating = false;
   }
 
   dumped(entry: WireEntry): void {
+    this.timeout = this.sync ? timeoutOf(entry) : undefined;
     this.cache.update(entry);
   }
 
@@ -140,9 +184,12 @@ export class ConntrackdEngine implements Engine, KernelSink {
       this.cache.beginRound();
       await this.kernel!.dump();
       this.kernel!.counters.resyncs++;
-      // 1.4.7 purges by asking the kernel for each cached flow; one it no
-      // longer has is destroyed like a DESTROY event's, so Stats mode logs it.
+      // What vanished unnoticed is gone on the peer too. 1.4.7 purges by asking
+      // the kernel for each cached flow; one it no longer has is destroyed like a
+      // DESTROY event's, so Stats mode logs it.
+      this.replicating = this.sweeping = true;
       this.cache.sweep((flow) => this.destroyed?.record(flow));
+      this.replicating = this.sweeping = false;
     })().finally(() => (this.resyncing = undefined));
     this.track(this.resyncing, DUMP_FAILED);
   }
@@ -158,12 +205,15 @@ export class ConntrackdEngine implements Engine, KernelSink {
       case Request.CT_DUMP_INT_XML:
         await writeLines(reply, this.cache.values(), internalXml);
         return;
+      case Request.ALL_FLUSH_CACHE:
+        // Stats mode has one cache, and 1.4.7 flushes it for `-f internal` only.
+        if (!this.sync) return;
+        this.flushInternal('flushing caches');
+        this.sync.external.flush();
+        return;
       case Request.CT_FLUSH_INT_CACHE:
-        // A flush of the cache makes a pending `-t` pointless.
-        clearTimeout(this.purgeTimer);
-        this.purgeTimer = undefined;
-        this.log.write('NOTICE', 'flushing caches');
-        this.cache.flush();
+        // Sync mode tells its two caches apart.
+        this.flushInternal(this.sync ? 'flushing internal cache' : 'flushing caches');
         return;
       case Request.CT_FLUSH_MASTER:
       case Request.ALL_FLUSH_MASTER:
@@ -176,6 +226,34 @@ export class ConntrackdEngine implements Engine, KernelSink {
         kernel!.counters.resyncs++;
         await this.settle(kernel!.dump(), DUMP_FAILED);
         return;
+      case Request.CT_DUMP_EXTERNAL:
+        if (this.sync) {
+          const now = Date.now();
+          const sync = this.config.sync!;
+          const expiresAfter = sync.mode === 'alarm' ? sync.cacheTimeout : undefined;
+          await writeLines(reply, this.sync.external.values(), (flow) => externalLine(flow, now, expiresAfter));
+        }
+        return;
+      case Request.CT_DUMP_EXT_XML:
+        if (this.sync) await writeLines(reply, this.sync.external.values(), externalXml);
+        return;
+      case Request.CT_FLUSH_EXT_CACHE:
+        if (!this.sync) return;
+        this.log.write('NOTICE', 'flushing external cache');
+        this.sync.external.flush();
+        return;
+      case Request.CT_COMMIT:
+        await this.commit('committing conntrack cache');
+        return;
+      case Request.ALL_COMMIT:
+        await this.commit('committing all external caches');
+        return;
+      case Request.REQUEST_DUMP:
+        this.sync?.requestResync();
+        return;
+      case Request.SEND_BULK:
+        this.sync?.sendBulk();
+        return;
       case Request.RESET_TIMERS:
         if (this.config.sync) this.schedulePurge(this.config.sync.purgeTimeout);
         return;
@@ -184,17 +262,51 @@ export class ConntrackdEngine implements Engine, KernelSink {
     }
   }
 
-  /** `-t`: flush the kernel table (keeping what the Filter ignores) and the cache after `seconds`. */
+  /** `-f internal`: empties the internal cache (nothing is replicated). */
+  private flushInternal(what: string): void {
+    // A flush of the cache makes a pending `-t` pointless.
+    clearTimeout(this.purgeTimer);
+    this.purgeTimer = undefined;
+    this.log.write('NOTICE', what);
+    this.cache.flush();
+  }
+
+  /**
+   * `-c`: the external cache into the kernel, logged as 1.4.7 logs it. The
+   * reply comes when the commit is over (nothing stays "in progress").
+   */
+  private async commit(what: string): Promise<void> {
+    const sync = this.sync;
+    if (!sync) return;
+    this.log.write('NOTICE', what);
+    const started = process.hrtime.bigint();
+    const result = await commitFlows(
+      [...sync.external.values()],
+      commitOptions(this.config.sync!),
+      (flow) => this.kernel!.replace(flow),
+      (_flow, err) => this.log.write('ERROR', `commit-create: ${err.message}`),
+    );
+    const micros = Number((process.hrtime.bigint() - started) / 1000n);
+    this.log.write('NOTICE', `Committed ${result.created} new entries`);
+    if (result.replaced > 0) this.log.write('NOTICE', `${result.replaced} entries updated, already exist`);
+    if (result.failed > 0) this.log.write('NOTICE', `${result.failed} entries can't be committed`);
+    const seconds = `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+    this.log.write('NOTICE', `commit has taken ${seconds} seconds`);
+  }
+
+  /**
+   * `-t`: flush the kernel table (keeping what the Filter ignores) after
+   * `seconds`. The DESTROY events of the flush empty the cache, as in
+   * 1.4.7: flushing the cache as well raced with them, and each late event
+   * then counted as a failed deletion.
+   */
   private schedulePurge(seconds: number): void {
     this.log.write('NOTICE', `flushing conntrack table in ${seconds} secs`);
     clearTimeout(this.purgeTimer);
     this.purgeTimer = setTimeout(() => {
       this.purgeTimer = undefined;
       this.log.write('NOTICE', 'flushing kernel conntrack table (scheduled)');
-      this.track(
-        this.kernel!.flush().then(() => this.cache.flush()),
-        FLUSH_FAILED,
-      );
+      this.track(this.kernel!.flush(), FLUSH_FAILED);
     }, seconds * 1000);
   }
 

@@ -8,6 +8,8 @@ import { Conntrack } from '../../api/conntrack';
 import type { EventStream } from '../../api/event-stream';
 import type { RawConntrackEvent } from '../../api/events';
 import type { EventType } from '../../ctnetlink/event';
+import type { Flow } from '../../ctnetlink/flow';
+import { NetlinkError } from '../../netlink/errors';
 import { WireEntry } from '../../ctnetlink/wire-entry';
 import type { GeneralConfig } from '../config/config';
 import type { Log } from '../daemon/contract';
@@ -97,6 +99,33 @@ export class KernelSide {
   flush(): Promise<number> {
     this.counters.flushes++;
     return this.ct.deleteWhere(this.options.filter);
+  }
+
+  /**
+   * Creates `flow` through the daemon's own socket, so that its events are
+   * `self` and never replicated back; an entry with the same tuple is
+   * deleted and created again (`-c` over flows the kernel has already).
+   */
+  async replace(flow: Flow): Promise<'created' | 'replaced'> {
+    try {
+      await this.ct.create(flow);
+      return 'created';
+    } catch (err) {
+      if (!(err instanceof NetlinkError) || err.code !== 'EEXIST') throw err;
+    }
+    await this.ct.delete(flow);
+    await this.ct.create(flow);
+    return 'replaced';
+  }
+
+  /** Updates the entry of `flow`'s original tuple, through the daemon's own socket; false when there was none. */
+  update(flow: Flow): Promise<boolean> {
+    return this.ct.update(flow);
+  }
+
+  /** Deletes the entry of `flow`'s original tuple, through the daemon's own socket; false when there was none. */
+  delete(flow: Flow): Promise<boolean> {
+    return this.ct.delete(flow);
   }
 
   close(): void {

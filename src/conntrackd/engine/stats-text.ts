@@ -2,10 +2,11 @@
  * Statistics requests (`-s …`): the engine's counters at this instant, in
  * the form the statistics formatters (src/conntrackd/stats/) take.
  */
-import { newNetlinkCounters, newRuntimeCounters, type StatsSnapshot } from '../stats/counters';
+import { newNetlinkCounters, newRuntimeCounters, newTrafficCounters, type StatsSnapshot } from '../stats/counters';
 import { statsReply } from '../stats/reply';
 import type { FlowCache } from './cache';
 import type { KernelSide } from './kernel';
+import type { SyncSide } from './sync-side';
 import type { DestroyedFlows } from './traffic';
 import type { ModeName } from './engine';
 
@@ -16,6 +17,7 @@ export interface EngineStats {
   readonly cache: FlowCache;
   readonly kernel: KernelSide | undefined;
   readonly destroyed: DestroyedFlows | undefined;
+  readonly sync: SyncSide | undefined;
 }
 
 export function statsSnapshot(stats: EngineStats, nowSeconds: number): StatsSnapshot {
@@ -30,7 +32,17 @@ export function statsSnapshot(stats: EngineStats, nowSeconds: number): StatsSnap
   if (stats.mode === 'stats' && stats.destroyed) {
     return { mode: 'stats', ...common, cache: stats.cache.counters, traffic: stats.destroyed.traffic };
   }
-  // Sync mode's counters (caches, links, queues) come with replication; until then it reports as no mode.
+  if (stats.mode === 'sync' && stats.sync) {
+    return {
+      mode: 'sync',
+      ...common,
+      ...stats.sync.stats(),
+      internal: { cache: stats.cache.counters },
+      external: stats.sync.externalCounters(),
+      // Sync mode does not account destroyed flows (1.4.7 counts only in Stats mode).
+      traffic: newTrafficCounters(),
+    };
+  }
   return { mode: 'none', ...common };
 }
 

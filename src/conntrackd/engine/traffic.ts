@@ -17,8 +17,8 @@ export class DestroyedFlows {
   ) {}
 
   /**
-   * A destroyed cached flow: a DESTROY event's (as the kernel sent it, with
-   * its final counters), or the cached one when a resync found it gone.
+   * A destroyed cached flow: as its DESTROY event told it (with its final
+   * counters), or as cached when a resync found it gone.
    */
   record(flow: Flow): void {
     for (const counters of [flow.countersOrig, flow.countersReply]) {

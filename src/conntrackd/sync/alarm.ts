@@ -29,6 +29,11 @@ export class AlarmReplication extends Replication {
     super(host, config);
   }
 
+  forget(obj: SyncObject): void {
+    this.txObjects.delete(obj);
+    this.refreshAt.delete(obj);
+  }
+
   changed(obj: SyncObject, now: number): void {
     this.txObjects.set(obj, false);
     if (obj.state === 'dead') this.refreshAt.delete(obj);

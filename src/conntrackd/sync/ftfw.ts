@@ -48,9 +48,10 @@ interface Control {
   to: number;
 }
 
-/** What the resend queue remembers of a sent element: its last sequence number. */
+/** What the resend queue remembers of a sent element: its last sequence number and, for a control message, the flags it went with. */
 interface Sent {
   seq: number;
+  flags: number;
 }
 
 type HelloState = 'init' | 'say' | 'done';
@@ -72,6 +73,11 @@ export class FtfwReplication extends Replication {
     super(host, config);
     this.window = config.ackWindowSize;
     this.aliveAt = now + ALIVE_INTERVAL_MS;
+  }
+
+  forget(obj: SyncObject): void {
+    this.txQueue.delete(obj);
+    this.rsQueue.delete(obj);
   }
 
   changed(obj: SyncObject): void {
@@ -112,12 +118,12 @@ export class FtfwReplication extends Replication {
         const bytes = this.encode(objectMessage(item, seq, flags));
         if (!bytes) continue;
         out.push(bytes);
-        this.remember(item, seq);
+        this.remember(item, seq, flags);
       } else {
         const bytes = this.encode({ type: MessageType.CTL, flags: item.flags | flags, seq, from: item.from, to: item.to });
         if (!bytes) continue;
         out.push(bytes);
-        if (item.flags !== MessageFlag.ALIVE) this.remember(item, seq);
+        if (item.flags !== MessageFlag.ALIVE) this.remember(item, seq, item.flags | flags);
       }
     }
     this.txQueue.clear();
@@ -128,7 +134,7 @@ export class FtfwReplication extends Replication {
   /** The resend queue, oldest first, as `-s rsqueue` lists it. */
   resendQueue(): ResendQueueEntry[] {
     return [...this.rsQueue].map(([item, sent]) =>
-      isObject(item) ? { kind: 'object', seq: sent.seq } : { kind: 'control', seq: sent.seq, flags: item.flags },
+      isObject(item) ? { kind: 'object', seq: sent.seq } : { kind: 'control', seq: sent.seq, flags: sent.flags },
     );
   }
 
@@ -243,14 +249,14 @@ export class FtfwReplication extends Replication {
   }
 
   /** Appends to the resend queue (moving an element already there to the end), dropping the oldest when full. */
-  private remember(item: SyncObject | Control, seq: number): void {
+  private remember(item: SyncObject | Control, seq: number, flags: number): void {
     this.rsQueue.delete(item);
     if (this.rsQueue.size >= this.config.resendQueueSize) {
       const [oldest] = this.rsQueue.keys();
       this.rsQueue.delete(oldest!);
       if (isObject(oldest!) && oldest.state === 'dead') this.host.release(oldest);
     }
-    this.rsQueue.set(item, { seq });
+    this.rsQueue.set(item, { seq, flags });
   }
 
   private flushResendQueue(): void {

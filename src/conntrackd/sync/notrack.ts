@@ -27,6 +27,10 @@ export class NotrackReplication extends Replication {
     this.aliveAt = now + ALIVE_INTERVAL_MS;
   }
 
+  forget(obj: SyncObject): void {
+    this.txObjects.delete(obj);
+  }
+
   changed(obj: SyncObject): void {
     this.txObjects.add(obj);
   }

@@ -134,6 +134,13 @@ export abstract class Replication {
 
   /** An internal-cache object was added, updated or destroyed (its `state` says which). */
   abstract changed(obj: SyncObject, now: number): void;
+  /**
+   * The object left the internal cache without a change to replicate
+   * (`-f internal`, a flush by the daemon itself): drop it from every queue
+   * and timer, as 1.4.7 does when it frees a cache object, so that no stale
+   * message about it goes out.
+   */
+  abstract forget(obj: SyncObject): void;
   /** `-n` / `StartupResync`: ask the peer for its whole internal cache. */
   abstract requestResync(): void;
   /** `-B`: send the whole internal cache. */

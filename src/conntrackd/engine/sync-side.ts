@@ -1,0 +1,305 @@
+/**
+ * Sync mode's replication, wired: the internal cache's changes go to the
+ * mode's state machine (sync/ftfw.ts, notrack.ts, alarm.ts), what it
+ * returns goes out on the sync link in batches, and what the link receives
+ * goes back into the machine, which applies the peer's changes to the
+ * external cache.
+ *
+ * One loop turn as 1.4.7 runs it: the events of this turn of Node's event
+ * loop (cache changes, datagrams, `-n`, `-B`), then the mode's due timers,
+ * then one transmit round whose messages are packed into datagrams of at
+ * most MTU − 28 bytes (− 40 over TCP); then sleep until the mode's next
+ * timer.
+ *
+ * Links: every `UDP` / `Multicast` / `TCP` block is opened; messages go out
+ * on the active one (sync/links.ts): the Default block first, then the
+ * link the peer last sent on, or the next running one when the active
+ * link's interface loses its carrier (checked once per keep-alive).
+ *
+ * The machine keeps internal-cache objects by identity and rebuilds each
+ * message from the object's current contents, so there is one object per
+ * key here, updated in place; a destroyed one stays (DEAD) until the peer
+ * acknowledges its deletion, and comes back to life if its key does.
+ */
+import { readFileSync } from 'node:fs';
+import type { Flow } from '../../ctnetlink/flow';
+import type { ChannelConfig, SyncConfig } from '../config/config';
+import type { Log } from '../daemon/contract';
+import { newChannelCounters, type ExternalCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
+import { batchMessages, maxBatchSize } from '../sync/batch';
+import type { DatagramChannel } from '../sync/channels/datagram';
+import { openMulticastChannel } from '../sync/channels/multicast';
+import { TcpChannel } from '../sync/channels/tcp';
+import { openUdpChannel } from '../sync/channels/udp';
+import { LinkSet, linkStatus } from '../sync/links';
+import { AlarmReplication } from '../sync/alarm';
+import { FtfwReplication } from '../sync/ftfw';
+import { flowKey, syncKey } from '../sync/key';
+import type { DataMessage } from '../sync/message';
+import { NotrackReplication } from '../sync/notrack';
+import type { Replication, ReplicationHost, SyncObject } from '../sync/replication';
+import type { CacheChange } from './cache';
+import { ExternalCache } from './external-cache';
+import type { ExternalInject } from './external-inject';
+
+/** An internal-cache flow as the mode keeps it. */
+class InternalObject implements SyncObject {
+  constructor(
+    public state: 'new' | 'alive' | 'dead',
+    public flow: Flow,
+  ) {}
+}
+
+const STATE_OF: Record<CacheChange, InternalObject['state']> = { new: 'new', update: 'alive', destroy: 'dead' };
+
+/** The MTU 1.4.7 assumes when the link's interface does not say. */
+const DEFAULT_MTU = 1500;
+/** 1.4.7's transmit queue is unbounded: it reports INT_MAX as its maximum. */
+const TX_QUEUE_MAX = 2147483647;
+/** The error queue's length when the config sets none (a TCP link's ErrorQueueLength). */
+const ERROR_QUEUE_DEFAULT = 128;
+const IFF_UP = 0x1;
+
+type Channel = DatagramChannel | TcpChannel;
+
+/** Opens the sockets of one link block. */
+function openChannel(config: ChannelConfig): Promise<Channel> {
+  if (config.kind === 'tcp') return TcpChannel.open(config);
+  return (config.kind === 'multicast' ? openMulticastChannel : openUdpChannel)(config);
+}
+
+export class SyncSide implements ReplicationHost {
+  readonly external: ExternalCache;
+  readonly mode: Replication;
+  readonly links: LinkSet;
+  private channels: Channel[] = [];
+  private readonly objects = new Map<string, InternalObject>();
+  private maxBatch: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private turnQueued = false;
+  private carrierCheckAt = 0;
+  /** Injections under way (DisableExternalCache). */
+  private readonly injecting = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly config: SyncConfig,
+    hashLimit: number,
+    private readonly log: Log,
+    /** With DisableExternalCache: where the peer's changes go instead of the external cache. */
+    private readonly inject?: ExternalInject,
+  ) {
+    this.external = new ExternalCache(hashLimit);
+    const now = Date.now();
+    this.mode =
+      config.mode === 'ftfw'
+        ? new FtfwReplication(this, config, now)
+        : config.mode === 'notrack'
+          ? new NotrackReplication(this, config, now)
+          : new AlarmReplication(this, config);
+    this.links = new LinkSet(config.channels, config.channels.map((c) => linkStatus(...interfaceFlags(c.interface))));
+  }
+
+  /** Opens the sync links and, with StartupResync, asks the peer for its flows. */
+  async start(): Promise<void> {
+    const blocks = this.config.channels;
+    const opened = await Promise.allSettled(blocks.map(openChannel));
+    this.channels = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) {
+      for (const channel of this.channels) channel.close();
+      throw failed.reason;
+    }
+    this.maxBatch = blocks.map((b) => maxBatchSize(mtuOf(b.interface), b.kind));
+    this.channels.forEach((channel, i) =>
+      channel.onReceive((datagram) => {
+        this.links.received(i, this.mode.receive(datagram, Date.now()));
+        this.queueTurn();
+      }),
+    );
+    if (this.config.startupResync && this.config.mode !== 'alarm') this.mode.requestResync();
+    this.queueTurn();
+  }
+
+  /** Waits for the kernel requests of injected changes still under way. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.injecting]);
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const channel of this.channels) channel.close();
+  }
+
+  /** The external side for `-s`: the cache, or the injection counters. */
+  externalCounters(): ExternalCounters {
+    return this.inject ? { inject: this.inject.counters } : { cache: this.external.counters };
+  }
+
+  /** Sync mode's part of the statistics: the link, message tracking and the queues. */
+  stats(): Pick<SyncSnapshot, 'syncMode' | 'links' | 'network' | 'queueNodes' | 'queues' | 'resendQueue'> {
+    const link = this.config.channels[this.links.active]!;
+    const mode = this.mode;
+    const ftfw = mode instanceof FtfwReplication ? mode : undefined;
+    const lengths = ftfw?.queueLengths() ?? { tx: 0, rs: 0 };
+    const queues: QueueCounters[] = [
+      { name: 'txqueue', current: lengths.tx, maximum: TX_QUEUE_MAX, noSpace: 0 },
+      { name: 'errorq', current: 0, maximum: link.errorQueueLength ?? ERROR_QUEUE_DEFAULT, noSpace: 0 },
+    ];
+    if (ftfw) queues.push({ name: 'rsqueue', current: lengths.rs, maximum: this.config.resendQueueSize, noSpace: 0 });
+    return {
+      syncMode: this.config.mode,
+      links: this.config.channels.map((block, i) => {
+        const channel = this.channels[i];
+        return {
+          kind: block.kind,
+          device: block.interface ?? '',
+          status: this.links.status(i),
+          active: i === this.links.active,
+          traffic: channel?.counters ?? newChannelCounters(),
+          ...(channel instanceof TcpChannel ? { tcp: channel.state } : {}),
+        };
+      }),
+      network: mode.counters,
+      queueNodes: lengths.tx + lengths.rs,
+      queues,
+      ...(ftfw ? { resendQueue: ftfw.resendQueue() } : {}),
+    };
+  }
+
+  /**
+   * An internal-cache change. `replicate` is false for the changes the
+   * daemon caused itself (dumps, its commit and flush sockets): the object
+   * follows the cache, but nothing is sent.
+   */
+  cacheChanged(change: CacheChange, flow: Flow, replicate: boolean): void {
+    const key = flowKey(flow);
+    let obj = this.objects.get(key);
+    if (obj === undefined) {
+      if (change === 'destroy') return;
+      obj = new InternalObject(STATE_OF[change], flow);
+      this.objects.set(key, obj);
+    } else {
+      // A NEW for a key whose flow is DEAD brings the same object back to life.
+      obj.state = STATE_OF[change];
+      // An update without a timeout keeps the last one known.
+      if (change !== 'destroy') obj.flow = flow.timeout === undefined ? { ...flow, timeout: obj.flow.timeout } : flow;
+    }
+    if (!replicate) {
+      if (change === 'destroy') {
+        this.objects.delete(key);
+        this.mode.forget(obj);
+      }
+      return;
+    }
+    this.mode.changed(obj, Date.now());
+    this.queueTurn();
+  }
+
+  /** `-n`: ask the peer to send all its flows. */
+  requestResync(): void {
+    this.log.write('NOTICE', 'resync requested');
+    this.mode.requestResync();
+    this.queueTurn();
+  }
+
+  /** `-B`: send all of this node's flows. */
+  sendBulk(): void {
+    this.log.write('NOTICE', 'sending bulk update');
+    this.mode.sendBulk(Date.now());
+    this.queueTurn();
+  }
+
+  // ReplicationHost ---------------------------------------------------------
+
+  *internalObjects(): Iterable<SyncObject> {
+    for (const obj of this.objects.values()) if (obj.state !== 'dead') yield obj;
+  }
+
+  applyExternal(msg: DataMessage): void {
+    // Expectations (ExpectationSync) are not kept yet.
+    if (!('flow' in msg)) return;
+    if (this.inject) this.track(this.inject.apply(msg));
+    else this.external.apply(msg, Date.now());
+  }
+
+  release(obj: SyncObject): void {
+    const key = flowKey(obj.flow!);
+    if (this.objects.get(key) === obj && obj.state === 'dead') this.objects.delete(key);
+  }
+
+  expireExternal(msg: DataMessage): void {
+    this.external.delete(syncKey(msg));
+  }
+
+  // -------------------------------------------------------------------------
+
+  private track(work: Promise<void>): void {
+    this.injecting.add(work);
+    void work.finally(() => this.injecting.delete(work));
+  }
+
+  /** Runs one loop turn once the events already queued in Node's loop are handled. */
+  private queueTurn(): void {
+    if (this.turnQueued || this.stopped) return;
+    this.turnQueued = true;
+    setImmediate(() => {
+      this.turnQueued = false;
+      this.turn();
+    });
+  }
+
+  /** Reports the links' interface states; a switch of the active link is logged as 1.4.7 logs it. */
+  private checkCarriers(now: number): void {
+    this.carrierCheckAt = now + CARRIER_CHECK_MS;
+    if (this.config.channels.length < 2) return;
+    this.config.channels.forEach((block, i) => {
+      const [up, running] = interfaceFlags(block.interface);
+      if (linkStatus(up, running) === this.links.status(i)) return;
+      const switched = this.links.interfaceChanged(i, up, running);
+      if (switched !== undefined) this.log.write('NOTICE', `device \`${this.config.channels[switched]!.interface}' becomes dedicated link`);
+    });
+  }
+
+  private turn(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    this.mode.fireTimers(now);
+    const messages = this.mode.transmit(now);
+    const active = this.links.active;
+    const channel = this.channels[active];
+    if (channel) for (const datagram of batchMessages(messages, this.maxBatch[active]!)) channel.send(datagram);
+    clearTimeout(this.timer);
+    if (now >= this.carrierCheckAt) this.checkCarriers(now);
+    const next = this.mode.nextTimer();
+    if (next !== undefined) this.timer = setTimeout(() => this.turn(), Math.max(0, next - Date.now()));
+  }
+}
+
+/** How often the links' interfaces are looked at (1.4.7 hears of changes from rtnetlink at once). */
+const CARRIER_CHECK_MS = 1000;
+
+/** The MTU of the link's interface, as 1.4.7 sizes its batches. */
+function mtuOf(iface: string | undefined): number {
+  return Number(interfaceFile(iface, 'mtu')) || DEFAULT_MTU;
+}
+
+/**
+ * Whether the link's interface is up and running (has a carrier); both
+ * when there is no interface to look at. sysfs's flags lack IFF_RUNNING:
+ * the carrier file tells it.
+ */
+function interfaceFlags(iface: string | undefined): [up: boolean, running: boolean] {
+  const text = interfaceFile(iface, 'flags');
+  if (text === '') return [true, true];
+  const up = (Number(text) & IFF_UP) !== 0;
+  return [up, up && interfaceFile(iface, 'carrier') === '1'];
+}
+
+/** A file of the interface's sysfs directory (the daemon's namespace's), trimmed; '' when unreadable. */
+function interfaceFile(iface: string | undefined, name: string): string {
+  if (iface === undefined) return '';
+  try {
+    return readFileSync(`/sys/class/net/${iface}/${name}`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
