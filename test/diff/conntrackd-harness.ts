@@ -183,7 +183,6 @@ export class Daemon {
     private readonly child: ChildProcess,
   ) {
     child.stdout!.on('data', (b: Buffer) => this.console.push(b));
-    child.stderr!.on('data', (b: Buffer) => this.console.push(b));
     child.once('exit', () => (this.exited = true));
   }
 
@@ -197,7 +196,9 @@ export class Daemon {
     const paths = daemonPaths(await mkdtemp(path.join(tmpdir(), 'ctd-')));
     await writeFile(paths.config, configText(paths, cfg));
     const [program, ...args] = impl.argv;
-    const daemon = new Daemon(ns, impl, paths, ns.spawn(program!, [...args, '-C', paths.config]));
+    // One pipe for stdout and stderr (the shell's 2>&1), so the console keeps the
+    // daemon's own order of notices and warnings; two pipes read here would race.
+    const daemon = new Daemon(ns, impl, paths, ns.spawn('sh', ['-c', 'exec "$@" 2>&1', 'sh', program!, ...args, '-C', paths.config]));
     const deadline = performance.now() + START_TIMEOUT_MS;
     for (;;) {
       if (daemon.exited) {

@@ -178,12 +178,11 @@ export class FlowCache {
     this.round++;
   }
 
-  /** Removes the flows the current round has not seen, showing each to `gone` first; returns how many. */
-  sweep(gone?: (flow: Flow) => void): number {
+  /** Removes the flows the current round has not seen; returns how many. */
+  sweep(): number {
     let count = 0;
     for (let slot = 0; slot < this.used; slot++) {
       if (this.states[slot] === FREE || this.seen[slot] === this.round) continue;
-      gone?.(this.flowOf(slot));
       this.drop(slot);
       count++;
     }

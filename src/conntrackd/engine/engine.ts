@@ -186,9 +186,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
       this.kernel!.counters.resyncs++;
       // What vanished unnoticed is gone on the peer too. 1.4.7 purges by asking
       // the kernel for each cached flow; one it no longer has is destroyed like a
-      // DESTROY event's, so Stats mode logs it.
+      // DESTROY event's, so Stats mode logs it (the cache listener, while sweeping).
       this.replicating = this.sweeping = true;
-      this.cache.sweep((flow) => this.destroyed?.record(flow));
+      this.cache.sweep();
       this.replicating = this.sweeping = false;
     })().finally(() => (this.resyncing = undefined));
     this.track(this.resyncing, DUMP_FAILED);
