@@ -1,0 +1,29 @@
+import { Conntrack } from '../api/conntrack';
+import { runOnce } from './once';
+import { parseTopOptions, UsageError, type TopOptions } from './options';
+
+/**
+ * `conntrack-top ARGS...`: the only place that prints errors and exits.
+ * Bad arguments: one line, exit 2; kernel refusals: one line, exit 1.
+ */
+export function main(processArgv: readonly string[]): void {
+  let opts: TopOptions;
+  try {
+    opts = parseTopOptions(processArgv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`conntrack-top: ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const conntrack = Conntrack.open(opts.netns === undefined ? {} : { netns: opts.netns });
+  const done = runOnce(conntrack, opts, (text) => process.stdout.write(text));
+  done.then(
+    () => conntrack.close(),
+    (err: unknown) => {
+      conntrack.close();
+      process.stderr.write(`conntrack-top: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
