@@ -13,7 +13,7 @@ export async function runOnce(conntrack: Conntrack, opts: TopOptions, write: (te
   const { groupBy } = opts;
   if (groupBy !== undefined) {
     const groups = new GroupTable(groupBy);
-    await conntrack.dumpRaw(opts.filter, {}, (entry) => groups.add(entry.flow()));
+    await conntrack.dumpRaw(opts.filter, {}, (entry) => groups.add(entry));
     const rows = groups.top(opts.sort, opts.top);
     if (opts.json) {
       write(rows.map((r) => `${JSON.stringify({ [groupBy]: r.group, entries: r.entries, packets: r.packets, bytes: r.bytes })}\n`).join(''));
