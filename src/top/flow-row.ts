@@ -42,7 +42,7 @@ export function flowRow(flow: Flow): FlowRow {
 }
 
 /**
- * The `limit` flows with the most of `column` seen so far, kept sorted in a
+ * The `limit` flows with the most (or with `reverse` the least) of `column` seen so far, kept sorted in a
  * bounded array: a dump of any size holds `limit` rows, not the table.
  */
 export class TopFlows {
@@ -51,17 +51,20 @@ export class TopFlows {
   constructor(
     private readonly column: 'packets' | 'bytes' | 'timeout',
     private readonly limit: number,
+    /** Keep the smallest instead. */
+    private readonly reverse = false,
   ) {}
 
   add(flow: Flow): void {
     const rows = this.rows;
     const c = this.column;
     const full = rows.length >= this.limit;
-    if (full && this.value(flow) <= rows[rows.length - 1]![c]) return;
+    const sign = this.reverse ? -1 : 1;
+    if (full && sign * this.value(flow) <= sign * rows[rows.length - 1]![c]) return;
     const row = flowRow(flow);
     let i = full ? rows.length - 1 : rows.length;
     if (full) rows.pop();
-    while (i > 0 && rows[i - 1]![c] < row[c]) i--;
+    while (i > 0 && sign * rows[i - 1]![c] < sign * row[c]) i--;
     rows.splice(i, 0, row);
   }
 

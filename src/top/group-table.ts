@@ -4,6 +4,8 @@ import { KEY_READERS, type GroupKey, type KeyReader } from './group-key';
 /** One group's totals: entries, and packets/bytes of both directions (0 without nf_conntrack_acct). */
 export interface GroupRow {
   group: string;
+  /** The group's key as KEY_READERS[key].raw reads it from an entry (to find its entries again). */
+  raw: number | string;
   entries: number;
   packets: number;
   bytes: number;
@@ -88,6 +90,6 @@ export class GroupTable {
       best.splice(i, 0, g);
     }
     const { entries, packets, bytes } = this.columns;
-    return best.map((g) => ({ group: this.reader.text(this.raws[g]!), entries: entries[g]!, packets: packets[g]!, bytes: bytes[g]! }));
+    return best.map((g) => ({ group: this.reader.text(this.raws[g]!), raw: this.raws[g]!, entries: entries[g]!, packets: packets[g]!, bytes: bytes[g]! }));
   }
 }

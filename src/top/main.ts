@@ -1,5 +1,6 @@
 import { Conntrack } from '../api/conntrack';
 import { runOnce } from './once';
+import { runLive } from './live';
 import { parseTopOptions, UsageError, type TopOptions } from './options';
 
 /**
@@ -16,8 +17,13 @@ export function main(processArgv: readonly string[]): void {
     process.exitCode = 2;
     return;
   }
+  if (!opts.once && !process.stdout.isTTY) {
+    process.stderr.write('conntrack-top: the live view needs a terminal (--once prints one snapshot)\n');
+    process.exitCode = 2;
+    return;
+  }
   const conntrack = Conntrack.open(opts.netns === undefined ? {} : { netns: opts.netns });
-  const done = runOnce(conntrack, opts, (text) => process.stdout.write(text));
+  const done = opts.once ? runOnce(conntrack, opts, (text) => process.stdout.write(text)) : runLive(conntrack, opts);
   done.then(
     () => conntrack.close(),
     (err: unknown) => {
