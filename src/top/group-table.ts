@@ -32,6 +32,8 @@ export class GroupTable {
   private readonly raws: (number | string)[] = [];
   private columns: Record<SortColumn, Float64Array> = { entries: new Float64Array(1024), packets: new Float64Array(1024), bytes: new Float64Array(1024) };
   private readonly reader: KeyReader;
+  /** Some entry carried counters (nf_conntrack_acct was on when it was made). */
+  counted = false;
 
   constructor(readonly key: GroupKey) {
     this.reader = KEY_READERS[key];
@@ -50,6 +52,7 @@ export class GroupTable {
     const { entries, packets, bytes } = this.columns;
     entries[g]!++;
     if (e.at[Slot.COUNTERS_ORIG]! >= 0) {
+      this.counted = true;
       packets[g]! += counter(e, Slot.PACKETS_ORIG) + counter(e, Slot.PACKETS_REPLY);
       bytes[g]! += counter(e, Slot.BYTES_ORIG) + counter(e, Slot.BYTES_REPLY);
     }

@@ -9,11 +9,22 @@ import { parseFilter, UsageError, type TopOptions } from './options';
 import { alignedTable } from './table-text';
 import { ENTER, LEAVE, fit, frame, style, type Style } from './screen';
 
+/** A read from the terminal as keys: fast typing (or a paste) brings several in one chunk; arrows are `ESC [ X`. */
+function splitKeys(text: string): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    const n = text.startsWith('\x1b[', i) ? 3 : 1;
+    keys.push(text.slice(i, i + n));
+    i += n;
+  }
+  return keys;
+}
+
 type FlowSort = 'bytes' | 'packets' | 'timeout';
 const FLOW_SORTS: readonly FlowSort[] = ['bytes', 'packets', 'timeout'];
 const GROUP_SORTS: readonly SortColumn[] = ['entries', 'bytes', 'packets'];
-/** Lines above the list: header (3), status, column titles. */
-const CHROME = 5;
+/** Lines besides the list: header (3), counters hint, column titles, status. */
+const CHROME = 6;
 
 const human = (n: number): string =>
   n >= 1e9 ? `${(n / 1e9).toFixed(1)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n));
@@ -106,7 +117,9 @@ class LiveView {
     events.on('error', () => {});
     stdout.write(ENTER);
     if (stdin.isTTY) stdin.setRawMode(true);
-    stdin.on('data', (keys: Buffer) => this.keys(keys.toString('utf8')));
+    stdin.on('data', (chunk: Buffer) => {
+      for (const key of splitKeys(chunk.toString('utf8'))) this.keys(key);
+    });
     stdout.on('resize', () => this.render());
     const finished = new Promise<void>((resolve) => (this.done = resolve));
     const restore = (): void => {
@@ -137,6 +150,7 @@ class LiveView {
       await this.conntrack.dumpRaw(this.filter, {}, (e) => table.add(e));
       this.previousGroups = new Map(this.groups.map((g) => [g.raw, g]));
       this.groups = table.top(GROUP_SORTS[this.groupSort]!, room, this.reverse);
+      this.acctOff = table.size > 0 && !table.counted;
       this.selected = Math.min(this.selected, Math.max(0, this.groups.length - 1));
     } else {
       const top = new TopFlows(FLOW_SORTS[this.flowSort]!, room, this.reverse);
@@ -206,7 +220,7 @@ class LiveView {
     }
     const [title, ...body] = table.map((l) => fit(l, width));
     const acct = this.acctOff ? [s.warn(fit('byte/packet counters are off: sysctl -w net.netfilter.nf_conntrack_acct=1 (counts flows made after it)', width))] : [];
-    return [s.bold(title!), ...acct, ...body.map((l, i) => (i === this.selected ? s.reverse(l.padEnd(width)) : l))];
+    return [...acct, s.bold(title!), ...body.map((l, i) => (i === this.selected ? s.reverse(l.padEnd(width)) : l))];
   }
 
   private statusLine(): string {
@@ -242,13 +256,11 @@ class LiveView {
         return this.refreshNow();
       case 'g':
         this.grouped = !this.grouped;
-        this.selected = 0;
-        return this.refreshNow();
+        return this.newList();
       case 'k':
         this.groupKey = (this.groupKey + 1) % GROUP_KEYS.length;
         this.grouped = true;
-        this.selected = 0;
-        return this.refreshNow();
+        return this.newList();
       case 'p':
       case ' ':
         this.paused = !this.paused;
@@ -309,6 +321,16 @@ class LiveView {
         return deleted.filter(Boolean).length;
       },
     };
+  }
+
+  /** Another kind of list: the old rows never show under the new titles, even for the length of a dump. */
+  private newList(): void {
+    this.groups = [];
+    this.flows = [];
+    this.previousGroups.clear();
+    this.previousFlows.clear();
+    this.selected = 0;
+    this.refreshNow();
   }
 
   private refreshNow(): void {
