@@ -80,6 +80,26 @@ test('conntrack-top --once: groups, top N, NDJSON and filters match the table', 
   const filtered = await top(ns, ['--group-by', 'state', '-p', 'tcp', '-o', 'json']);
   assert.deepEqual(filtered.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ state: 'ESTABLISHED', entries: 300, packets: 0, bytes: 0 }]);
 
+  // IPv6 sources group by /64.
+  const ct = Conntrack.open({ netns: ns.name });
+  try {
+    for (const [src, sport] of [['2001:db8:1:2::5', 1], ['2001:db8:1:2:ffff::6', 2], ['2001:db8:1:3::5', 3]] as const) {
+      await ct.create({
+        family: 10,
+        orig: { l3: 10, src, dst: '2001:db8::1', proto: UDP, sport, dport: 53 },
+        reply: { l3: 10, src: '2001:db8::1', dst: src, proto: UDP, sport: 53, dport: sport },
+        timeout: 600,
+      });
+    }
+  } finally {
+    ct.close();
+  }
+  const v6 = await top(ns, ['--group-by', 'src/24', '-f', 'ipv6', '-o', 'json']);
+  assert.deepEqual(v6.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [
+    { 'src/24': '2001:db8:1:2::/64', entries: 2, packets: 0, bytes: 0 },
+    { 'src/24': '2001:db8:1:3::/64', entries: 1, packets: 0, bytes: 0 },
+  ]);
+
   // Without --group-by: the top flows, one NDJSON object each.
   const flowsOut = await top(ns, ['--top', '5', '-o', 'json', '-s', '10.9.3.1']);
   const rows = flowsOut.stdout.trim().split('\n').map((l) => JSON.parse(l) as { src: string; proto: string });
