@@ -127,14 +127,18 @@ class LiveView {
       if (stdin.isTTY) stdin.setRawMode(false);
     };
     process.once('exit', restore);
-    await this.tick();
-    await finished;
-    this.stopped = true;
-    clearTimeout(this.timer);
-    events.close();
-    stdin.pause();
-    restore();
-    process.removeListener('exit', restore);
+    try {
+      await this.tick();
+      await finished;
+    } finally {
+      // Before any error is printed: on the normal screen, not the alternate one about to vanish.
+      this.stopped = true;
+      clearTimeout(this.timer);
+      events.close();
+      stdin.pause();
+      restore();
+      process.removeListener('exit', restore);
+    }
   }
 
   private async refresh(sampler: HeaderSampler): Promise<void> {

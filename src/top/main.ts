@@ -22,14 +22,24 @@ export function main(processArgv: readonly string[]): void {
     process.exitCode = 2;
     return;
   }
-  const conntrack = Conntrack.open(opts.netns === undefined ? {} : { netns: opts.netns });
-  const done = opts.once ? runOnce(conntrack, opts, (text) => process.stdout.write(text)) : runLive(conntrack, opts);
-  done.then(
-    () => conntrack.close(),
-    (err: unknown) => {
-      conntrack.close();
-      process.stderr.write(`conntrack-top: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  run(opts).catch((err: unknown) => {
+    process.stderr.write(`conntrack-top: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
+
+async function run(opts: TopOptions): Promise<void> {
+  let conntrack: Conntrack;
+  try {
+    conntrack = Conntrack.open(opts.netns === undefined ? {} : { netns: opts.netns });
+  } catch (err) {
+    // Opening enters the namespace: its failure is about the namespace named.
+    if (opts.netns === undefined || !(err instanceof Error)) throw err;
+    throw new Error(`network namespace ${opts.netns}: ${err.message}`);
+  }
+  try {
+    await (opts.once ? runOnce(conntrack, opts, (text) => process.stdout.write(text)) : runLive(conntrack, opts));
+  } finally {
+    conntrack.close();
+  }
 }

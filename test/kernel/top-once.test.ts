@@ -107,7 +107,7 @@ test('conntrack-top --once: groups, top N, NDJSON and filters match the table', 
   for (const r of rows) assert.match(r.src, /^10\.9\.3\.1:\d+$/);
 });
 
-test('conntrack-top: a bad argument is one line on stderr and exit 2', async () => {
+test('conntrack-top: a bad argument is one line on stderr and exit 2, a missing namespace one line and exit 1', async () => {
   for (const args of [['--group-by', 'port'], ['--top', 'x'], ['-o', 'xml'], ['-p', 'bogus'], ['--top']]) {
     const r = await topRun(['--once', ...args]);
     assert.equal(r.code, 2, args.join(' '));
@@ -115,4 +115,7 @@ test('conntrack-top: a bad argument is one line on stderr and exit 2', async () 
     assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
     assert.match(r.stderr, /^conntrack-top: /);
   }
+  const missing = await topRun(['--once', '--netns', 'ctts-top-no-such-namespace']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'conntrack-top: network namespace ctts-top-no-such-namespace: open ENOENT\n');
 });
