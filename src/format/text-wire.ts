@@ -55,7 +55,15 @@ export function writeTextLine(out: TextBuffer, e: WireEntry, opts: TextOptions):
   if (e.has(Slot.COUNTERS_ORIG)) counters(out, e, Slot.COUNTERS_ORIG);
   if (status >= 0 && !(status & Status.SEEN_REPLY)) out.bytes(UNREPLIED);
 
-  tuple(out, e, Slot.REPLY);
+  // As text.ts: a reply with none of the tuple's fields prints nothing.
+  if (
+    e.has(Slot.REPLY + TupleField.SRC) ||
+    e.has(Slot.REPLY + TupleField.DST) ||
+    e.has(Slot.REPLY + TupleField.PROTO) ||
+    e.has(Slot.REPLY + TupleField.ZONE)
+  ) {
+    tuple(out, e, Slot.REPLY);
+  }
   if (e.has(Slot.REPLY + TupleField.ZONE)) tagged(out, 'zone-reply=', e.u16(Slot.REPLY + TupleField.ZONE));
   if (e.has(Slot.COUNTERS_REPLY)) counters(out, e, Slot.COUNTERS_REPLY);
   if (status >= 0) {
