@@ -17,11 +17,10 @@
  * made, so it starts only when every create before it has been answered,
  * and nothing after it is sent before it ends.
  */
+import { BatchWindow, WindowBatch } from '../api/batch-window';
 import type { Conntrack } from '../api/conntrack';
-import { writeDeleteOfCreate } from '../ctnetlink/requests';
-import { MessageWriter } from '../netlink/attributes';
-import type { BatchHandler } from '../netlink/channel';
 import { isNotFound, type NetlinkError } from '../api/errors';
+import { writeDeleteOfCreate } from '../ctnetlink/requests';
 import { isExistingAdd } from './commands/create';
 import type { ScriptCreate, ScriptStep } from './load-file-spool';
 import type { CommandSelection } from './options';
@@ -60,44 +59,25 @@ export async function runScript(steps: Iterable<ScriptStep>, env: ScriptEnvironm
 }
 
 const enum Outcome {
-  PENDING = 0,
   CREATED = 1,
-  /** `-A` of an existing entry: nothing changed, and the run goes on (D5). */
+  /** `-A` of an existing entry: nothing changed, and the run goes on (see isExistingAdd). */
   EXISTED = 2,
   FAILED = 3,
 }
 
-/** Consecutive creates in one buffer, sent together; recycled. */
-class CreateBatch implements BatchHandler {
-  readonly requests = new MessageWriter(BATCH * 160);
+/** Consecutive creates in one buffer, sent together. */
+class CreateBatch extends WindowBatch {
   /** Request i spans starts[i]..starts[i + 1] of requests. */
   private readonly starts = new Uint32Array(BATCH + 1);
   private readonly commands: CommandSelection[] = [];
-  readonly outcomes = new Uint8Array(BATCH);
-  /** Why request i failed, for FAILED outcomes only. */
-  private readonly errors: unknown[] = [];
-  count = 0;
-  answered = 0;
-  /** Requests whose outcome was looked at, in order. */
-  checked = 0;
-  sent = false;
 
-  constructor(private readonly window: CreateWindow) {}
-
-  reset(): void {
-    this.requests.reset();
-    this.count = this.answered = this.checked = 0;
-    this.sent = false;
-    this.outcomes.fill(Outcome.PENDING);
-    this.errors.length = 0;
+  constructor() {
+    super(BATCH, 160, Outcome.FAILED);
   }
 
-  get full(): boolean {
-    return this.count === BATCH;
-  }
-
-  add(create: ScriptCreate): void {
-    const i = this.count++;
+  /** Writes `create` as request `count` (the window counts it). */
+  write(create: ScriptCreate): void {
+    const i = this.count;
     this.requests.raw(create.message);
     this.starts[i + 1] = this.requests.length;
     this.commands[i] = create.command;
@@ -112,155 +92,92 @@ class CreateBatch implements BatchHandler {
     return this.commands[i]!;
   }
 
-  error(i: number): unknown {
-    return this.errors[i];
-  }
-
-  onReply(index: number, err: NetlinkError | undefined): void {
-    this.outcomes[index] =
-      err === undefined ? Outcome.CREATED : isExistingAdd({ command: this.commands[index]! }, err) ? Outcome.EXISTED : Outcome.FAILED;
-    if (err !== undefined) this.errors[index] = err;
-    this.answer(1);
-  }
-
-  onFailure(err: Error): void {
-    for (let i = 0; i < this.count; i++) {
-      if (this.outcomes[i] !== Outcome.PENDING) continue;
-      this.outcomes[i] = Outcome.FAILED;
-      this.errors[i] = err;
-    }
-    this.answer(this.count - this.answered);
-  }
-
-  private answer(n: number): void {
-    this.answered += n;
-    this.window.answered(n, this.answered === this.count);
+  protected outcome(index: number, err: NetlinkError | undefined): number {
+    if (err === undefined) return Outcome.CREATED;
+    return isExistingAdd({ command: this.commands[index]! }, err) ? Outcome.EXISTED : Outcome.FAILED;
   }
 }
 
-/** The creates sent and not yet looked at, in file order. */
-class CreateWindow {
-  private readonly queue: CreateBatch[] = [];
-  private readonly spare: CreateBatch[] = [];
-  private unanswered = 0;
-  private wake: (() => void) | undefined;
-
-  constructor(private readonly env: ScriptEnvironment) {}
-
-  async add(create: ScriptCreate): Promise<void> {
-    let batch = this.queue[this.queue.length - 1];
-    if (!batch || batch.sent) {
-      batch = this.spare.pop() ?? new CreateBatch(this);
-      batch.reset();
-      this.queue.push(batch);
-    }
-    batch.add(create);
-    if (batch.full) this.send(batch);
-    // Refill by halves: the next DEPTH/2 lines leave in a few sendmsg calls.
-    if (this.unanswered >= DEPTH) await this.settle(DEPTH / 2);
-  }
-
-  /** Waits for every create sent, and sends the ones not sent yet first. */
-  drain(): Promise<void> {
-    return this.settle(0);
-  }
-
-  answered(n: number, batchDone: boolean): void {
-    this.unanswered -= n;
-    if (batchDone) this.wakeUp();
-  }
-
-  private send(batch: CreateBatch): void {
-    batch.sent = true;
-    this.unanswered += batch.count;
+/** Sends a sealed batch on the modify socket; one that cannot be sent fails whole. */
+function submitVia(env: ScriptEnvironment): (batch: WindowBatch) => void {
+  return (batch) => {
     try {
       // The view stays valid: the batch is not written again before it is recycled, after its answers.
-      this.env.conntrack().submitBatch(batch.requests.view(), batch.count, batch);
+      env.conntrack().submitBatch(batch.requests.view(), batch.count, batch);
     } catch (err) {
       // The socket could not be opened: the creates fail with that, as 1.4.7's first one does.
       batch.onFailure(err as Error);
     }
+  };
+}
+
+/** The creates sent and not yet looked at, in file order. */
+class CreateWindow {
+  private readonly window: BatchWindow<CreateBatch>;
+
+  constructor(private readonly env: ScriptEnvironment) {
+    this.window = new BatchWindow<CreateBatch>({ depth: DEPTH, batch: () => new CreateBatch(), submit: submitVia(env) });
   }
 
-  /** Looks at answered creates in order, waiting until at most `keep` are unanswered. */
-  private async settle(keep: number): Promise<void> {
-    const last = this.queue[this.queue.length - 1];
-    if (last && !last.sent) this.send(last);
-    for (;;) {
-      await this.check();
-      if (this.unanswered <= keep) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
+  async add(create: ScriptCreate): Promise<void> {
+    const batch = this.window.current();
+    batch.write(create);
+    this.window.added(batch);
+    // Refill by halves: the next DEPTH/2 lines leave in a few sendmsg calls.
+    if (this.window.pending >= DEPTH) await this.window.settle(DEPTH / 2, () => this.check());
+  }
+
+  /** Waits for every create sent, and sends the ones not sent yet first. */
+  drain(): Promise<void> {
+    return this.window.settle(0, () => this.check());
   }
 
   /** Takes answered creates off the front; rejects with the first failure, once the creates after it are undone. */
   private async check(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue[0]!;
-      while (batch.checked < batch.count && batch.outcomes[batch.checked] !== Outcome.PENDING) {
-        const i = batch.checked++;
-        if (batch.outcomes[i] !== Outcome.FAILED) continue;
-        await this.undoLater();
-        throw this.env.failure(batch.error(i), batch.command(i));
-      }
-      if (batch.checked < batch.count) return;
-      this.spare.push(this.queue.shift()!);
+    for (let batch = this.window.next(); batch; batch = this.window.next()) {
+      const i = batch.taken - 1;
+      if (batch.outcomes[i] !== Outcome.FAILED) continue;
+      await this.undoLater();
+      throw this.env.failure(batch.error(i), batch.command(i));
     }
   }
 
   /** Deletes the entries that creates after a failed one made: 1.4.7 never sent them. */
   private async undoLater(): Promise<void> {
-    const later = this.queue.splice(0);
-    while (this.unanswered > 0) await new Promise<void>((resolve) => (this.wake = resolve));
-    const undo = new UndoBatch();
+    const later = this.window.takeRest();
+    await this.window.settle(0, () => {});
+    const undo = new BatchWindow<UndoBatch>({ depth: Infinity, batch: () => new UndoBatch(), submit: submitVia(this.env) });
     for (const batch of later) {
-      for (let i = batch.checked; i < batch.count; i++) {
-        if (batch.outcomes[i] === Outcome.CREATED) undo.add(batch.request(i));
+      for (let i = batch.taken; i < batch.count; i++) {
+        if (batch.outcomes[i] !== Outcome.CREATED) continue;
+        const into = undo.current();
+        writeDeleteOfCreate(into.requests, 0, batch.request(i));
+        undo.added(into);
       }
     }
-    if (undo.count === 0) return;
-    await undo.send(this.env.conntrack());
-    if (undo.failure !== undefined) throw this.env.failure(undo.failure, 'CT_DELETE');
-  }
-
-  private wakeUp(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    let failure: unknown;
+    await undo.settle(0, () => {
+      for (let batch = undo.next(); batch; batch = undo.next()) {
+        const i = batch.taken - 1;
+        if (batch.outcomes[i] === UndoOutcome.FAILED) failure ??= batch.error(i);
+      }
+    });
+    if (failure !== undefined) throw this.env.failure(failure, 'CT_DELETE');
   }
 }
 
+const enum UndoOutcome {
+  DELETED = 1,
+  FAILED = 2,
+}
+
 /** The deletes that take back creates; an entry already gone (ENOENT) is no failure. */
-class UndoBatch implements BatchHandler {
-  private readonly requests = new MessageWriter();
-  count = 0;
-  private answered = 0;
-  failure: unknown;
-  private done: (() => void) | undefined;
-
-  add(create: Buffer): void {
-    writeDeleteOfCreate(this.requests, 0, create);
-    this.count++;
+class UndoBatch extends WindowBatch {
+  constructor() {
+    super(BATCH, 160, UndoOutcome.FAILED);
   }
 
-  send(conntrack: Conntrack): Promise<void> {
-    return new Promise((resolve) => {
-      this.done = resolve;
-      try {
-        conntrack.submitBatch(this.requests.view(), this.count, this);
-      } catch (err) {
-        this.onFailure(err as Error);
-      }
-    });
-  }
-
-  onReply(_index: number, err: NetlinkError | undefined): void {
-    if (err !== undefined && !isNotFound(err)) this.failure ??= err;
-    if (++this.answered === this.count) this.done!();
-  }
-
-  onFailure(err: Error): void {
-    this.failure ??= err;
-    this.done!();
+  protected outcome(_index: number, err: NetlinkError | undefined): number {
+    return err === undefined || isNotFound(err) ? UndoOutcome.DELETED : UndoOutcome.FAILED;
   }
 }

@@ -13,8 +13,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { writeCreateRequest } from '../ctnetlink/requests';
-import { MessageWriter } from '../netlink/attributes';
+import { CreateEncoder } from '../ctnetlink/requests';
 import { flowToCreate } from './commands/create';
 import type { CommandLine } from './parse';
 import { OtherProblem } from './problems';
@@ -52,15 +51,14 @@ export class ScriptSpool {
   private used = 0;
   /** Bytes written to the file. */
   private size = 0;
-  private readonly request = new MessageWriter(512);
+  private readonly encoder = new CreateEncoder();
 
   /** Keeps a checked line (argv[0] = program name). */
   add(cmd: CommandLine, argv: readonly string[]): void {
     if (cmd.command === 'CT_CREATE' || cmd.command === 'CT_ADD') {
-      this.request.reset();
-      // Exclusive for -A too: see create.ts (D5), and the undo of load-file-run.ts.
-      writeCreateRequest(this.request, 0, flowToCreate(cmd), true);
-      this.append(cmd.command === 'CT_ADD' ? RecordKind.ADD : RecordKind.CREATE, this.request.view());
+      // Exclusive for -A too: see create.ts, and the undo of load-file-run.ts.
+      const request = this.encoder.encode(flowToCreate(cmd), true);
+      this.append(cmd.command === 'CT_ADD' ? RecordKind.ADD : RecordKind.CREATE, request);
     } else {
       this.append(RecordKind.WORDS, Buffer.from(argv.join('\0')));
     }

@@ -71,6 +71,21 @@ export function createRequest(seq: number, flow: Flow, exclusive: boolean): Buff
   return w.toBuffer();
 }
 
+/**
+ * createRequest() into one reused buffer: for callers that encode many
+ * creates and keep only the bytes (`conntrack -R` spools them), with no
+ * allocation per request. The result is valid until the next call.
+ */
+export class CreateEncoder {
+  private readonly w = new MessageWriter(512);
+
+  encode(flow: Flow, exclusive: boolean): Buffer {
+    this.w.reset();
+    writeCreateRequest(this.w, 0, flow, exclusive);
+    return this.w.view();
+  }
+}
+
 /** Appends createRequest()'s message to `w` (a batch of requests). */
 export function writeCreateRequest(w: MessageWriter, seq: number, flow: Flow, exclusive: boolean): void {
   const flags = REQUEST_ACK | MessageFlags.CREATE | (exclusive ? MessageFlags.EXCL : 0);
