@@ -131,7 +131,12 @@ interface DumpPlan {
  */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  signal.throwIfAborted();
+  if (signal.aborted) {
+    // The request went out already; its answer (e.g. ENOENT) no longer matters
+    // and must not surface as an unhandled rejection.
+    promise.catch(() => undefined);
+    throw signal.reason;
+  }
   return new Promise<T>((resolve, reject) => {
     const abort = (): void => reject(signal.reason);
     signal.addEventListener('abort', abort, { once: true });
