@@ -21,3 +21,18 @@ bench_init() {
   modprobe nf_conntrack 2>/dev/null || true
   TMP="$(mktemp -d "/tmp/$NS.XXXXXX")"
 }
+
+# The host-wide table limits (nf_conntrack_max, _buckets), which a bench may
+# raise for its table: saved here, put back by bench_cleanup with the
+# namespace and the scratch directory.
+bench_save_limits() {
+  SAVED_MAX=$(cat $SYS/nf_conntrack_max)
+  SAVED_BUCKETS=$(cat $SYS/nf_conntrack_buckets)
+}
+
+bench_cleanup() {
+  ip netns del "$NS" 2>/dev/null || true
+  echo "$SAVED_BUCKETS" >$SYS/nf_conntrack_buckets
+  echo "$SAVED_MAX" >$SYS/nf_conntrack_max
+  rm -rf "$TMP"
+}

@@ -30,15 +30,8 @@ if ! command -v hyperfine >/dev/null || [[ ! -x /usr/bin/time ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine time >/dev/null
 fi
 
-SAVED_MAX=$(cat $SYS/nf_conntrack_max)
-SAVED_BUCKETS=$(cat $SYS/nf_conntrack_buckets)
-cleanup() {
-  ip netns del "$NS" 2>/dev/null || true
-  echo "$SAVED_BUCKETS" >$SYS/nf_conntrack_buckets
-  echo "$SAVED_MAX" >$SYS/nf_conntrack_max
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+bench_save_limits
+trap bench_cleanup EXIT INT TERM
 
 in_ns() { ip netns exec "$NS" "$@"; }
 count() { in_ns cat $SYS/nf_conntrack_count; }

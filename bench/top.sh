@@ -17,15 +17,8 @@ N="${1:-1000000}"
 bench_init bench/top.sh ctbench-top dist/conntrack.bundle.js dist/bench/fill.js
 [[ -x /usr/bin/time ]] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 
-SAVED_MAX=$(cat $SYS/nf_conntrack_max)
-SAVED_BUCKETS=$(cat $SYS/nf_conntrack_buckets)
-cleanup() {
-  ip netns del "$NS" 2>/dev/null || true
-  echo "$SAVED_BUCKETS" >$SYS/nf_conntrack_buckets
-  echo "$SAVED_MAX" >$SYS/nf_conntrack_max
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+bench_save_limits
+trap bench_cleanup EXIT INT TERM
 
 ((N > SAVED_MAX)) && echo "$N" >$SYS/nf_conntrack_max
 ((N > SAVED_BUCKETS)) && echo "$N" >$SYS/nf_conntrack_buckets
