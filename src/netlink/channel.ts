@@ -77,6 +77,14 @@ const HIGH_WATER = 8;
 const MAX_BURST = 1024;
 
 /**
+ * Bytes read per wakeup at most: dump datagrams are up to 32 KiB each, so
+ * 1024 of them would be a whole 200,000-entry table, and a `conntrack -L`
+ * told to stop (SIGTERM, SIGINT) would print all of it before its handler
+ * ran. A few megabytes keep the reaction prompt at a negligible cost.
+ */
+const MAX_BURST_BYTES = 2 * 1024 * 1024;
+
+/**
  * The request engine: many requests in flight on one socket, replies matched
  * to requests by sequence number, multipart dumps streamed with backpressure.
  *
@@ -331,8 +339,9 @@ export class NetlinkChannel {
 
   private read(): void {
     const buf = this.recvBuf;
+    let bytes = 0;
     for (let burst = 0; !this.closed && this.backpressure === 0; burst++) {
-      if (burst === MAX_BURST) {
+      if (burst === MAX_BURST || bytes >= MAX_BURST_BYTES) {
         // Resumed from the event loop: a read-ahead transport does not signal again until read empty.
         setImmediate(() => this.read());
         break;
@@ -358,6 +367,7 @@ export class NetlinkChannel {
         continue;
       }
       if (debugEnabled) debugMessages('<', [buf.subarray(0, n)], this.options.familyHeaderLength ?? 0);
+      bytes += n;
       this.dispatch(buf, n);
     }
     if (this.outbox.length > 0) this.flush();
