@@ -49,7 +49,7 @@ export function legalityRow(columns: readonly CommandSelection[], marks: string)
  * Columns of the generic matrix: 1.4.7's command kinds in order, plus
  * USAGE (no command). 1.4.7 reads a row past the end of its matrix when no
  * command was given; what it finds there makes every option illegal except
- * `--reply-zone` (so `conntrack --reply-zone 1` prints the usage): quirk D15,
+ * `--reply-zone` (so `conntrack --reply-zone 1` prints the usage): quirk defect 15,
  * kept, observed on the reference.
  */
 const GENERIC_COLUMNS: readonly CommandSelection[] = [...COMMAND_KINDS, 'USAGE'];
@@ -141,7 +141,7 @@ export const OPTIONS: readonly OptionDef[] = [
     help: { argName: ' ip', tabs: '\t\t', text: 'Destination address from original direction' } },
   { flag: 'reply-src', code: 'r', letter: 'r', longs: ['reply-src'], arg: 'required',
     legal: row('o  T  o  o  T  .  o  .  .  .  o  o  o  .  .  .  .  .  .  T   .'),
-    // "addres": 1.4.7's typo, part of its usage text (D16).
+    // "addres": 1.4.7's typo, part of its usage text (defect 16).
     help: { argName: ' ip', tabs: '\t\t', text: 'Source addres from reply direction' } },
   { flag: 'reply-dst', code: 'q', letter: 'q', longs: ['reply-dst'], arg: 'required',
     legal: row('o  T  o  o  T  .  o  .  .  .  o  o  o  .  .  .  .  .  .  T   .'),
@@ -181,7 +181,7 @@ export const OPTIONS: readonly OptionDef[] = [
     legal: row('o  o  o  o  .  .  o  .  .  .  .  .  .  .  .  .  .  .  .  o   .'),
     help: { argName: ' mark', tabs: '\t\t\t', text: 'Set mark' } },
   // 1.4.7 declares --id with an optional argument and crashes when none is
-  // attached (D12); like 1.4.9 we require one, so `--id` alone is a
+  // attached (defect 12); like 1.4.9 we require one, so `--id` alone is a
   // missing-argument error and `--id 5` works.
   { flag: 'id', code: 'i', letter: 'i', longs: ['id'], arg: 'required',
     legal: row('.  .  o  o  o  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .   .'),

@@ -10,9 +10,9 @@
  * (still without the kernel) are in validateForExecution().
  *
  * Deliberate differences from 1.4.7: `-u` does not
- * overwrite the mark (D1); `--id` needs a value and an unknown SCTP state is
- * an error instead of a crash (D12); every `-R` line has its own options,
- * template and output flags (D13).
+ * overwrite the mark (defect 1); `--id` needs a value and an unknown SCTP state is
+ * an error instead of a crash (defect 12); every `-R` line has its own options,
+ * template and output flags (defect 13).
  */
 import type { FlowFilter, NatMatch } from '../ctnetlink/filter';
 import { PORT_PROTOCOLS } from '../ctnetlink/tuple';

@@ -101,7 +101,7 @@ export function tupleOf(target: ProtocolTarget, which: TargetTuple): Tuple {
 /**
  * A port (or GRE key) option: the value and the layer-4 protocol of its
  * tuple. For tcp, sctp and dccp the expected tuple's protocol becomes the low
- * byte of the network-order port, i.e. `port >> 8` (D9): visible in the
+ * byte of the network-order port, i.e. `port >> 8` (defect 9): visible in the
  * kernel, kept for state compatibility.
  */
 function portOption(
@@ -242,7 +242,7 @@ const sctp: ProtocolModule = {
   codeBase: 1,
   options: [
     ...portOptions(Proto.SCTP, true),
-    // 1.4.7 crashes on an unknown name (D12); the message is the one it intended.
+    // 1.4.7 crashes on an unknown name (defect 12); the message is the one it intended.
     stateOption(SCTP_STATES, 'unknown SCTP state', (t, s) => (t.sctp = { ...t.sctp, state: s })),
     ...tuplePortOptions(Proto.SCTP, true),
     { flag: 'orig-vtag', longs: ['orig-vtag'], legal: VTAG_ROW,
@@ -324,7 +324,7 @@ const gre: ProtocolModule = {
 /**
  * The ICMP options. Setting the type also fixes the reply-direction type,
  * from the family the ORIGINAL direction has so far (an address parsed
- * later does not change it: D19). Each option also sets the reply l4
+ * later does not change it: defect 19). Each option also sets the reply l4
  * protocol when a reply address was given before it.
  */
 function icmpModule(name: string, number: number): ProtocolModule {

@@ -119,7 +119,7 @@ function l4dst(t: Tuple): number {
 /** The test of one NAT option, as filter_nat() evaluates `has_srcnat` / `has_dstnat`. */
 function natSideTest(side: NatSide, m: NatMatch): Test {
   // Only an IPv4 address is compared (1.4.7 looks at ATTR_SNAT_IPV4 only);
-  // an IPv6 one leaves the test as if no address was given (D18).
+  // an IPv6 one leaves the test as if no address was given (defect 18).
   let addr: string | undefined;
   if (m.addr !== undefined) {
     const v4 = parseIPv4(m.addr);
@@ -243,7 +243,7 @@ function networkTest(filter: FlowFilter, which: 'src' | 'dst', maskText: string)
  * 1.4.7 runs nfct_cmp() only when one of -s -d -r -q -p -m -c -u -i -w -l
  * --orig-zone --reply-zone was given. In model terms: any tuple field, mark,
  * status, id, zone, labels, or state (which needs -p anyway). Timeout and the
- * family are not in the list: `-t` alone is never compared (D18).
+ * family are not in the list: `-t` alone is never compared (defect 18).
  */
 export function usesComparison(filter: FlowFilter): boolean {
   return (
@@ -288,7 +288,7 @@ function l4Fields(proto: number | undefined): L4Fields {
     case Proto.ICMPV6:
       return L4Fields.ICMP;
     default:
-      // GRE keys are not compared (D18), and generic protocols have no fields.
+      // GRE keys are not compared (defect 18), and generic protocols have no fields.
       return L4Fields.NONE;
   }
 }

@@ -8,7 +8,7 @@ const EEXIST = 17;
 
 /**
  * `-I` (create) and `-A` (add). 1.4.7 sends both with
- * NLM_F_EXCL; `-A` then swallows EEXIST and reports 0 added (kept quirk D5).
+ * NLM_F_EXCL; `-A` then swallows EEXIST and reports 0 added (kept quirk defect 5).
  */
 export async function create(ctx: RunContext): Promise<number> {
   const { cmd } = ctx;

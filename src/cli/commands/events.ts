@@ -20,7 +20,7 @@ const ENOBUFS_WARNING =
  * SIGINT or SIGTERM; then the XML footer if a header went out, the count on
  * stderr, exit 0.
  *
- * Unlike 1.4.7, `-b` sizes the event socket (D8 fixed), and without `-b`
+ * Unlike 1.4.7, `-b` sizes the event socket (defect 8 fixed), and without `-b`
  * the socket gets a buffer that holds a flush of the whole table
  * (defaultEventBufferSize). Filters the kernel can evaluate run there. When
  * the kernel still drops events we print 1.4.7's warning at once and, after

@@ -7,7 +7,7 @@ const ENOENT = 2;
 /**
  * `-D expect`: delete the expectation whose expected tuple is `-s -d -p`
  * and the ports. 1.4.7 reports a success as `0 expectations
- * have been shown.` and exits 1 (D7); we count the deletion and exit 0.
+ * have been shown.` and exits 1 (defect 7); we count the deletion and exit 0.
  */
 export async function deleteExpectation(ctx: RunContext): Promise<number> {
   const { cmd } = ctx;

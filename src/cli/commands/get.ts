@@ -19,7 +19,7 @@ export async function get(ctx: RunContext): Promise<number> {
   if (!flow) throw new OtherProblem(`Operation failed: ${kernelMessage(ENOENT, cmd.command)}`);
   let shown = 0;
   if (compileFilter(cmd.filter)(flow)) {
-    // 1.4.7 prints the XML header for -G but never the footer (D17).
+    // 1.4.7 prints the XML header for -G but never the footer (defect 17).
     const printer = new EntryPrinter(cmd, { savePrefix: '-A', xmlFrame: 'header-only', labels: true, ktimestamp: true }, ctx.out, ctx.err);
     printer.print(flow);
     shown = 1;

@@ -22,7 +22,7 @@ export interface EventLine {
 /** `-o save` of an event names the change as the option that would make it. */
 const EVENT_SAVE_PREFIX: Readonly<Record<EventType, SavePrefix>> = { new: '-A', update: '-U', destroy: '-D' };
 
-/** Where a command puts the XML document frame (it differs per command, D17). */
+/** Where a command puts the XML document frame (it differs per command, defect 17). */
 export type XmlFrame = 'document' | 'header-only' | 'none';
 
 export interface PrinterStyle {
@@ -72,7 +72,7 @@ export class EntryPrinter {
    * Prints an entry, or with `event` an event line: the type prefix, the
    * `-o timestamp` wall-clock time, and ` [USERSPACE] portid=P progname=N`
    * after a line caused by a process — not after XML, which it would break
-   * (1.4.7 appends it there too, 1.4.9 no longer: D11).
+   * (1.4.7 appends it there too, 1.4.9 no longer: defect 11).
    */
   print(flow: Flow, event?: EventLine): void {
     const o = this.cmd.output;

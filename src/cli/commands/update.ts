@@ -8,7 +8,7 @@ import { EntryPrinter } from './printer';
 
 /**
  * `-U`: change every matching entry, with 1.4.8's fixes of the
- * 1.4.7 defects D2–D4: each update goes out with the entry's own family,
+ * 1.4.7 defects defect 2–defect 4: each update goes out with the entry's own family,
  * an entry that vanished is skipped, any other failure stops the command,
  * and every updated entry is printed as the kernel now has it. Updates go
  * out pipelined while the dump goes on (Conntrack.pipeline).
