@@ -90,7 +90,7 @@ export function decodeExpectationMessage(m: MessageCursor): ExpectationEvent | u
   else if (m.type === EXP_DELETE) type = 'destroy';
   else return undefined;
   if (m.end - m.payload < NFGENMSG_LEN) return undefined;
-  return { type, expectation: decodeExpectation(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!) };
+  return { type, expectation: decodeExpectation(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!), portid: m.pid };
 }
 
 function decodeNat(c: AttributeCursor): ExpectationNat {

@@ -58,4 +58,11 @@ export type ExpectationEventType = 'new' | 'update' | 'destroy';
 export interface ExpectationEvent {
   type: ExpectationEventType;
   expectation: Expectation;
+  /**
+   * Port id of the netlink socket whose request caused it; 0 = the kernel
+   * (a helper, a timeout). A listener that also creates or deletes
+   * expectations tells its own changes from everybody else's with
+   * `Conntrack.portIds()`.
+   */
+  portid: number;
 }

@@ -40,6 +40,8 @@ export interface SyncSetup {
   link: 'UDP' | 'TCP';
   /** The peer's changes go straight into the kernel. */
   disableExternalCache?: boolean;
+  /** `Options { ExpectationSync … }`: `On`, or a helper list such as `{ ftp }`. */
+  expectationSync?: string;
 }
 export const FTFW_UDP: SyncSetup = { mode: 'FTFW', link: 'UDP' };
 
@@ -47,6 +49,7 @@ function configText(dir: string, setup: SyncSetup, self: (typeof NODES)[number],
   return `Sync {
   Mode ${setup.mode} { ${setup.disableExternalCache ? 'DisableExternalCache on' : ''} }
   ${setup.link} { IPv4_address ${self.addr} IPv4_Destination_Address ${peer.addr} Port 3790 Interface ${self.dev} Checksum on }
+  ${setup.expectationSync ? `Options { ExpectationSync ${setup.expectationSync} }` : ''}
 }
 General {
   HashSize 8192

@@ -151,6 +151,9 @@ test('expectation events: NEW when the helper expects, DESTROY when deleted; clo
 
   // Over loopback the helper sees the PORT line twice: the second expectation replaces the first.
   assert.deepEqual(seen.map((e) => e.type), ['new', 'destroy', 'new', 'destroy']);
+  // The helper's changes come from the kernel, the delete from our socket.
+  assert.deepEqual(seen.map((e) => e.portid === 0), [true, true, true, false]);
+  assert.ok(ct.portIds().includes(seen[3]!.portid));
   for (const e of seen) {
     assert.equal(e.expectation.family, 10);
     assert.deepEqual(e.expectation.tuple, { l3: 10, ...tuple });

@@ -16,6 +16,7 @@ import { Request } from '../control/codes';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
 import { FlowCache } from './cache';
 import { commitFlows, type CommitOptions } from './commit';
+import { ExpectationSync } from './expect-sync';
 import { ExternalInject } from './external-inject';
 import { externalLine, externalXml, internalLine, internalXml, writeLines } from './dump-text';
 import { compileFlowFilter, kernelFilterOf } from './filter';
@@ -30,6 +31,8 @@ export type ModeName = 'stats' | 'sync' | 'none';
 /** 1.4.7's words when a dump or a flush of the kernel table fails. */
 const DUMP_FAILED = "can't get kernel conntrack table";
 const FLUSH_FAILED = "can't flush kernel conntrack table";
+const EXPECT_DUMP_FAILED = "can't get kernel expect table";
+const EXPECT_FLUSH_FAILED = "can't flush kernel expect table";
 
 export interface EngineOptions extends EngineContext {
   /** Stats mode's connection log (LogFile and/or syslog); none = no log. */
@@ -115,7 +118,17 @@ export class ConntrackdEngine implements Engine, KernelSink {
     const sync = this.config.sync;
     if (sync && sync.channels.length > 0) {
       const inject = sync.disableExternalCache ? new ExternalInject(this.kernel, commitOptions(sync)) : undefined;
-      this.sync = new SyncSide(sync, general.hashLimit, this.log, inject);
+      const expectations = sync.expectationSync
+        ? new ExpectationSync({
+            helpers: sync.expectationSync,
+            filter: compileFlowFilter(general.filter),
+            netns: options.netns,
+            log: this.log,
+            hashLimit: general.hashLimit,
+            commitTimeout: sync.commitTimeout,
+          })
+        : undefined;
+      this.sync = new SyncSide(sync, general.hashLimit, this.log, inject, expectations);
     }
   }
 
@@ -126,6 +139,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     const pollSecs = this.config.general.pollSecs;
     if (pollSecs === undefined) kernel.listen();
     await kernel.dump();
+    await this.sync?.expectations?.start(pollSecs === undefined);
     await this.sync?.start();
     if (pollSecs !== undefined) this.pollTimer = setInterval(() => this.resync(), pollSecs * 1000);
   }
@@ -141,6 +155,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     clearInterval(this.pollTimer);
     await Promise.allSettled([...this.pending]);
     await this.sync?.stop();
+    this.sync?.expectations?.stop();
     this.kernel?.close();
     this.statsLog?.close();
   }
@@ -196,6 +211,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
 
   private async answer(request: Request, reply: Writable): Promise<void> {
     const kernel = this.kernel;
+    const expectations = this.sync?.expectations;
     switch (request) {
       case Request.CT_DUMP_INTERNAL: {
         const now = wallSeconds();
@@ -210,6 +226,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
         if (!this.sync) return;
         this.flushInternal('flushing caches');
         this.sync.external.flush();
+        expectations?.flushCaches();
         return;
       case Request.CT_FLUSH_INT_CACHE:
         // Sync mode tells its two caches apart.
@@ -219,12 +236,33 @@ export class ConntrackdEngine implements Engine, KernelSink {
       case Request.ALL_FLUSH_MASTER:
         this.log.write('NOTICE', 'flushing kernel conntrack table');
         this.track(kernel!.flush(), FLUSH_FAILED);
+        if (request === Request.ALL_FLUSH_MASTER && expectations) this.track(expectations.flushKernel(), EXPECT_FLUSH_FAILED);
+        return;
+      case Request.EXP_FLUSH_MASTER:
+        if (expectations) this.track(expectations.flushKernel(), EXPECT_FLUSH_FAILED);
         return;
       case Request.CT_RESYNC_MASTER:
       case Request.ALL_RESYNC_MASTER:
         this.log.write('NOTICE', 'resync with master conntrack table');
         kernel!.counters.resyncs++;
         await this.settle(kernel!.dump(), DUMP_FAILED);
+        if (request === Request.ALL_RESYNC_MASTER && expectations) await this.settle(expectations.resyncKernel(), EXPECT_DUMP_FAILED);
+        return;
+      case Request.EXP_RESYNC_MASTER:
+        if (expectations) await this.settle(expectations.resyncKernel(), EXPECT_DUMP_FAILED);
+        return;
+      case Request.EXP_DUMP_INTERNAL:
+      case Request.EXP_DUMP_INT_XML:
+        await expectations?.dumpInternal(reply, request === Request.EXP_DUMP_INT_XML);
+        return;
+      case Request.EXP_DUMP_EXTERNAL:
+      case Request.EXP_DUMP_EXT_XML:
+        await expectations?.dumpExternal(reply, request === Request.EXP_DUMP_EXT_XML);
+        return;
+      case Request.EXP_COMMIT:
+        if (!expectations) return;
+        this.log.write('NOTICE', 'committing expectation cache');
+        await expectations.commit();
         return;
       case Request.CT_DUMP_EXTERNAL:
         if (this.sync) {
@@ -247,6 +285,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
         return;
       case Request.ALL_COMMIT:
         await this.commit('committing all external caches');
+        // The flows first: an expectation needs its master. Always, unlike
+        // 1.4.7 (defect 20 of docs/1.4.7-defects.md).
+        await expectations?.commit();
         return;
       case Request.REQUEST_DUMP:
         this.sync?.requestResync();

@@ -39,6 +39,7 @@ export function statsSnapshot(stats: EngineStats, nowSeconds: number): StatsSnap
       ...stats.sync.stats(),
       internal: { cache: stats.cache.counters },
       external: stats.sync.externalCounters(),
+      ...(stats.sync.expectations ? { expectations: stats.sync.expectations.counters() } : {}),
       // Sync mode does not account destroyed flows (1.4.7 counts only in Stats mode).
       traffic: newTrafficCounters(),
     };

@@ -39,6 +39,8 @@ import type { DataMessage } from '../sync/message';
 import { NotrackReplication } from '../sync/notrack';
 import type { Replication, ReplicationHost, SyncObject } from '../sync/replication';
 import type { CacheChange } from './cache';
+import type { InternalExpectation } from './expect-cache';
+import type { ExpectationSync } from './expect-sync';
 import { ExternalCache } from './external-cache';
 import type { ExternalInject } from './external-inject';
 
@@ -88,8 +90,11 @@ export class SyncSide implements ReplicationHost {
     private readonly log: Log,
     /** With DisableExternalCache: where the peer's changes go instead of the external cache. */
     private readonly inject?: ExternalInject,
+    /** With ExpectationSync: the expectation caches. */
+    readonly expectations?: ExpectationSync,
   ) {
     this.external = new ExternalCache(hashLimit);
+    expectations?.onChange((obj, replicate) => this.expectationChanged(obj, replicate));
     const now = Date.now();
     this.mode =
       config.mode === 'ftfw'
@@ -117,8 +122,8 @@ export class SyncSide implements ReplicationHost {
         this.queueTurn();
       }),
     );
-    if (this.config.startupResync && this.config.mode !== 'alarm') this.mode.requestResync();
-    this.queueTurn();
+    if (this.config.startupResync && this.config.mode !== 'alarm') this.requestResync();
+    else this.queueTurn();
   }
 
   /** Waits for the kernel requests of injected changes still under way. */
@@ -194,6 +199,16 @@ export class SyncSide implements ReplicationHost {
     this.queueTurn();
   }
 
+  /** An internal expectation changed: as cacheChanged(), with the expectation cache keeping the object. */
+  private expectationChanged(obj: InternalExpectation, replicate: boolean): void {
+    if (!replicate) {
+      if (obj.state === 'dead') this.mode.forget(obj);
+      return;
+    }
+    this.mode.changed(obj, Date.now());
+    this.queueTurn();
+  }
+
   /** `-n`: ask the peer to send all its flows. */
   requestResync(): void {
     this.log.write('NOTICE', 'resync requested');
@@ -212,22 +227,37 @@ export class SyncSide implements ReplicationHost {
 
   *internalObjects(): Iterable<SyncObject> {
     for (const obj of this.objects.values()) if (obj.state !== 'dead') yield obj;
+    if (this.expectations) yield* this.expectations.internal.values();
   }
 
   applyExternal(msg: DataMessage): void {
-    // Expectations (ExpectationSync) are not kept yet.
-    if (!('flow' in msg)) return;
+    // Expectations go to their cache, also with DisableExternalCache (-c expect commits them).
+    if (!('flow' in msg)) {
+      this.expectations?.applyExternal(msg);
+      return;
+    }
     if (this.inject) this.track(this.inject.apply(msg));
     else this.external.apply(msg, Date.now());
   }
 
   release(obj: SyncObject): void {
+    if (obj.expectation) {
+      this.expectations?.release(obj);
+      return;
+    }
     const key = flowKey(obj.flow!);
     if (this.objects.get(key) === obj && obj.state === 'dead') this.objects.delete(key);
   }
 
+  resyncRequested(): void {
+    // 1.4.7's words; the bulk send that follows logs its own line, as `-B`'s does.
+    this.log.write('NOTICE', 'resync requested by other node');
+    this.log.write('NOTICE', 'sending bulk update');
+  }
+
   expireExternal(msg: DataMessage): void {
-    this.external.delete(syncKey(msg));
+    if ('flow' in msg) this.external.delete(syncKey(msg));
+    else this.expectations?.external.delete(syncKey(msg));
   }
 
   // -------------------------------------------------------------------------

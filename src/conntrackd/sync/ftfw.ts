@@ -214,6 +214,7 @@ export class FtfwReplication extends Replication {
       return Verdict.CONTROL;
     }
     if (isControl(h, MessageFlag.RESYNC)) {
+      this.host.resyncRequested?.();
       this.sendBulk();
       return Verdict.CONTROL;
     }

@@ -77,6 +77,7 @@ export class NotrackReplication extends Replication {
     let verdict: Verdict;
     if (isData(h)) verdict = Verdict.DATA;
     else if (isControl(h, MessageFlag.RESYNC)) {
+      this.host.resyncRequested?.();
       this.sendBulk();
       verdict = Verdict.CONTROL;
     } else if (isControl(h, MessageFlag.ALIVE)) verdict = Verdict.CONTROL;

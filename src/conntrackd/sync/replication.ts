@@ -55,6 +55,8 @@ export interface ReplicationHost {
   release(obj: SyncObject): void;
   /** ALARM: an external object the peer stopped refreshing for CacheTimeout seconds. */
   expireExternal(msg: DataMessage): void;
+  /** The peer asked for a resync (a RESYNC control message); the bulk send follows. The daemon logs it. */
+  resyncRequested?(): void;
 }
 
 /** The parts of the `Sync` section the modes use. */

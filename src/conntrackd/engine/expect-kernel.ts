@@ -1,0 +1,98 @@
+/**
+ * The kernel side of `ExpectationSync`, through the library on sockets of
+ * its own: expectation events, dumps, the flush, and the commit's creates.
+ * An expectation is looked at when its helper is one `ExpectationSync`
+ * names (a case-insensitive prefix, so `sip` covers `sip-5061`; `On` names
+ * all) and its master passes the flow Filter, as in 1.4.7.
+ */
+import { Conntrack } from '../../api/conntrack';
+import type { EventStream } from '../../api/event-stream';
+import { encodeFlow } from '../../ctnetlink/flow-codec';
+import type { Expectation, ExpectationEvent } from '../../ctnetlink/expect';
+import { WireEntry } from '../../ctnetlink/wire-entry';
+import { NetlinkError } from '../../netlink/errors';
+import { MessageWriter } from '../../netlink/attributes';
+import type { Log } from '../daemon/contract';
+import type { ExpectationChange } from './expect-cache';
+import type { FlowPredicate } from './filter';
+import type { Origin } from './kernel';
+
+export interface ExpectationKernelOptions {
+  /** `ExpectationSync`'s helper names, or 'all'. */
+  helpers: 'all' | readonly string[];
+  /** The flow Filter, applied to the master's original tuple. */
+  filter: FlowPredicate;
+  netns?: string;
+  log: Log;
+  /** A change the kernel reported (an event), or an entry of a dump (origin 'self', change 'update'). */
+  sink: (change: ExpectationChange, expectation: Expectation, origin: Origin) => void;
+}
+
+export class ExpectationKernel {
+  private readonly ct: Conntrack;
+  private events: EventStream<ExpectationEvent> | undefined;
+  private readonly entry = new WireEntry();
+  private readonly writer = new MessageWriter();
+
+  constructor(private readonly options: ExpectationKernelOptions) {
+    this.ct = Conntrack.open({ netns: options.netns });
+  }
+
+  /** Subscribes to the expectation events. */
+  listen(): void {
+    const events = this.ct.expectationEvents();
+    void (async () => {
+      for await (const item of events) {
+        if (!('expectation' in item)) continue;
+        if (!this.passes(item.expectation)) continue;
+        const origin: Origin = item.portid !== 0 && this.ct.portIds().includes(item.portid) ? 'self' : 'other';
+        this.options.sink(item.type, item.expectation, origin);
+      }
+    })().catch((err: Error) => this.options.log.write('WARNING', `event catch says: ${err.message}`));
+    this.events = events;
+  }
+
+  /** Dumps the expectation table into the sink. */
+  async dump(): Promise<void> {
+    for await (const exp of this.ct.dumpExpectations()) if (this.passes(exp)) this.options.sink('update', exp, 'self');
+  }
+
+  /** Deletes every expectation (1.4.7's "flushing kernel expect table" flushes them all). */
+  flush(): Promise<void> {
+    return this.ct.flushExpectations();
+  }
+
+  /**
+   * Creates `exp` through this side's own socket (its events are 'self'
+   * and never replicated back); one with the same tuple is deleted and
+   * created again.
+   */
+  async replace(exp: Expectation): Promise<void> {
+    try {
+      await this.ct.createExpectation(exp);
+      return;
+    } catch (err) {
+      if (!(err instanceof NetlinkError) || err.code !== 'EEXIST') throw err;
+    }
+    await this.ct.deleteExpectation(exp.tuple, { zone: exp.zone });
+    await this.ct.createExpectation(exp);
+  }
+
+  close(): void {
+    this.events?.close();
+    this.ct.close();
+  }
+
+  private passes(exp: Expectation): boolean {
+    const { helpers, filter } = this.options;
+    if (helpers !== 'all') {
+      const name = (exp.helper ?? '').toLowerCase();
+      if (!helpers.some((h) => name.startsWith(h.toLowerCase()))) return false;
+    }
+    // The Filter reads kernel attributes: the master as a flow of its original tuple.
+    const w = this.writer;
+    w.reset();
+    encodeFlow(w, { orig: exp.master });
+    return filter(this.entry.set(w.view(), 0, w.length, exp.family));
+  }
+}
