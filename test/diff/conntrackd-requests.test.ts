@@ -37,12 +37,25 @@ const CHANGES = ['-n', '-B', '-c', '-c ct', '-c expect', '-f external', '-f', '-
 /** What CHANGES may have changed. */
 const AFTER = ['-i', '-e', '-s', '-s cache', '-s runtime', '-s rsqueue', '-s queue'];
 
+/** The requests about expectations, and those that also act on them, with `ExpectationSync`. */
+const EXPECT_REQUESTS: Requests = {
+  reads: ['-i expect', '-i expect -x', '-e expect', '-e expect -x', '-s expect'],
+  changes: ['-c expect', '-c', '-f', '-R expect', '-R', '-F expect'],
+  after: ['-s expect', '-s runtime'],
+};
+
+interface Requests {
+  reads: readonly string[];
+  changes: readonly string[];
+  after: readonly string[];
+}
+
 /** Runs every request through all pairings, then checks runtime counters and the daemon log. */
-async function allRequests(pair: Pair, mask?: (text: string) => string): Promise<void> {
+async function allRequests(pair: Pair, mask?: (text: string) => string, requests: Requests = { reads: READS, changes: CHANGES, after: AFTER }): Promise<void> {
   const send = (a: string, readOnly: boolean): Promise<unknown> => assertPairings(pair, args(a), { sort: a.startsWith('-i'), mask, readOnly });
-  for (const a of READS) await send(a, true);
-  for (const a of CHANGES) await send(a, false);
-  for (const a of AFTER) await send(a, true);
+  for (const a of requests.reads) await send(a, true);
+  for (const a of requests.changes) await send(a, false);
+  for (const a of requests.after) await send(a, true);
   await assertSameFile(pair, 'log', { mask });
 }
 
@@ -77,7 +90,7 @@ test('no mode (neither Stats nor Sync): every request, all four pairings', async
 });
 
 /** FTFW over UDP on loopback; nobody listens on the destination, so nothing is ever acknowledged. */
-const syncConfig = (port: number, purge = 60): DaemonConfig => ({
+const syncConfig = (port: number, purge = 60, options = ''): DaemonConfig => ({
   mode: 'sync',
   sync: [
     '\tMode FTFW {',
@@ -89,6 +102,7 @@ const syncConfig = (port: number, purge = 60): DaemonConfig => ({
     `\t\tPort ${port}`,
     '\t\tInterface lo',
     '\t}',
+    options,
   ].join('\n'),
 });
 
@@ -112,6 +126,12 @@ test('Sync mode without a peer: every request, all four pairings', async (t) => 
   await assertSameCache(pair, 3);
   await allRequests(pair, maskSyncTiming);
   await crossKill(pair, maskSyncTiming);
+});
+
+test('Sync mode with ExpectationSync, without a peer: the expectation requests, all four pairings', async (t) => {
+  const ns = await withNetns(t, 'ctd-req-exp');
+  const pair = await startPair(t, ns, (side) => syncConfig(side === 'ref' ? 3780 : 3781, 60, '\tOptions {\n\t\tExpectationSync On\n\t}'));
+  await allRequests(pair, maskSyncTiming, EXPECT_REQUESTS);
 });
 
 test('Sync mode: -t flushes the kernel table after PurgeTimeout', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { bed, client, start, type Impl, type Node, type SyncSetup } from './conntrackd-sync-bed';
 import { FtpLab } from './ftp';
 import { REFERENCE_CONNTRACK } from './netns';
@@ -14,7 +14,8 @@ import { until } from './wait';
  * expectation cache; `-c` on the backup commits the master flow, then the
  * expectation, which must equal the primary's. The C→C run is the
  * reference for the client's texts. The peer's resync request is logged
- * as 1.4.7 logs it.
+ * as 1.4.7 logs it. The four pairings run at the same time (each bed is
+ * namespaces of its own).
  */
 const SETUP: SyncSetup = { mode: 'FTFW', link: 'UDP', expectationSync: 'On' };
 /** The FTP client and server on the primary, on an address the bed's Filter does not ignore. */
@@ -34,17 +35,23 @@ interface Replicated {
   texts: { internal: string[]; external: string[]; internalXml: string[]; externalXml: string[] };
 }
 
-/** Both daemons up, the expectation made on the primary and replicated to the backup. */
-async function replicateExpectation(t: TestContext, impls: [Impl, Impl]): Promise<Replicated> {
-  const [primary, backup] = await bed(t, impls, SETUP);
+/** Both daemons up, and the expectation made on the primary. */
+async function announce(t: TestContext, impls: [Impl, Impl], setup = SETUP): Promise<[Node, Node]> {
+  const [primary, backup] = await bed(t, impls, setup);
   await primary.ns.execOk('ip', ['addr', 'add', `${HOST}/32`, 'dev', 'lo']);
   await start(primary);
   await start(backup);
   const lab = await FtpLab.start(primary.ns);
   t.after(() => lab.stop());
   await lab.announce(HOST, CLIENT_PORT, PORT_COMMAND);
+  return [primary, backup];
+}
+
+/** Both daemons up, the expectation made on the primary and replicated to the backup. */
+async function replicateExpectation(t: TestContext, impls: [Impl, Impl]): Promise<Replicated> {
+  const [primary, backup] = await announce(t, impls);
   let external: string[] = [];
-  const arrived = await until(async () => (external = withoutAges(await client(backup, '-e', 'expect'))).length === 1);
+  const arrived = await until(async () => (external = withoutAges(await client(backup, '-e', 'expect'))).length === 1, 30_000);
   assert.ok(arrived, `the backup's external expectation cache: ${external.join('\n')}\n${await readFile(backup.log, 'utf8')}`);
   return {
     primary,
@@ -66,20 +73,30 @@ async function kernelExpectation(node: Node): Promise<{ line: string; timeout: n
   return { line: line!, timeout: Number(timeout) };
 }
 
+/** Whether a node's kernel has an expectation. */
+async function hasExpectation(node: Node): Promise<boolean> {
+  return (await node.ns.execOk(REFERENCE_CONNTRACK, ['-L', 'expect'])).stdout.length > 0;
+}
+
+/** The backup's kernel expectation equals the primary's (tuple, mask, master, helper, class, flags; timeout ±10 s). */
+async function assertSameExpectation(primary: Node, backup: Node): Promise<void> {
+  const original = await kernelExpectation(primary);
+  const copy = await kernelExpectation(backup).catch(async (err: Error) => assert.fail(`${err.message}\n${await readFile(backup.log, 'utf8')}`));
+  assert.equal(copy.line, original.line);
+  assert.ok(Math.abs(copy.timeout - original.timeout) <= 10, `timeout ${copy.timeout}, the primary's ${original.timeout}`);
+}
+
 /**
  * `-c` on the backup (a C backup also needs `-c expect`: defect 20 of
  * docs/1.4.7-defects.md): its kernel then has the primary's expectation
- * (tuple, mask, master, helper, class, flags; timeout ±10 s).
+ * (assertSameExpectation).
  */
 async function commitExpectation(r: Replicated): Promise<void> {
   await client(r.backup, '-c');
   if (r.backup.impl === 'c') await client(r.backup, '-c', 'expect');
-  const original = await kernelExpectation(r.primary);
   // The C client may return before the C daemon's commit is over.
-  await until(async () => (await r.backup.ns.execOk(REFERENCE_CONNTRACK, ['-L', 'expect'])).stdout.length > 0, 5000);
-  const committed = await kernelExpectation(r.backup).catch(async (err: Error) => assert.fail(`${err.message}\n${await readFile(r.backup.log, 'utf8')}`));
-  assert.equal(committed.line, original.line);
-  assert.ok(Math.abs(committed.timeout - original.timeout) <= 10, `timeout ${committed.timeout}, the primary's ${original.timeout}`);
+  await until(() => hasExpectation(r.backup), 5000);
+  await assertSameExpectation(r.primary, r.backup);
 }
 
 /** The lines a node's LogFile holds after `since` bytes, without their timestamps and pids. */
@@ -108,21 +125,31 @@ function referenceTexts(t: TestContext): Promise<Replicated['texts']> {
   return reference;
 }
 
-test('C primary → C backup: the reference texts; a resync request and bulk send are logged', async (t) => {
-  const texts = await referenceTexts(t);
-  assert.match(texts.external[0]!, new RegExp(`^proto=6 src=${HOST} dst=${HOST} sport=0 dport=${DATA_PORT} .* helper=ftp$`));
-});
-
-for (const impls of [['ours', 'c'], ['c', 'ours'], ['ours', 'ours']] as const) {
-  test(`${impls[0]} primary → ${impls[1]} backup: -i/-e expect as 1.4.7, -c commits the expectation, -n is logged`, async (t) => {
-    const expected = await referenceTexts(t);
-    const r = await replicateExpectation(t, [...impls]);
-    assert.deepEqual(r.texts, expected);
-    await commitExpectation(r);
-    if (impls[0] === 'ours') await resyncLog(r);
-    if (impls[1] === 'ours') {
-      const log = await logLines(r.backup);
-      assert.ok(log.includes('[notice] Committed 1 new expectations'), log.join('\n'));
-    }
+describe('ExpectationSync', { concurrency: true }, () => {
+  test('C primary → C backup: the reference texts; a resync request and bulk send are logged', async (t) => {
+    const texts = await referenceTexts(t);
+    assert.match(texts.external[0]!, new RegExp(`^proto=6 src=${HOST} dst=${HOST} sport=0 dport=${DATA_PORT} .* helper=ftp$`));
   });
-}
+
+  for (const impls of [['ours', 'c'], ['c', 'ours'], ['ours', 'ours']] as const) {
+    test(`${impls[0]} primary → ${impls[1]} backup: -i/-e expect as 1.4.7, -c commits the expectation, -n is logged`, async (t) => {
+      const expected = await referenceTexts(t);
+      const r = await replicateExpectation(t, [...impls]);
+      assert.deepEqual(r.texts, expected);
+      await commitExpectation(r);
+      if (impls[0] === 'ours') await resyncLog(r);
+      if (impls[1] === 'ours') {
+        const log = await logLines(r.backup);
+        assert.ok(log.includes('[notice] Committed 1 new expectations'), log.join('\n'));
+      }
+    });
+  }
+
+  test('C primary → our backup with DisableExternalCache: the expectation goes straight into the kernel after its master', async (t) => {
+    const [primary, backup] = await announce(t, ['c', 'ours'], { ...SETUP, disableExternalCache: true });
+    assert.ok(await until(() => hasExpectation(backup), 30_000), await readFile(backup.log, 'utf8'));
+    await assertSameExpectation(primary, backup);
+    assert.equal(await client(backup, '-e', 'expect'), '');
+    assert.match(await client(backup, '-s', 'expect'), /external inject:\n.*created:\s+1\s/);
+  });
+});

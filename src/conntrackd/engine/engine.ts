@@ -124,8 +124,10 @@ export class ConntrackdEngine implements Engine, KernelSink {
             filter: compileFlowFilter(general.filter),
             netns: options.netns,
             log: this.log,
+            counters: this.kernel.counters,
             hashLimit: general.hashLimit,
             commitTimeout: sync.commitTimeout,
+            inject: sync.disableExternalCache,
           })
         : undefined;
       this.sync = new SyncSide(sync, general.hashLimit, this.log, inject, expectations);
@@ -155,7 +157,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     clearInterval(this.pollTimer);
     await Promise.allSettled([...this.pending]);
     await this.sync?.stop();
-    this.sync?.expectations?.stop();
+    await this.sync?.expectations?.stop();
     this.kernel?.close();
     this.statsLog?.close();
   }

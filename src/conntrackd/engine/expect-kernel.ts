@@ -13,6 +13,7 @@ import { WireEntry } from '../../ctnetlink/wire-entry';
 import { NetlinkError } from '../../netlink/errors';
 import { MessageWriter } from '../../netlink/attributes';
 import type { Log } from '../daemon/contract';
+import type { NetlinkCounters } from '../stats/counters';
 import type { ExpectationChange } from './expect-cache';
 import type { FlowPredicate } from './filter';
 import type { Origin } from './kernel';
@@ -24,6 +25,8 @@ export interface ExpectationKernelOptions {
   filter: FlowPredicate;
   netns?: string;
   log: Log;
+  /** The daemon's netlink counters (`-s runtime`): expectation events, flushes and resyncs count there too, as in 1.4.7. */
+  counters: NetlinkCounters;
   /** A change the kernel reported (an event), or an entry of a dump (origin 'self', change 'update'). */
   sink: (change: ExpectationChange, expectation: Expectation, origin: Origin) => void;
 }
@@ -44,7 +47,12 @@ export class ExpectationKernel {
     void (async () => {
       for await (const item of events) {
         if (!('expectation' in item)) continue;
-        if (!this.passes(item.expectation)) continue;
+        this.options.counters.eventsReceived++;
+        if (!this.masterPasses(item.expectation)) continue;
+        if (!this.helperPasses(item.expectation)) {
+          this.options.counters.eventsFiltered++;
+          continue;
+        }
         const origin: Origin = item.portid !== 0 && this.ct.portIds().includes(item.portid) ? 'self' : 'other';
         this.options.sink(item.type, item.expectation, origin);
       }
@@ -54,12 +62,21 @@ export class ExpectationKernel {
 
   /** Dumps the expectation table into the sink. */
   async dump(): Promise<void> {
-    for await (const exp of this.ct.dumpExpectations()) if (this.passes(exp)) this.options.sink('update', exp, 'self');
+    for await (const exp of this.ct.dumpExpectations()) {
+      if (this.masterPasses(exp) && this.helperPasses(exp)) this.options.sink('update', exp, 'self');
+    }
   }
 
   /** Deletes every expectation (1.4.7's "flushing kernel expect table" flushes them all). */
   flush(): Promise<void> {
+    this.options.counters.flushes++;
     return this.ct.flushExpectations();
+  }
+
+  /** A dump asked for (`-R expect`): counted as a resync. */
+  resync(): Promise<void> {
+    this.options.counters.resyncs++;
+    return this.dump();
   }
 
   /**
@@ -74,8 +91,13 @@ export class ExpectationKernel {
     } catch (err) {
       if (!(err instanceof NetlinkError) || err.code !== 'EEXIST') throw err;
     }
-    await this.ct.deleteExpectation(exp.tuple, { zone: exp.zone });
+    await this.delete(exp);
     await this.ct.createExpectation(exp);
+  }
+
+  /** Deletes the expectation of `exp`'s expected tuple (and zone); false when there was none. */
+  delete(exp: Expectation): Promise<boolean> {
+    return this.ct.deleteExpectation(exp.tuple, { zone: exp.zone });
   }
 
   close(): void {
@@ -83,16 +105,17 @@ export class ExpectationKernel {
     this.ct.close();
   }
 
-  private passes(exp: Expectation): boolean {
-    const { helpers, filter } = this.options;
-    if (helpers !== 'all') {
-      const name = (exp.helper ?? '').toLowerCase();
-      if (!helpers.some((h) => name.startsWith(h.toLowerCase()))) return false;
-    }
+  private helperPasses(exp: Expectation): boolean {
+    const { helpers } = this.options;
+    const name = (exp.helper ?? '').toLowerCase();
+    return helpers === 'all' || helpers.some((h) => name.startsWith(h.toLowerCase()));
+  }
+
+  private masterPasses(exp: Expectation): boolean {
     // The Filter reads kernel attributes: the master as a flow of its original tuple.
     const w = this.writer;
     w.reset();
     encodeFlow(w, { orig: exp.master });
-    return filter(this.entry.set(w.view(), 0, w.length, exp.family));
+    return this.options.filter(this.entry.set(w.view(), 0, w.length, exp.family));
   }
 }

@@ -15,11 +15,12 @@ import type { Expectation } from '../../ctnetlink/expect';
 import { formatExpectationText } from '../../format/text-expect';
 import { formatExpectationXml } from '../../format/xml-expect';
 import type { Log } from '../daemon/contract';
-import type { ExpectationCounters } from '../stats/counters';
+import { newInjectCounters, type ExpectationCounters } from '../stats/counters';
+import { MessageType } from '../sync/header';
 import type { ExpectMessage } from '../sync/message';
 import type { SyncObject } from '../sync/replication';
 import { writeLines } from './dump-text';
-import { commitExpectations } from './expect-commit';
+import { commitExpectations, committedExpectation } from './expect-commit';
 import { ExternalExpectations, InternalExpectations, type ExpectationChange, type InternalExpectation } from './expect-cache';
 import { ExpectationKernel, type ExpectationKernelOptions } from './expect-kernel';
 import type { Origin } from './kernel';
@@ -34,6 +35,8 @@ export interface ExpectationSyncOptions extends Omit<ExpectationKernelOptions, '
   hashLimit: number;
   /** `CommitTimeout`. */
   commitTimeout?: number;
+  /** `DisableExternalCache`: the peer's expectations go straight into the kernel. */
+  inject?: boolean;
 }
 
 export class ExpectationSync {
@@ -41,6 +44,10 @@ export class ExpectationSync {
   readonly external: ExternalExpectations;
   private readonly kernel: ExpectationKernel;
   private readonly log: Log;
+  /** With `inject`: the kernel requests of the peer's changes, for `-s expect`. */
+  private readonly injectCounters = newInjectCounters();
+  /** Injections under way. */
+  private readonly injecting = new Set<Promise<void>>();
   private listener: ExpectationListener = () => {};
 
   constructor(private readonly options: ExpectationSyncOptions) {
@@ -61,17 +68,26 @@ export class ExpectationSync {
     await this.kernel.dump();
   }
 
-  stop(): void {
+  /** Waits for the injections under way, then closes the sockets. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.injecting]);
     this.kernel.close();
   }
 
   counters(): ExpectationCounters {
-    return { internal: { cache: this.internal.counters }, external: { cache: this.external.counters } };
+    const external = this.options.inject ? { inject: this.injectCounters } : { cache: this.external.counters };
+    return { internal: { cache: this.internal.counters }, external };
   }
 
-  /** A message from the peer. */
+  /** A message from the peer: into the external cache, or (`inject`) the kernel. */
   applyExternal(msg: ExpectMessage): void {
-    this.external.apply(msg, Date.now());
+    if (!this.options.inject) {
+      this.external.apply(msg, Date.now());
+      return;
+    }
+    const work = this.inject(msg);
+    this.injecting.add(work);
+    void work.finally(() => this.injecting.delete(work));
   }
 
   // Requests ------------------------------------------------------------------
@@ -118,7 +134,7 @@ export class ExpectationSync {
   /** `-R expect`, and the expectation half of `-R`. */
   resyncKernel(): Promise<void> {
     this.log.write('NOTICE', 'resync with master expect table');
-    return this.kernel.dump();
+    return this.kernel.resync();
   }
 
   /** FTFW: the peer is done with this dead object. */
@@ -127,6 +143,30 @@ export class ExpectationSync {
   }
 
   // -----------------------------------------------------------------------------
+
+  /**
+   * One injected change, as 1.4.7 injects it: EXP_NEW and EXP_UPD create
+   * (an existing one is deleted and created again) with the replicated
+   * timeout, EXP_DEL deletes (a missing one is no failure). Failures are
+   * counted; the next change or a resync repairs them.
+   */
+  private async inject(msg: ExpectMessage): Promise<void> {
+    const c = this.injectCounters;
+    const now = Date.now();
+    try {
+      if (msg.type === MessageType.EXP_DEL) {
+        if (await this.kernel.delete(msg.expectation)) c.delOk++;
+        return;
+      }
+      await this.kernel.replace(committedExpectation({ expectation: msg.expectation, since: 0, updatedAt: now }, undefined, now));
+      if (msg.type === MessageType.EXP_NEW) c.addOk++;
+      else c.updOk++;
+    } catch {
+      if (msg.type === MessageType.EXP_DEL) c.delFail++;
+      else if (msg.type === MessageType.EXP_NEW) c.addFail++;
+      else c.updFail++;
+    }
+  }
 
   /** A kernel event or dumped entry: into the internal cache, and to the peer unless the daemon caused it or a dump found it. */
   private changed(change: ExpectationChange, exp: Expectation, origin: Origin): void {

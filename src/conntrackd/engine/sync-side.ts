@@ -231,7 +231,7 @@ export class SyncSide implements ReplicationHost {
   }
 
   applyExternal(msg: DataMessage): void {
-    // Expectations go to their cache, also with DisableExternalCache (-c expect commits them).
+    // Expectations go to their own side (their cache, or the kernel with DisableExternalCache).
     if (!('flow' in msg)) {
       this.expectations?.applyExternal(msg);
       return;
