@@ -16,6 +16,7 @@ import { syncKey } from '../sync/key';
 import type { ExpectMessage } from '../sync/message';
 import type { SyncObject } from '../sync/replication';
 import { newCacheCounters } from '../stats/counters';
+import { ReplicatedCache, type ReplicatedEntry } from './external-cache';
 
 /** The key of an expectation: the one its sync messages have. */
 export function expectationKey(expectation: Expectation): string {
@@ -120,67 +121,16 @@ export class InternalExpectations {
 }
 
 /** One of the peer's expectations. */
-export interface ExternalExpectation {
+export interface ExternalExpectation extends ReplicatedEntry {
   expectation: Expectation;
-  /** When it entered the cache (wall-clock seconds), for "active since". */
-  since: number;
-  /** When it was last replicated (ms since the epoch): a commit subtracts the age from its timeout. */
-  updatedAt: number;
 }
 
-export class ExternalExpectations {
-  readonly counters = newCacheCounters();
-  private readonly entries = new Map<string, ExternalExpectation>();
-
-  constructor(private readonly limit: number) {}
-
-  values(): IterableIterator<ExternalExpectation> {
-    return this.entries.values();
+export class ExternalExpectations extends ReplicatedCache<ExpectMessage, ExternalExpectation> {
+  protected keyOf(msg: ExpectMessage): string {
+    return expectationKey(msg.expectation);
   }
 
-  /** Applies one expectation message from the peer at `now` (ms since the epoch). */
-  apply(msg: ExpectMessage, now: number): void {
-    const key = expectationKey(msg.expectation);
-    const cached = this.entries.get(key);
-    const c = this.counters;
-    if (msg.type === MessageType.EXP_DEL) {
-      if (cached === undefined) {
-        c.delFail++;
-        c.delFailNotFound++;
-        return;
-      }
-      this.delete(key);
-      return;
-    }
-    if (cached !== undefined && msg.type === MessageType.EXP_UPD) {
-      cached.expectation = msg.expectation;
-      cached.updatedAt = now;
-      c.updOk++;
-      return;
-    }
-    if (cached !== undefined) this.delete(key);
-    if (this.entries.size >= this.limit) {
-      c.addFail++;
-      c.addFailNoSpace++;
-      return;
-    }
-    this.entries.set(key, { expectation: msg.expectation, since: Math.floor(now / 1000), updatedAt: now });
-    c.addOk++;
-    c.active++;
-    c.total++;
-  }
-
-  /** Removes the expectation of `key` (ALARM: the peer stopped refreshing it); false when absent. */
-  delete(key: string): boolean {
-    if (!this.entries.delete(key)) return false;
-    this.counters.delOk++;
-    this.counters.active--;
-    this.counters.total--;
-    return true;
-  }
-
-  /** Empties the cache. */
-  flush(): void {
-    for (const key of [...this.entries.keys()]) this.delete(key);
+  protected contentOf(msg: ExpectMessage): Omit<ExternalExpectation, keyof ReplicatedEntry> {
+    return { expectation: msg.expectation };
   }
 }

@@ -9,37 +9,48 @@
 import type { Flow } from '../../ctnetlink/flow';
 import { MessageType } from '../sync/header';
 import { flowKey } from '../sync/key';
-import type { FlowMessage } from '../sync/message';
+import type { DataMessage, FlowMessage } from '../sync/message';
 import { newCacheCounters } from '../stats/counters';
 
-export interface ExternalFlow {
-  flow: Flow;
+/** What every entry of a cache of the peer's objects has. */
+export interface ReplicatedEntry {
   /** When it entered the cache (wall-clock seconds), for "active since". */
   since: number;
   /** When it was last replicated (ms since the epoch): a commit subtracts the age from its timeout. */
   updatedAt: number;
 }
 
-export class ExternalCache {
+export interface ExternalFlow extends ReplicatedEntry {
+  flow: Flow;
+}
+
+/**
+ * The peer's objects of one kind (flows, or expectations): what a NEW, UPD
+ * or DEL message does to them, and the counting. A subclass says how a
+ * message is keyed and what of it an entry keeps.
+ */
+export abstract class ReplicatedCache<M extends DataMessage, E extends ReplicatedEntry> {
   readonly counters = newCacheCounters();
-  private readonly flows = new Map<string, ExternalFlow>();
+  private readonly entries = new Map<string, E>();
 
   constructor(private readonly limit: number) {}
 
   get size(): number {
-    return this.flows.size;
+    return this.entries.size;
   }
 
-  values(): IterableIterator<ExternalFlow> {
-    return this.flows.values();
+  values(): IterableIterator<E> {
+    return this.entries.values();
   }
 
-  /** Applies one flow message from the peer at `now` (ms since the epoch). */
-  apply(msg: FlowMessage, now: number): void {
-    const key = flowKey(msg.flow);
-    const cached = this.flows.get(key);
+  /** Applies one message from the peer at `now` (ms since the epoch). */
+  apply(msg: M, now: number): void {
+    const key = this.keyOf(msg);
+    const cached = this.entries.get(key);
     const c = this.counters;
-    if (msg.type === MessageType.CT_DEL) {
+    // NEW, UPD, DEL come in this order for flows and for expectations alike.
+    const op = (msg.type - MessageType.CT_NEW) % 3;
+    if (op === 2) {
       if (cached === undefined) {
         c.delFail++;
         c.delFailNotFound++;
@@ -48,37 +59,50 @@ export class ExternalCache {
       this.delete(key);
       return;
     }
-    if (cached !== undefined && msg.type === MessageType.CT_UPD) {
-      cached.flow = msg.flow;
-      cached.updatedAt = now;
+    if (cached !== undefined && op === 1) {
+      Object.assign(cached, this.contentOf(msg), { updatedAt: now });
       c.updOk++;
       return;
     }
     if (cached !== undefined) this.delete(key);
-    if (this.flows.size >= this.limit) {
+    if (this.entries.size >= this.limit) {
       c.addFail++;
       c.addFailNoSpace++;
       return;
     }
-    this.flows.set(key, { flow: msg.flow, since: Math.floor(now / 1000), updatedAt: now });
+    this.entries.set(key, { ...this.contentOf(msg), since: Math.floor(now / 1000), updatedAt: now } as E);
     c.addOk++;
     c.active++;
     c.total++;
   }
 
-  /** Removes the flow of `key` (ALARM: the peer stopped refreshing it); false when absent. */
+  /** Removes the entry of `key` (ALARM: the peer stopped refreshing it); false when absent. */
   delete(key: string): boolean {
-    if (!this.flows.delete(key)) return false;
+    if (!this.entries.delete(key)) return false;
     this.counters.delOk++;
     this.counters.active--;
     this.counters.total--;
     return true;
   }
 
-  /** `-f external`: empties the cache; returns how many flows went. */
+  /** `-f external`: empties the cache; returns how many entries went. */
   flush(): number {
-    const count = this.flows.size;
-    for (const key of [...this.flows.keys()]) this.delete(key);
+    const count = this.entries.size;
+    for (const key of [...this.entries.keys()]) this.delete(key);
     return count;
+  }
+
+  protected abstract keyOf(msg: M): string;
+  /** What an entry keeps of `msg`, besides its times. */
+  protected abstract contentOf(msg: M): Omit<E, keyof ReplicatedEntry>;
+}
+
+export class ExternalCache extends ReplicatedCache<FlowMessage, ExternalFlow> {
+  protected keyOf(msg: FlowMessage): string {
+    return flowKey(msg.flow);
+  }
+
+  protected contentOf(msg: FlowMessage): Omit<ExternalFlow, keyof ReplicatedEntry> {
+    return { flow: msg.flow };
   }
 }
