@@ -40,7 +40,7 @@ const AFTER = ['-i', '-e', '-s', '-s cache', '-s runtime', '-s rsqueue', '-s que
 /** The requests about expectations, and those that also act on them, with `ExpectationSync`. */
 const EXPECT_REQUESTS: Requests = {
   reads: ['-i expect', '-i expect -x', '-e expect', '-e expect -x', '-s expect'],
-  changes: ['-c expect', '-c', '-f', '-R expect', '-R', '-F expect'],
+  changes: ['-c expect', '-c', '-f', '-R expect', '-R', '-F expect', '-F'],
   after: ['-s expect', '-s runtime'],
 };
 
@@ -90,11 +90,12 @@ test('no mode (neither Stats nor Sync): every request, all four pairings', async
 });
 
 /** FTFW over UDP on loopback; nobody listens on the destination, so nothing is ever acknowledged. */
-const syncConfig = (port: number, purge = 60, options = ''): DaemonConfig => ({
+const syncConfig = (port: number, purge = 60, extra: { mode?: string; options?: string } = {}): DaemonConfig => ({
   mode: 'sync',
   sync: [
     '\tMode FTFW {',
     `\t\tPurgeTimeout ${purge}`,
+    extra.mode ?? '',
     '\t}',
     '\tUDP {',
     '\t\tIPv4_address 127.0.0.1',
@@ -102,7 +103,7 @@ const syncConfig = (port: number, purge = 60, options = ''): DaemonConfig => ({
     `\t\tPort ${port}`,
     '\t\tInterface lo',
     '\t}',
-    options,
+    extra.options ?? '',
   ].join('\n'),
 });
 
@@ -128,9 +129,11 @@ test('Sync mode without a peer: every request, all four pairings', async (t) => 
   await crossKill(pair, maskSyncTiming);
 });
 
-test('Sync mode with ExpectationSync, without a peer: the expectation requests, all four pairings', async (t) => {
+/** With StartupResync the log also says when the daemon asks for its resync. */
+test('Sync mode with ExpectationSync and StartupResync, without a peer: the expectation requests, all four pairings', async (t) => {
   const ns = await withNetns(t, 'ctd-req-exp');
-  const pair = await startPair(t, ns, (side) => syncConfig(side === 'ref' ? 3780 : 3781, 60, '\tOptions {\n\t\tExpectationSync On\n\t}'));
+  const extra = { mode: '\t\tStartupResync on', options: '\tOptions {\n\t\tExpectationSync On\n\t}' };
+  const pair = await startPair(t, ns, (side) => syncConfig(side === 'ref' ? 3780 : 3781, 60, extra));
   await allRequests(pair, maskSyncTiming, EXPECT_REQUESTS);
 });
 

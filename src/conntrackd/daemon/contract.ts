@@ -31,6 +31,8 @@ export interface EngineContext {
  */
 export interface Engine {
   start(): Promise<void>;
+  /** The daemon is up and has said so in the log: what 1.4.7 does first in its main loop (a startup resync request) goes now. */
+  started?(): void;
   handle(request: Request, reply: Writable): Promise<void>;
   stop(): Promise<void>;
 }

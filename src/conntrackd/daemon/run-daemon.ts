@@ -130,6 +130,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   log.write('NOTICE', 'initialization completed');
   process.chdir('/');
   log.write('NOTICE', opts.detached ? '-- starting in daemon mode --' : '-- starting in console mode --');
+  engine.started?.();
 
   // A bug must not leave a lock file that blocks the next start: one line in the log, clean up, exit 1.
   const crash = (err: unknown): void => {

@@ -146,6 +146,10 @@ export class ConntrackdEngine implements Engine, KernelSink {
     if (pollSecs !== undefined) this.pollTimer = setInterval(() => this.resync(), pollSecs * 1000);
   }
 
+  started(): void {
+    this.sync?.started();
+  }
+
   async handle(request: Request, reply: Writable): Promise<void> {
     const stats = statsText(request, this, wallSeconds());
     if (stats !== undefined) reply.write(stats);

@@ -105,7 +105,7 @@ export class SyncSide implements ReplicationHost {
     this.links = new LinkSet(config.channels, config.channels.map((c) => linkStatus(...interfaceFlags(c.interface))));
   }
 
-  /** Opens the sync links and, with StartupResync, asks the peer for its flows. */
+  /** Opens the sync links. */
   async start(): Promise<void> {
     const blocks = this.config.channels;
     const opened = await Promise.allSettled(blocks.map(openChannel));
@@ -122,8 +122,12 @@ export class SyncSide implements ReplicationHost {
         this.queueTurn();
       }),
     );
+    this.queueTurn();
+  }
+
+  /** The daemon is up: with StartupResync, ask the peer for its flows (logged after the daemon's "starting" line, as in 1.4.7). */
+  started(): void {
     if (this.config.startupResync && this.config.mode !== 'alarm') this.requestResync();
-    else this.queueTurn();
   }
 
   /** Waits for the kernel requests of injected changes still under way. */
@@ -250,7 +254,7 @@ export class SyncSide implements ReplicationHost {
   }
 
   resyncRequested(): void {
-    // 1.4.7's words; the bulk send that follows logs its own line, as `-B`'s does.
+    // 1.4.7's two lines: the request, then the bulk send it causes (worded as `-B`'s).
     this.log.write('NOTICE', 'resync requested by other node');
     this.log.write('NOTICE', 'sending bulk update');
   }
