@@ -7,6 +7,7 @@ import path from 'node:path';
 import { subjectConntrackd } from '../diff/conntrackd-harness';
 import { REPO_ROOT } from '../diff/framework';
 import { REFERENCE_CONNTRACK, runOk, withNetns, type AfterHookContext, type Netns } from './netns';
+import { EchoClients, EchoServer } from './tcp-sessions';
 import { until } from './wait';
 
 /**
@@ -42,6 +43,8 @@ export interface SyncSetup {
   disableExternalCache?: boolean;
   /** Dedicated links (veth pairs, one link block each; the first is the Default). Default 1. */
   links?: number;
+  /** More lines for the General section. */
+  general?: string;
 }
 export const FTFW_UDP: SyncSetup = { mode: 'FTFW', link: 'UDP' };
 
@@ -74,6 +77,7 @@ General {
   LockFile ${dir}/${self.dev}.lock
   UNIX { Path ${dir}/${self.dev}.ctl }
   Scheduler { Type FIFO Priority 0 }
+  ${setup.general ?? ''}
   Filter From Userspace {
     Address Ignore { IPv4_address 127.0.0.1 ${ignored.join(' ')} }
   }
@@ -310,3 +314,75 @@ export async function notify(fw: Node, verb: 'primary' | 'backup' | 'fault'): Pr
   const r = await fw.ns.execOk('sh', [PRIMARY_BACKUP, verb], { env });
   return r.stderr.toString() + r.stdout.toString();
 }
+
+/** What a fail-over drill measured. */
+export interface DrillResult {
+  impls: [Impl, Impl];
+  connections: number;
+  /** In the backup's external cache when the primary was killed. */
+  replicated: number;
+  /** The backup's "Packets lost" (sequence tracking, `-s network`) then. */
+  lostOnLink: number;
+  /** Echoed on their own socket after the fail-over. */
+  survived: number;
+  /** Reset, or silent until the round's deadline. */
+  closed: number;
+  silent: number;
+  /** primary-backup.sh primary on the new primary, wall seconds. */
+  notifySeconds: number;
+  /** From the kill until every surviving connection had echoed, wall seconds. */
+  recoverySeconds: number;
+}
+
+/**
+ * The fail-over drill: `n` live TCP connections through the primary, the
+ * primary's daemon killed (SIGKILL) and its LAN and WAN legs cut (the box
+ * is gone), the VIPs on the backup, `primary-backup.sh primary` there, and
+ * one more round on every connection.
+ */
+export async function drill(t: AfterHookContext, impls: [Impl, Impl], n: number, port = 7007): Promise<DrillResult> {
+  const c = await cluster(t, impls, { ...FTFW_UDP, general: DEBIAN_EXAMPLE_BUFFERS });
+  const [fw1, fw2] = c.firewalls;
+  await start(fw1);
+  await start(fw2);
+  await EchoServer.start(c.wan, NET.wanHost, port);
+  const conns = await EchoClients.connect(c.lan, NET.wanHost, port, n);
+  t.after(() => conns.close());
+  const warmUp = await conns.round(DRILL_ROUND_MS);
+  assert.equal(warmUp.echoed, n, `before the fail-over: ${JSON.stringify(warmUp)}`);
+  let replicated = 0;
+  const pattern = new RegExp(`dport=${port} `, 'g');
+  await until(async () => (replicated = (await client(fw2, '-e')).match(pattern)?.length ?? 0) === n, 30_000);
+
+  const lostOnLink = Number(/Packets lost:\s+(\d+)/.exec(await client(fw2, '-s', 'network'))?.[1]);
+  const killedAt = Date.now();
+  fw1.daemon!.kill('SIGKILL');
+  for (const leg of ['lan', 'wan']) await fw1.ns.execOk('ip', ['link', 'set', leg, 'down']);
+  await moveVips(c, fw1, fw2);
+  const notifyStart = Date.now();
+  await notify(fw2, 'primary');
+  const notifySeconds = (Date.now() - notifyStart) / 1000;
+  const after = await conns.round(DRILL_ROUND_MS);
+  return {
+    impls,
+    connections: n,
+    replicated,
+    lostOnLink,
+    survived: after.echoed,
+    closed: after.closed,
+    silent: after.silent,
+    notifySeconds,
+    recoverySeconds: (Date.now() - killedAt) / 1000,
+  };
+}
+
+/**
+ * The event socket's buffers of the Debian example config, which users copy:
+ * with the kernel's default, the burst of connections overruns the
+ * primary's event socket and the lost flows reach the backup only with the
+ * resync NetlinkOverrunResync seconds later.
+ */
+const DEBIAN_EXAMPLE_BUFFERS = 'NetlinkBufferSize 2097152\n  NetlinkBufferSizeMaxGrowth 8388608';
+
+/** A round's deadline in the drill: long enough for TCP's retransmissions to reach a backup that committed late. */
+const DRILL_ROUND_MS = 30_000;
