@@ -19,11 +19,13 @@ N="${1:-10000}"
 DRILL="$ROOT/dist/bench/failover-drill.js"
 [[ -f $DRILL ]] || { echo "bench/failover-drill.sh: $DRILL missing (npm run build)" >&2; exit 1; }
 
-echo "| pair | connections | in the backup's cache at the kill | lost on the sync link | survived | reset | silent | primary-backup.sh primary (s) | kill → all echoed (s) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| pair | connections | in the backup's cache at the kill | lost on the sync link | survived | reset | silent | primary-backup.sh primary (s) | its -c, logged (s) | kill → all echoed (s) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for impl in ours c; do
-  node "$DRILL" "$N" "$impl" | node -e '
+  # A pair that fails (its message is on stderr) still leaves the other's row.
+  { node "$DRILL" "$N" "$impl" || echo '{"failed":true}'; } | node -e '
     const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    console.log(`| ${r.impls.join("/")} | ${r.connections} | ${r.replicated} | ${r.lostOnLink} | ${r.survived} | ${r.closed} | ${r.silent} | ${r.notifySeconds.toFixed(2)} | ${r.recoverySeconds.toFixed(2)} |`);
-  '
+    if (r.failed) console.log(`| ${process.argv[1]} | failed (see above) |`);
+    else console.log(`| ${r.impls.join("/")} | ${r.connections} | ${r.replicated} | ${r.lostOnLink} | ${r.survived} | ${r.closed} | ${r.silent} | ${r.notifySeconds.toFixed(2)} | ${r.commitSeconds.toFixed(2)} | ${r.recoverySeconds.toFixed(2)} |`);
+  ' "$impl"
 done

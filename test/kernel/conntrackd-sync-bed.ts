@@ -330,6 +330,8 @@ export interface DrillResult {
   silent: number;
   /** primary-backup.sh primary on the new primary, wall seconds. */
   notifySeconds: number;
+  /** What the new primary's log says its `-c` took. */
+  commitSeconds: number;
   /** From the kill until every surviving connection had echoed, wall seconds. */
   recoverySeconds: number;
 }
@@ -363,6 +365,7 @@ export async function drill(t: AfterHookContext, impls: [Impl, Impl], n: number,
   await notify(fw2, 'primary');
   const notifySeconds = (Date.now() - notifyStart) / 1000;
   const after = await conns.round(DRILL_ROUND_MS);
+  const commitSeconds = Number(/commit has taken ([\d.]+) seconds/.exec(await readFile(fw2.log, 'utf8'))?.[1]);
   return {
     impls,
     connections: n,
@@ -372,6 +375,7 @@ export async function drill(t: AfterHookContext, impls: [Impl, Impl], n: number,
     closed: after.closed,
     silent: after.silent,
     notifySeconds,
+    commitSeconds,
     recoverySeconds: (Date.now() - killedAt) / 1000,
   };
 }
