@@ -21,7 +21,9 @@ const PORT = 7007;
 /** Long enough for TCP's retransmission to get through once the commit is done, on a loaded machine. */
 const ROUND_MS = 60_000;
 
-for (const impls of [['ours', 'ours'], ['c', 'ours'], ['ours', 'c']] as [Impl, Impl][]) {
+// Ours on both nodes, and ours committing what the C daemon replicated. (Ours → a C backup
+// passes too; it is left out of CI for time: the C daemon's commit is the reference's.)
+for (const impls of [['ours', 'ours'], ['c', 'ours']] as [Impl, Impl][]) {
   test(`fail-over, ${impls[0]} primary → ${impls[1]} backup: a TCP connection survives the VIPs' move and primary-backup.sh`, async (t) => {
     const c = await cluster(t, impls);
     const [fw1, fw2] = c.firewalls;
