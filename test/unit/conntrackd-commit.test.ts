@@ -20,9 +20,9 @@ const entry = (flow: Flow, updatedAt: number): ExternalFlow => ({ flow, since: 0
 describe('committedFlow', () => {
   const now = 1_000_000;
 
-  it('rebuilds the reply with the NAT, clears EXPECTED and makes TCP liberal both ways', () => {
+  it('asks the kernel for the NAT (reply untranslated), clears EXPECTED and makes TCP liberal both ways', () => {
     const f = committedFlow(entry(replicated(), now), { tcpWindowTracking: false }, now);
-    assert.deepEqual(f.reply, { l3: 2, src: '192.0.2.1', dst: '198.51.100.1', proto: 6, sport: 80, dport: 1024 });
+    assert.deepEqual(f.reply, { l3: 2, src: '192.0.2.1', dst: '10.0.0.1', proto: 6, sport: 80, dport: 40000 });
     assert.equal(f.status, 0x0e);
     assert.deepEqual(f.tcp, { state: 3, flagsOrig: { flags: 0x08, mask: 0x08 }, flagsReply: { flags: 0x08, mask: 0x08 } });
     assert.deepEqual(f.natSrc, { minIp: '198.51.100.1', minPort: 1024 });

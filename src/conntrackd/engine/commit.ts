@@ -2,13 +2,17 @@
  * `-c`: the external cache into the kernel table, as 1.4.7 commits it.
  *
  * A replicated flow knows only its original tuple and the NAT the peer
- * applied, so the kernel entry is rebuilt: the reply tuple is the inverse of
- * the original with that NAT (the kernel sets the NAT up from the same
- * ranges), IPS_EXPECTED is cleared (the kernel refuses to set it), TCP
- * flows are marked "be liberal" in both directions unless
- * `TCPWindowTracking` (the backup never saw the window, so strict tracking
- * would drop the first packets it forwards), and the timeout is
- * `CommitTimeout`, else what was left of the replicated one.
+ * applied, so the kernel entry is rebuilt: the reply tuple is the plain
+ * inverse of the original, and the kernel translates it itself from the
+ * NAT ranges. Handing it the translated reply instead looks the same in a
+ * listing but leaves nothing to translate: the kernel then sets no NAT
+ * status bit (ctnetlink refuses them in CTA_STATUS) and forwards the
+ * committed connection's packets untranslated. IPS_EXPECTED is cleared
+ * (the kernel refuses to set it), TCP flows are marked "be liberal" in
+ * both directions unless `TCPWindowTracking` (the backup never saw the
+ * window, so strict tracking would drop the first packets it forwards),
+ * and the timeout is `CommitTimeout`, else what was left of the
+ * replicated one.
  *
  * Flows without a master go first, then related flows: the kernel links a
  * related flow to its master, which must exist by then.
@@ -16,7 +20,7 @@
 import type { Flow } from '../../ctnetlink/flow';
 import { Proto, TcpFlag } from '../../ctnetlink/constants';
 import { Status } from '../../ctnetlink/status';
-import { translatedReply } from '../../ctnetlink/tuple';
+import { invertTuple } from '../../ctnetlink/tuple';
 import type { ExternalFlow } from './external-cache';
 
 /** The timeout of a flow whose replicated one ran out (or never came), as 1.4.7. */
@@ -42,7 +46,7 @@ export type CreateFlow = (flow: Flow) => Promise<'created' | 'replaced'>;
 /** The kernel entry to create for `entry` at `now` (ms since the epoch). */
 export function committedFlow(entry: ExternalFlow, opts: CommitOptions, now: number): Flow {
   const f = entry.flow;
-  const flow: Flow = { ...f, reply: translatedReply(f.orig, f), timeout: timeoutOf(entry, opts, now) };
+  const flow: Flow = { ...f, reply: invertTuple(f.orig), timeout: timeoutOf(entry, opts, now) };
   if (f.status !== undefined) flow.status = f.status & ~Status.EXPECTED;
   if (f.orig.proto === Proto.TCP && !opts.tcpWindowTracking) {
     const liberal = { flags: TcpFlag.BE_LIBERAL, mask: TcpFlag.BE_LIBERAL };
