@@ -216,8 +216,11 @@ export class TableTally<K extends string> {
     const before = (a: GroupCount, b: GroupCount): boolean => a.entries > b.entries || (a.entries === b.entries && a.key < b.key);
     const g = this.groups[this.keys.indexOf(key)]!;
     for (let i = 0; i < g.raws.length && limit > 0; i++) {
-      const c = { key: g.raws[i]!, entries: g.counts[i]! };
-      if (c.entries === 0 || (best.length === limit && !before(c, best[limit - 1]!))) continue;
+      const entries = g.counts[i]!;
+      // Most groups lose to the last candidate on the count alone: no object for them.
+      if (entries === 0 || (best.length === limit && entries < best[limit - 1]!.entries)) continue;
+      const c = { key: g.raws[i]!, entries };
+      if (best.length === limit && !before(c, best[limit - 1]!)) continue;
       if (best.length === limit) best.pop();
       let at = best.length;
       while (at > 0 && before(c, best[at - 1]!)) at--;

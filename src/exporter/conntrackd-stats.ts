@@ -30,6 +30,13 @@ export interface CacheStats {
   destroyFailed: number;
 }
 
+/** One direction of a link: sync messages (the daemon's "Pckts"), their bytes, and errors. */
+export interface LinkDirection {
+  messages: number;
+  bytes: number;
+  errors: number;
+}
+
 /** One dedicated link (`-s link`). */
 export interface LinkStats {
   kind: string;
@@ -38,12 +45,8 @@ export interface LinkStats {
   status: number;
   /** The link messages go out on now (ACTIVE), or a standby one (BACKUP). */
   active: boolean;
-  bytesSent: number;
-  bytesReceived: number;
-  packetsSent: number;
-  packetsReceived: number;
-  sendErrors: number;
-  receiveErrors: number;
+  sent: LinkDirection;
+  received: LinkDirection;
 }
 
 export interface ConntrackdStats {
@@ -102,8 +105,8 @@ export function parseConntrackdStats(general: string, link: string, runtime: str
   const tracking = TRACKING.exec(general);
   const links: LinkStats[] = [...link.matchAll(LINK_BLOCK)].map((m) => ({
     kind: m[1]!.toLowerCase(), device: m[2]!, status: Number(m[3]), active: m[4] === 'ACTIVE',
-    bytesSent: Number(m[5]), bytesReceived: Number(m[6]), packetsSent: Number(m[7]), packetsReceived: Number(m[8]),
-    sendErrors: Number(m[9]), receiveErrors: Number(m[10]),
+    sent: { bytes: Number(m[5]), messages: Number(m[7]), errors: Number(m[9]) },
+    received: { bytes: Number(m[6]), messages: Number(m[8]), errors: Number(m[10]) },
   }));
   return {
     caches,

@@ -46,7 +46,7 @@ const INPUT: ScrapeInput = {
       result: {
         caches: [{ cache: 'internal', active: 3, created: 10, createFailed: 0, updated: 20, updateFailed: 0, destroyed: 7, destroyFailed: 1 }],
         messagesMalformed: 0, messagesLost: 2,
-        links: [{ kind: 'udp', device: 'eth1', status: 1, active: true, bytesSent: 1000, bytesReceived: 2000, packetsSent: 10, packetsReceived: 20, sendErrors: 0, receiveErrors: 1 }],
+        links: [{ kind: 'udp', device: 'eth1', status: 1, active: true, sent: { bytes: 1000, messages: 10, errors: 0 }, received: { bytes: 2000, messages: 20, errors: 1 } }],
         eventsReceived: 99, netlinkOverruns: 0, resyncs: 1,
       },
     },
@@ -97,9 +97,17 @@ test('conntrackd -s texts of Sync mode with external inject, and of Stats mode',
   const sync = parseConntrackdStats(golden('conntrackd-s-sync.txt'), golden('conntrackd-s-link.txt'), golden('conntrackd-s-runtime.txt'));
   assert.deepEqual(sync.caches.map((c) => [c.cache, c.active, c.created, c.destroyFailed]), [['internal', 2, 5, 0], ['external-inject', undefined, 4, 1]]);
   assert.equal(sync.messagesLost, 7);
-  assert.deepEqual(sync.links.map((l) => [l.kind, l.device, l.status, l.active, l.packetsSent, l.receiveErrors]), [['udp', 'veth0', 1, true, 12, 0], ['udp', 'veth1', 0, false, 0, 3]]);
+  assert.deepEqual(sync.links.map((l) => [l.kind, l.device, l.status, l.active, l.sent.messages, l.received.errors]), [['udp', 'veth0', 1, true, 12, 0], ['udp', 'veth1', 0, false, 0, 3]]);
   assert.deepEqual([sync.eventsReceived, sync.netlinkOverruns, sync.resyncs], [42, 1, 2]);
   const stats = parseConntrackdStats(golden('conntrackd-s-stats.txt'), '', '');
   assert.deepEqual(stats.caches.map((c) => [c.cache, c.active, c.updated]), [['stats', 9, 3]]);
   assert.equal(stats.messagesLost, undefined);
+});
+
+test('the Grafana dashboard uses only metrics the exporter exports', () => {
+  const dashboard = readFileSync(path.join(FIXTURES, '..', '..', '..', 'contrib', 'grafana', 'conntrack.json'), 'utf8');
+  const exported = new Set([...golden('scrape.prom').matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!));
+  const used = new Set([...dashboard.matchAll(/\b(conntrackd?_[a-z_]+)/g)].map((m) => m[1]!));
+  assert.ok(used.size >= 10);
+  assert.deepEqual([...used].filter((name) => !exported.has(name)), []);
 });

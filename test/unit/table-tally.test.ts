@@ -17,26 +17,21 @@ const ESTABLISHED = 3;
 const TIME_WAIT = 7;
 const SEEN_REPLY = 1 << 1;
 
-function tcp(id: number, sport: number, state: number | undefined, zone?: number): Flow {
+/** A TCP entry to port 80 from 10.0.0.1 (`state` undefined: a message without it), or UDP to port 53 from 10.0.1.1. */
+function flow(proto: 6 | 17, id: number, sport: number, extra: Partial<Flow> = {}): Flow {
+  const [src, dport] = proto === 6 ? ['10.0.0.1', 80] : ['10.0.1.1', 53];
   return {
     family: 2,
-    orig: { l3: 2, src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport, dport: 80 },
-    reply: { l3: 2, src: '10.0.0.2', dst: '10.0.0.1', proto: 6, sport: 80, dport: sport },
+    orig: { l3: 2, src, dst: '10.0.0.2', proto, sport, dport },
+    reply: { l3: 2, src: '10.0.0.2', dst: src, proto, sport: dport, dport: sport },
     id,
-    zone,
-    tcp: state === undefined ? undefined : { state },
+    ...extra,
   };
 }
 
-function udp(id: number, sport: number, status = 0): Flow {
-  return {
-    family: 2,
-    orig: { l3: 2, src: '10.0.1.1', dst: '10.0.0.2', proto: 17, sport, dport: 53 },
-    reply: { l3: 2, src: '10.0.0.2', dst: '10.0.1.1', proto: 17, sport: 53, dport: sport },
-    id,
-    status,
-  };
-}
+const tcp = (id: number, sport: number, state: number | undefined, zone?: number): Flow =>
+  flow(6, id, sport, { zone, tcp: state === undefined ? undefined : { state } });
+const udp = (id: number, sport: number, status = 0): Flow => flow(17, id, sport, { status });
 
 /** The entry as the kernel's message carries it. */
 function entry(flow: Flow): WireEntry {
