@@ -217,10 +217,12 @@ export class TableTally<K extends string> {
     const g = this.groups[this.keys.indexOf(key)]!;
     for (let i = 0; i < g.raws.length && limit > 0; i++) {
       const entries = g.counts[i]!;
-      // Most groups lose to the last candidate on the count alone: no object for them.
-      if (entries === 0 || (best.length === limit && entries < best[limit - 1]!.entries)) continue;
-      const c = { key: g.raws[i]!, entries };
-      if (best.length === limit && !before(c, best[limit - 1]!)) continue;
+      const raw = g.raws[i]!;
+      if (entries === 0) continue;
+      // Compared before an object is made for it: most groups lose to the last candidate.
+      const last = best[limit - 1];
+      if (last && !(entries > last.entries || (entries === last.entries && raw < last.key))) continue;
+      const c = { key: raw, entries };
       if (best.length === limit) best.pop();
       let at = best.length;
       while (at > 0 && before(c, best[at - 1]!)) at--;
