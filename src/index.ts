@@ -40,3 +40,6 @@ export type { WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './api/errors';
 export { invertTuple, translatedReply } from './ctnetlink/tuple';
 export { sendUnixDatagram } from './api/unix-datagram';
+export { FLOW_KEYS, NO_PORT, UNTRACKED_STATE, type FlowKey, type FlowKeyName } from './api/flow-keys';
+export { TableSummary, type Reconciliation, type TableSummaryEvents, type TableSummaryOptions } from './api/table-summary';
+export { TableTally, type GroupCount, type PassResult } from './api/table-tally';

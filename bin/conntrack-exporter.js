@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+'use strict';
+require('./load.js').load('exporter/main.js').main(process.argv);
