@@ -1,7 +1,7 @@
 import type { Conntrack } from '../api/conntrack';
 import type { FlowFilter } from '../ctnetlink/filter';
 import type { Flow } from '../ctnetlink/flow';
-import { GROUP_KEYS, KEY_READERS } from './group-key';
+import { GROUP_KEYS, KEY_READERS, KEY_WORDS, sameKey } from './group-key';
 import { GroupTable, type GroupRow, type SortColumn } from './group-table';
 import { TopFlows, type FlowRow } from './flow-row';
 import { HeaderSampler, type HeaderState } from './header';
@@ -58,7 +58,7 @@ class LiveView {
   private flows: FlowRow[] = [];
   private groups: GroupRow[] = [];
   private previousFlows = new Map<number, { packets: number; bytes: number }>();
-  private previousGroups = new Map<number | string, { packets: number; bytes: number }>();
+  private previousGroups = new Map<string, { packets: number; bytes: number }>();
   private seconds = 0;
   private lastRefresh = 0;
   private events = 0;
@@ -150,9 +150,9 @@ class LiveView {
     this.header = await sampler.sample();
     const room = Math.max(1, (process.stdout.rows ?? 24) - CHROME);
     if (this.grouped) {
-      const table = new GroupTable(GROUP_KEYS[this.groupKey]!);
+      const table = new GroupTable(GROUP_KEYS[this.groupKey]!, this.header.entries);
       await this.conntrack.dumpRaw(this.filter, {}, (e) => table.add(e));
-      this.previousGroups = new Map(this.groups.map((g) => [g.raw, g]));
+      this.previousGroups = new Map(this.groups.map((g) => [g.group, g]));
       this.groups = table.top(GROUP_SORTS[this.groupSort]!, room, this.reverse);
       this.acctOff = table.size > 0 && !table.counted;
       this.selected = Math.min(this.selected, Math.max(0, this.groups.length - 1));
@@ -207,7 +207,7 @@ class LiveView {
       table = alignedTable(
         [key.toUpperCase(), 'ENTRIES', 'PACKETS', 'BYTES', 'PKT/S', 'BYTES/S'],
         this.groups.map((g) => {
-          const before = this.previousGroups.get(g.raw);
+          const before = this.previousGroups.get(g.group);
           return [g.group, String(g.entries), human(g.packets), human(g.bytes), rate(g.packets, before?.packets, seconds), rate(g.bytes, before?.bytes, seconds)];
         }),
         [false, true, true, true, true, true],
@@ -318,8 +318,10 @@ class LiveView {
       run: async () => {
         // The group's entries as of now (new ones may have joined since the screen was drawn).
         const members: Flow[] = [];
+        const key = new Uint32Array(KEY_WORDS);
         await this.conntrack.dumpRaw(this.filter, {}, (e) => {
-          if (reader.raw(e.index()) === row.raw) members.push(e.flow());
+          reader.read(e.index(reader.attrs), key);
+          if (sameKey(key, row.key)) members.push(e.flow());
         });
         const deleted = await Promise.all(members.map((f) => this.conntrack.delete(f)));
         return deleted.filter(Boolean).length;

@@ -12,7 +12,7 @@ import type { TopOptions } from './options';
 export async function runOnce(conntrack: Conntrack, opts: TopOptions, write: (text: string) => void): Promise<void> {
   const { groupBy } = opts;
   if (groupBy !== undefined) {
-    const groups = new GroupTable(groupBy);
+    const groups = new GroupTable(groupBy, await conntrack.count());
     await conntrack.dumpRaw(opts.filter, {}, (entry) => groups.add(entry));
     const rows = groups.top(opts.sort, opts.top);
     if (opts.json) {
