@@ -14,8 +14,10 @@ export interface GroupRow {
 
 export type SortColumn = 'entries' | 'packets' | 'bytes';
 
-const COUNTERS = attrMask(CtAttr.COUNTERS_ORIG, CtAttr.COUNTERS_REPLY);
-const counter = (e: WireEntry, slot: Slot): number => (e.at[slot]! < 0 ? 0 : Number(e.u64(slot)));
+/** The attributes `counter` reads (WireEntry.index). */
+export const COUNTERS = attrMask(CtAttr.COUNTERS_ORIG, CtAttr.COUNTERS_REPLY);
+/** A packet or byte counter of an entry; 0 without nf_conntrack_acct. */
+export const counter = (e: WireEntry, slot: Slot): number => (e.at[slot]! < 0 ? 0 : Number(e.u64(slot)));
 const MIN_GROUPS = 1024;
 
 /** A well-mixed 32-bit hash of a key (consecutive addresses must not land in consecutive slots). */

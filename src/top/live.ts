@@ -23,6 +23,8 @@ function splitKeys(text: string): string[] {
 type FlowSort = 'bytes' | 'packets' | 'timeout';
 const FLOW_SORTS: readonly FlowSort[] = ['bytes', 'packets', 'timeout'];
 const GROUP_SORTS: readonly SortColumn[] = ['entries', 'bytes', 'packets'];
+/** The share of one core that refreshing may use on average. */
+const CPU_BUDGET = 0.5;
 /** Lines besides the list: header (3), counters hint, column titles, status. */
 const CHROME = 6;
 
@@ -33,10 +35,12 @@ const rate = (now: number, before: number | undefined, seconds: number): string 
 /**
  * The full-screen view. Each refresh is one streaming dump of the (filtered)
  * table into bounded tables (the top flows that fit the screen, or the group
- * totals), so memory stays flat; the next refresh waits at least twice as
- * long as that dump took, so on a huge table the view never spends more than
- * about a third of a core on dumps while keys stay answered between the
- * dump's receive batches.
+ * totals), so memory stays flat. The next refresh starts after the
+ * interval, or later when the last one cost more CPU time (all threads: the
+ * kernel's share of a dump runs on the receiving thread) than CPU_BUDGET of a
+ * core over the time since it started: on a huge table the view refreshes as
+ * often as that budget allows, whatever the machine's load, while keys stay
+ * answered between the dump's receive batches.
  */
 class LiveView {
   private readonly style: Style;
@@ -57,6 +61,8 @@ class LiveView {
   private header: HeaderState | undefined;
   private flows: FlowRow[] = [];
   private groups: GroupRow[] = [];
+  /** The last refresh's group totals: a new sort, order or screen size ranks them again without a dump. */
+  private table: GroupTable | undefined;
   private previousFlows = new Map<number, { packets: number; bytes: number }>();
   private previousGroups = new Map<string, { packets: number; bytes: number }>();
   private seconds = 0;
@@ -94,6 +100,7 @@ class LiveView {
     }
     this.refreshing = true;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     try {
       if (!this.paused) await this.refresh(this.sampler);
     } catch (err) {
@@ -107,7 +114,9 @@ class LiveView {
       return this.tick();
     }
     const took = performance.now() - started;
-    this.timer = setTimeout(() => void this.tick(), Math.max(this.opts.interval * 1000 - took, 2 * took));
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    this.timer = setTimeout(() => void this.tick(), Math.max(this.opts.interval * 1000 - took, cpuMs / CPU_BUDGET - took));
   }
 
   async run(): Promise<void> {
@@ -120,7 +129,10 @@ class LiveView {
     stdin.on('data', (chunk: Buffer) => {
       for (const key of splitKeys(chunk.toString('utf8'))) this.keys(key);
     });
-    stdout.on('resize', () => this.render());
+    stdout.on('resize', () => {
+      this.rank();
+      this.render();
+    });
     const finished = new Promise<void>((resolve) => (this.done = resolve));
     const restore = (): void => {
       stdout.write(LEAVE);
@@ -148,22 +160,43 @@ class LiveView {
     this.eventRate = this.seconds > 0 ? this.events / this.seconds : undefined;
     this.events = 0;
     this.header = await sampler.sample();
-    const room = Math.max(1, (process.stdout.rows ?? 24) - CHROME);
     if (this.grouped) {
       const table = new GroupTable(GROUP_KEYS[this.groupKey]!, this.header.entries);
       await this.conntrack.dumpRaw(this.filter, {}, (e) => table.add(e));
+      // Keys pressed during the dump may have changed the mode: the refresh they asked for follows.
+      if (!this.grouped || table.groupKey !== GROUP_KEYS[this.groupKey]) return;
       this.previousGroups = new Map(this.groups.map((g) => [g.group, g]));
-      this.groups = table.top(GROUP_SORTS[this.groupSort]!, room, this.reverse);
+      this.table = table;
+      this.rank();
       this.acctOff = table.size > 0 && !table.counted;
-      this.selected = Math.min(this.selected, Math.max(0, this.groups.length - 1));
     } else {
-      const top = new TopFlows(FLOW_SORTS[this.flowSort]!, room, this.reverse);
-      await this.conntrack.dumpRaw(this.filter, {}, (e) => top.add(e.flow()));
+      const top = new TopFlows(FLOW_SORTS[this.flowSort]!, this.room(), this.reverse);
+      await this.conntrack.dumpRaw(this.filter, {}, (e) => top.add(e));
+      if (this.grouped) return;
       this.previousFlows = new Map(this.flows.flatMap((f) => (f.flow.id === undefined ? [] : [[f.flow.id, f]])));
       this.flows = top.rows;
       this.acctOff = this.flows.length > 0 && this.flows.every((f) => f.flow.countersOrig === undefined);
       this.selected = Math.min(this.selected, Math.max(0, this.flows.length - 1));
     }
+  }
+
+  /** List rows that fit the terminal. */
+  private room(): number {
+    return Math.max(1, (process.stdout.rows ?? 24) - CHROME);
+  }
+
+  /** The groups shown, from the last totals in the current order. */
+  private rank(): void {
+    if (this.table === undefined) return;
+    this.groups = this.table.top(GROUP_SORTS[this.groupSort]!, this.room(), this.reverse);
+    this.selected = Math.min(this.selected, Math.max(0, this.groups.length - 1));
+  }
+
+  /** A new order: groups are ranked again from the last totals at once; flows need a dump (only the rows shown are kept). */
+  private reorder(): void {
+    if (!this.grouped || this.table === undefined) return this.refreshNow();
+    this.rank();
+    this.render();
   }
 
   private render(): void {
@@ -254,10 +287,10 @@ class LiveView {
       case 's':
         if (this.grouped) this.groupSort = (this.groupSort + 1) % GROUP_SORTS.length;
         else this.flowSort = (this.flowSort + 1) % FLOW_SORTS.length;
-        return this.refreshNow();
+        return this.reorder();
       case 'r':
         this.reverse = !this.reverse;
-        return this.refreshNow();
+        return this.reorder();
       case 'g':
         this.grouped = !this.grouped;
         return this.newList();
@@ -332,6 +365,7 @@ class LiveView {
   /** Another kind of list: the old rows never show under the new titles, even for the length of a dump. */
   private newList(): void {
     this.groups = [];
+    this.table = undefined;
     this.flows = [];
     this.previousGroups.clear();
     this.previousFlows.clear();

@@ -28,7 +28,7 @@ export async function runOnce(conntrack: Conntrack, opts: TopOptions, write: (te
     return;
   }
   const top = new TopFlows(opts.sort === 'entries' ? 'bytes' : opts.sort, opts.top);
-  await conntrack.dumpRaw(opts.filter, {}, (entry) => top.add(entry.flow()));
+  await conntrack.dumpRaw(opts.filter, {}, (entry) => top.add(entry));
   if (opts.json) {
     write(top.rows.map(({ flow: _flow, ...row }) => `${JSON.stringify(row)}\n`).join(''));
     return;
