@@ -66,6 +66,8 @@ class LiveView {
   private previousFlows = new Map<number, { packets: number; bytes: number }>();
   private previousGroups = new Map<string, { packets: number; bytes: number }>();
   private seconds = 0;
+  /** When the list was last read (its dump ended), shown because on a huge table that is seconds apart. */
+  private readAt: Date | undefined;
   private lastRefresh = 0;
   private events = 0;
   private eventRate: number | undefined;
@@ -102,7 +104,10 @@ class LiveView {
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
     try {
-      if (!this.paused) await this.refresh(this.sampler);
+      if (!this.paused) {
+        await this.refresh(this.sampler);
+        this.readAt = new Date();
+      }
     } catch (err) {
       this.message = err instanceof Error ? err.message : String(err);
     }
@@ -227,7 +232,7 @@ class LiveView {
     );
     const dropping = r !== undefined && (r.drop! > 0 || r.early_drop! > 0 || r.insert_failed! > 0);
     const mode = this.grouped ? `group by ${GROUP_KEYS[this.groupKey]} (k: next key)` : 'flows';
-    const third = fit(`${mode}   sort ${this.grouped ? GROUP_SORTS[this.groupSort] : FLOW_SORTS[this.flowSort]}${this.reverse ? ' (reversed)' : ''}   filter: ${this.filterWords.join(' ') || '(none)'}${this.paused ? '   PAUSED' : ''}`, width);
+    const third = fit(`${mode}   sort ${this.grouped ? GROUP_SORTS[this.groupSort] : FLOW_SORTS[this.flowSort]}${this.reverse ? ' (reversed)' : ''}   filter: ${this.filterWords.join(' ') || '(none)'}${this.paused ? '   PAUSED' : ''}${this.readAt ? `   read at ${this.readAt.toTimeString().slice(0, 8)}` : ''}`, width);
     return [s.bold(first), dropping ? s.warn(second) : second, third];
   }
 
