@@ -78,6 +78,8 @@ class LiveView {
   private refreshing = false;
   private again = false;
   private stopped = false;
+  /** The last dump asked for: dumps run one after another (see oneAtATime). */
+  private dumps: Promise<unknown> = Promise.resolve();
   private done: () => void = () => {};
 
   constructor(
@@ -105,7 +107,7 @@ class LiveView {
     const cpuBefore = process.cpuUsage();
     try {
       if (!this.paused) {
-        await this.refresh(this.sampler);
+        await this.oneAtATime(() => this.refresh(this.sampler));
         this.readAt = new Date();
       }
     } catch (err) {
@@ -183,6 +185,17 @@ class LiveView {
       this.acctOff = this.flows.length > 0 && this.flows.every((f) => f.flow.countersOrig === undefined);
       this.selected = Math.min(this.selected, Math.max(0, this.flows.length - 1));
     }
+  }
+
+  /**
+   * Runs `work` (which dumps) after the dumps asked for before it: the
+   * library's query socket refuses a second dump while one runs (EBUSY), and
+   * a `d` on a group dumps while refreshes go on.
+   */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.dumps.then(work, work);
+    this.dumps = next.catch(() => {});
+    return next;
   }
 
   /** List rows that fit the terminal. */
@@ -357,10 +370,12 @@ class LiveView {
         // The group's entries as of now (new ones may have joined since the screen was drawn).
         const members: Flow[] = [];
         const key = new Uint32Array(KEY_WORDS);
-        await this.conntrack.dumpRaw(this.filter, {}, (e) => {
-          reader.read(e.index(reader.attrs), key);
-          if (sameKey(key, row.key)) members.push(e.flow());
-        });
+        await this.oneAtATime(() =>
+          this.conntrack.dumpRaw(this.filter, {}, (e) => {
+            reader.read(e.index(reader.attrs), key);
+            if (sameKey(key, row.key)) members.push(e.flow());
+          }),
+        );
         const deleted = await Promise.all(members.map((f) => this.conntrack.delete(f)));
         return deleted.filter(Boolean).length;
       },
