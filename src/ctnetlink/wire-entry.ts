@@ -66,6 +66,21 @@ export const enum Slot {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Every top-level attribute: what `index()` locates by default. */
+const ALL_ATTRS = -1;
+
+/**
+ * The `only` argument of WireEntry.index(): the top-level attributes (CTA_*)
+ * whose slots a reader needs. A caller that reads two fields of a million
+ * entries skips the nests it does not read (the reply tuple, the TCP
+ * protoinfo), which is most of index()'s work.
+ */
+export function attrMask(...types: CtAttr[]): number {
+  let mask = 0;
+  for (const type of types) mask |= 1 << type;
+  return mask;
+}
+
 /**
  * One conntrack entry as the kernel sent it: the attributes after the
  * nfgenmsg, valid only while the receive buffer holds them.
@@ -87,7 +102,8 @@ export class WireEntry {
   readonly at = new Int32Array(Slot.COUNT);
   /** Value length per Slot. */
   readonly len = new Int32Array(Slot.COUNT);
-  private indexed = false;
+  /** The attrMask that index() has located since set(); 0 before. */
+  private indexed = 0;
   private decoded: Flow | undefined;
   private readonly top = new AttributeCursor(EMPTY, 0, 0);
   private readonly inner = new AttributeCursor(EMPTY, 0, 0);
@@ -99,7 +115,7 @@ export class WireEntry {
     this.start = start;
     this.end = end;
     this.family = family;
-    this.indexed = false;
+    this.indexed = 0;
     this.decoded = undefined;
     return this;
   }
@@ -110,12 +126,19 @@ export class WireEntry {
     return this.decoded;
   }
 
-  /** Locates the attributes (once per entry). Throws ProtocolError for malformed ones. */
-  index(): this {
-    if (this.indexed) return this;
+  /**
+   * Locates the attributes (once per entry), or only those of `only` (an
+   * attrMask): the slots of the others read as absent until an index() that
+   * asks for them. Throws ProtocolError for malformed attributes.
+   */
+  index(only = ALL_ATTRS): this {
+    if ((this.indexed & only) === only) return this;
+    const want = this.indexed | only;
     this.at.fill(-1);
     const c = this.top.reset(this.buf, this.start, this.end);
     while (c.next()) {
+      // Types past 31 have no slot (and would alias a bit of the mask).
+      if (c.type > 31 || ((want >>> c.type) & 1) === 0) continue;
       switch (c.type) {
         case CtAttr.TUPLE_ORIG:
           this.tuple(c, Slot.ORIG);
@@ -167,7 +190,7 @@ export class WireEntry {
           break;
       }
     }
-    this.indexed = true;
+    this.indexed = want;
     return this;
   }
 

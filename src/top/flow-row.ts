@@ -1,6 +1,11 @@
 import type { Flow } from '../ctnetlink/flow';
 import { l4Name } from '../format/names';
+import { CtAttr } from '../ctnetlink/constants';
+import { attrMask, Slot, type WireEntry } from '../ctnetlink/wire-entry';
 import { stateOf } from './group-key';
+import { COUNTERS, counter } from './group-table';
+
+const VALUE_ATTRS = COUNTERS | attrMask(CtAttr.TIMEOUT);
 
 /** One flow as conntrack-top shows it. */
 export interface FlowRow {
@@ -55,22 +60,22 @@ export class TopFlows {
     private readonly reverse = false,
   ) {}
 
-  add(flow: Flow): void {
+  /** Decodes the entry only when it makes the list: the value is read where it lies. */
+  add(e: WireEntry): void {
     const rows = this.rows;
     const c = this.column;
     const full = rows.length >= this.limit;
     const sign = this.reverse ? -1 : 1;
-    if (full && sign * this.value(flow) <= sign * rows[rows.length - 1]![c]) return;
-    const row = flowRow(flow);
+    if (full && sign * this.value(e.index(VALUE_ATTRS)) <= sign * rows[rows.length - 1]![c]) return;
+    const row = flowRow(e.flow());
     let i = full ? rows.length - 1 : rows.length;
     if (full) rows.pop();
     while (i > 0 && sign * rows[i - 1]![c] < sign * row[c]) i--;
     rows.splice(i, 0, row);
   }
 
-  private value(flow: Flow): number {
-    if (this.column === 'timeout') return flow.timeout ?? 0;
-    const both = this.column === 'packets' ? [flow.countersOrig?.packets, flow.countersReply?.packets] : [flow.countersOrig?.bytes, flow.countersReply?.bytes];
-    return Number(both[0] ?? 0n) + Number(both[1] ?? 0n);
+  private value(e: WireEntry): number {
+    if (this.column === 'timeout') return e.has(Slot.TIMEOUT) ? e.u32(Slot.TIMEOUT) : 0;
+    return this.column === 'packets' ? counter(e, Slot.PACKETS_ORIG) + counter(e, Slot.PACKETS_REPLY) : counter(e, Slot.BYTES_ORIG) + counter(e, Slot.BYTES_REPLY);
   }
 }

@@ -1,7 +1,7 @@
 import type { Conntrack } from '../api/conntrack';
 import type { FlowFilter } from '../ctnetlink/filter';
 import type { Flow } from '../ctnetlink/flow';
-import { GROUP_KEYS, KEY_READERS } from './group-key';
+import { GROUP_KEYS, KEY_READERS, KEY_WORDS, sameKey } from './group-key';
 import { GroupTable, type GroupRow, type SortColumn } from './group-table';
 import { TopFlows, type FlowRow } from './flow-row';
 import { HeaderSampler, type HeaderState } from './header';
@@ -23,6 +23,8 @@ function splitKeys(text: string): string[] {
 type FlowSort = 'bytes' | 'packets' | 'timeout';
 const FLOW_SORTS: readonly FlowSort[] = ['bytes', 'packets', 'timeout'];
 const GROUP_SORTS: readonly SortColumn[] = ['entries', 'bytes', 'packets'];
+/** The share of one core that refreshing may use on average. */
+const CPU_BUDGET = 0.5;
 /** Lines besides the list: header (3), counters hint, column titles, status. */
 const CHROME = 6;
 
@@ -33,10 +35,12 @@ const rate = (now: number, before: number | undefined, seconds: number): string 
 /**
  * The full-screen view. Each refresh is one streaming dump of the (filtered)
  * table into bounded tables (the top flows that fit the screen, or the group
- * totals), so memory stays flat; the next refresh waits at least twice as
- * long as that dump took, so on a huge table the view never spends more than
- * about a third of a core on dumps while keys stay answered between the
- * dump's receive batches.
+ * totals), so memory stays flat. The next refresh starts after the
+ * interval, or later when the last one cost more CPU time (all threads: the
+ * kernel's share of a dump runs on the receiving thread) than CPU_BUDGET of a
+ * core over the time since it started: on a huge table the view refreshes as
+ * often as that budget allows, whatever the machine's load, while keys stay
+ * answered between the dump's receive batches.
  */
 class LiveView {
   private readonly style: Style;
@@ -57,9 +61,13 @@ class LiveView {
   private header: HeaderState | undefined;
   private flows: FlowRow[] = [];
   private groups: GroupRow[] = [];
+  /** The last refresh's group totals: a new sort, order or screen size ranks them again without a dump. */
+  private table: GroupTable | undefined;
   private previousFlows = new Map<number, { packets: number; bytes: number }>();
-  private previousGroups = new Map<number | string, { packets: number; bytes: number }>();
+  private previousGroups = new Map<string, { packets: number; bytes: number }>();
   private seconds = 0;
+  /** When the list was last read (its dump ended), shown because on a huge table that is seconds apart. */
+  private readAt: Date | undefined;
   private lastRefresh = 0;
   private events = 0;
   private eventRate: number | undefined;
@@ -70,6 +78,8 @@ class LiveView {
   private refreshing = false;
   private again = false;
   private stopped = false;
+  /** The last dump asked for: dumps run one after another (see oneAtATime). */
+  private dumps: Promise<unknown> = Promise.resolve();
   private done: () => void = () => {};
 
   constructor(
@@ -94,8 +104,12 @@ class LiveView {
     }
     this.refreshing = true;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     try {
-      if (!this.paused) await this.refresh(this.sampler);
+      if (!this.paused) {
+        await this.oneAtATime(() => this.refresh(this.sampler));
+        this.readAt = new Date();
+      }
     } catch (err) {
       this.message = err instanceof Error ? err.message : String(err);
     }
@@ -107,7 +121,9 @@ class LiveView {
       return this.tick();
     }
     const took = performance.now() - started;
-    this.timer = setTimeout(() => void this.tick(), Math.max(this.opts.interval * 1000 - took, 2 * took));
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    this.timer = setTimeout(() => void this.tick(), Math.max(this.opts.interval * 1000 - took, cpuMs / CPU_BUDGET - took));
   }
 
   async run(): Promise<void> {
@@ -120,7 +136,10 @@ class LiveView {
     stdin.on('data', (chunk: Buffer) => {
       for (const key of splitKeys(chunk.toString('utf8'))) this.keys(key);
     });
-    stdout.on('resize', () => this.render());
+    stdout.on('resize', () => {
+      this.rank();
+      this.render();
+    });
     const finished = new Promise<void>((resolve) => (this.done = resolve));
     const restore = (): void => {
       stdout.write(LEAVE);
@@ -148,22 +167,54 @@ class LiveView {
     this.eventRate = this.seconds > 0 ? this.events / this.seconds : undefined;
     this.events = 0;
     this.header = await sampler.sample();
-    const room = Math.max(1, (process.stdout.rows ?? 24) - CHROME);
     if (this.grouped) {
-      const table = new GroupTable(GROUP_KEYS[this.groupKey]!);
+      const table = new GroupTable(GROUP_KEYS[this.groupKey]!, this.header.entries);
       await this.conntrack.dumpRaw(this.filter, {}, (e) => table.add(e));
-      this.previousGroups = new Map(this.groups.map((g) => [g.raw, g]));
-      this.groups = table.top(GROUP_SORTS[this.groupSort]!, room, this.reverse);
+      // Keys pressed during the dump may have changed the mode: the refresh they asked for follows.
+      if (!this.grouped || table.groupKey !== GROUP_KEYS[this.groupKey]) return;
+      this.previousGroups = new Map(this.groups.map((g) => [g.group, g]));
+      this.table = table;
+      this.rank();
       this.acctOff = table.size > 0 && !table.counted;
-      this.selected = Math.min(this.selected, Math.max(0, this.groups.length - 1));
     } else {
-      const top = new TopFlows(FLOW_SORTS[this.flowSort]!, room, this.reverse);
-      await this.conntrack.dumpRaw(this.filter, {}, (e) => top.add(e.flow()));
+      const top = new TopFlows(FLOW_SORTS[this.flowSort]!, this.room(), this.reverse);
+      await this.conntrack.dumpRaw(this.filter, {}, (e) => top.add(e));
+      if (this.grouped) return;
       this.previousFlows = new Map(this.flows.flatMap((f) => (f.flow.id === undefined ? [] : [[f.flow.id, f]])));
       this.flows = top.rows;
       this.acctOff = this.flows.length > 0 && this.flows.every((f) => f.flow.countersOrig === undefined);
       this.selected = Math.min(this.selected, Math.max(0, this.flows.length - 1));
     }
+  }
+
+  /**
+   * Runs `work` (which dumps) after the dumps asked for before it: the
+   * library's query socket refuses a second dump while one runs (EBUSY), and
+   * a `d` on a group dumps while refreshes go on.
+   */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.dumps.then(work, work);
+    this.dumps = next.catch(() => {});
+    return next;
+  }
+
+  /** List rows that fit the terminal. */
+  private room(): number {
+    return Math.max(1, (process.stdout.rows ?? 24) - CHROME);
+  }
+
+  /** The groups shown, from the last totals in the current order. */
+  private rank(): void {
+    if (this.table === undefined) return;
+    this.groups = this.table.top(GROUP_SORTS[this.groupSort]!, this.room(), this.reverse);
+    this.selected = Math.min(this.selected, Math.max(0, this.groups.length - 1));
+  }
+
+  /** A new order: groups are ranked again from the last totals at once; flows need a dump (only the rows shown are kept). */
+  private reorder(): void {
+    if (!this.grouped || this.table === undefined) return this.refreshNow();
+    this.rank();
+    this.render();
   }
 
   private render(): void {
@@ -194,7 +245,7 @@ class LiveView {
     );
     const dropping = r !== undefined && (r.drop! > 0 || r.early_drop! > 0 || r.insert_failed! > 0);
     const mode = this.grouped ? `group by ${GROUP_KEYS[this.groupKey]} (k: next key)` : 'flows';
-    const third = fit(`${mode}   sort ${this.grouped ? GROUP_SORTS[this.groupSort] : FLOW_SORTS[this.flowSort]}${this.reverse ? ' (reversed)' : ''}   filter: ${this.filterWords.join(' ') || '(none)'}${this.paused ? '   PAUSED' : ''}`, width);
+    const third = fit(`${mode}   sort ${this.grouped ? GROUP_SORTS[this.groupSort] : FLOW_SORTS[this.flowSort]}${this.reverse ? ' (reversed)' : ''}   filter: ${this.filterWords.join(' ') || '(none)'}${this.paused ? '   PAUSED' : ''}${this.readAt ? `   read at ${this.readAt.toTimeString().slice(0, 8)}` : ''}`, width);
     return [s.bold(first), dropping ? s.warn(second) : second, third];
   }
 
@@ -207,7 +258,7 @@ class LiveView {
       table = alignedTable(
         [key.toUpperCase(), 'ENTRIES', 'PACKETS', 'BYTES', 'PKT/S', 'BYTES/S'],
         this.groups.map((g) => {
-          const before = this.previousGroups.get(g.raw);
+          const before = this.previousGroups.get(g.group);
           return [g.group, String(g.entries), human(g.packets), human(g.bytes), rate(g.packets, before?.packets, seconds), rate(g.bytes, before?.bytes, seconds)];
         }),
         [false, true, true, true, true, true],
@@ -254,10 +305,10 @@ class LiveView {
       case 's':
         if (this.grouped) this.groupSort = (this.groupSort + 1) % GROUP_SORTS.length;
         else this.flowSort = (this.flowSort + 1) % FLOW_SORTS.length;
-        return this.refreshNow();
+        return this.reorder();
       case 'r':
         this.reverse = !this.reverse;
-        return this.refreshNow();
+        return this.reorder();
       case 'g':
         this.grouped = !this.grouped;
         return this.newList();
@@ -318,9 +369,13 @@ class LiveView {
       run: async () => {
         // The group's entries as of now (new ones may have joined since the screen was drawn).
         const members: Flow[] = [];
-        await this.conntrack.dumpRaw(this.filter, {}, (e) => {
-          if (reader.raw(e.index()) === row.raw) members.push(e.flow());
-        });
+        const key = new Uint32Array(KEY_WORDS);
+        await this.oneAtATime(() =>
+          this.conntrack.dumpRaw(this.filter, {}, (e) => {
+            reader.read(e.index(reader.attrs), key);
+            if (sameKey(key, row.key)) members.push(e.flow());
+          }),
+        );
         const deleted = await Promise.all(members.map((f) => this.conntrack.delete(f)));
         return deleted.filter(Boolean).length;
       },
@@ -330,6 +385,7 @@ class LiveView {
   /** Another kind of list: the old rows never show under the new titles, even for the length of a dump. */
   private newList(): void {
     this.groups = [];
+    this.table = undefined;
     this.flows = [];
     this.previousGroups.clear();
     this.previousFlows.clear();

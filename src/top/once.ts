@@ -12,7 +12,7 @@ import type { TopOptions } from './options';
 export async function runOnce(conntrack: Conntrack, opts: TopOptions, write: (text: string) => void): Promise<void> {
   const { groupBy } = opts;
   if (groupBy !== undefined) {
-    const groups = new GroupTable(groupBy);
+    const groups = new GroupTable(groupBy, await conntrack.count());
     await conntrack.dumpRaw(opts.filter, {}, (entry) => groups.add(entry));
     const rows = groups.top(opts.sort, opts.top);
     if (opts.json) {
@@ -28,7 +28,7 @@ export async function runOnce(conntrack: Conntrack, opts: TopOptions, write: (te
     return;
   }
   const top = new TopFlows(opts.sort === 'entries' ? 'bytes' : opts.sort, opts.top);
-  await conntrack.dumpRaw(opts.filter, {}, (entry) => top.add(entry.flow()));
+  await conntrack.dumpRaw(opts.filter, {}, (entry) => top.add(entry));
   if (opts.json) {
     write(top.rows.map(({ flow: _flow, ...row }) => `${JSON.stringify(row)}\n`).join(''));
     return;

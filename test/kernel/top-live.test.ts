@@ -29,8 +29,9 @@ class Tty {
     return new Tty(name);
   }
 
-  async screen(): Promise<string> {
-    return (await runOk('tmux', ['capture-pane', '-p', '-t', this.name])).stdout.toString();
+  /** The screen as text; with `escapes`, with the attributes and colours as SGR sequences. */
+  async screen(escapes = false): Promise<string> {
+    return (await runOk('tmux', ['capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', this.name])).stdout.toString();
   }
 
   async keys(...keys: string[]): Promise<void> {
@@ -49,6 +50,9 @@ class Tty {
     await runOk('tmux', ['kill-session', '-t', this.name]).catch(() => {});
   }
 }
+
+/** An SGR sequence that sets a foreground colour (30-37), alone or among attributes. */
+const COLOUR = /\x1b\[(?:[\d;]*;)?3[0-7](?:;[\d;]*)?m/;
 
 /** The list rows of a group screen: [group, entries] under the column titles. */
 function groupRows(screen: string, title: string): [string, number][] {
@@ -78,6 +82,8 @@ test('conntrack-top live view in a terminal: real flows, group-by, sort, delete,
   // Flow mode: the open TCP connection made by real traffic, with its kernel-chosen ports.
   const open = traffic.flows.find((f) => f.open)!;
   await tty.waitFor('the real connection', (s) => s.includes(`${open.src}:${open.sport}`) && s.includes('ESTABLISHED') && /entries \d+ \/ max/.test(s));
+  // The counters hint (nf_conntrack_acct is off in a new namespace) is coloured (compare NO_COLOR below).
+  assert.match(await tty.screen(true), COLOUR);
 
   // Group by source: 10.7.0.1 (3 entries) leads; reversed, it is last.
   await tty.keys('g');
@@ -113,6 +119,47 @@ test('conntrack-top live view in a terminal: real flows, group-by, sort, delete,
     const lines = s.split('\n');
     return lines.length >= 12 && lines[11]!.includes('q quit') && lines.every((l) => l.length <= 100);
   });
+
+  await tty.keys('q');
+  await tty.waitFor('the exit', (s) => s.includes('EXITED-0'));
+});
+
+test('conntrack-top live view: NO_COLOR, / filter, s sort by timeout, d on one flow', async (t) => {
+  const ns = await withNetns(t, 'toplive2');
+  const ct = Conntrack.open({ netns: ns.name });
+  t.after(() => ct.close());
+  const timeouts = [100, 900, 300];
+  await Promise.all([...fromSource('10.7.0.3', 3).map((f, i) => ({ ...f, timeout: timeouts[i] })), ...fromSource('10.7.0.4', 2)].map((f) => ct.create(f)));
+
+  const tty = await Tty.start(`ctt2-${process.pid}`, `NO_COLOR=1 node ${TOP} --netns ${ns.name} --interval 0.5; echo EXITED-$?; sleep 60`);
+  t.after(() => tty.kill());
+  await tty.waitFor('the flows and the counters hint', (s) => s.includes('10.7.0.4:2001') && s.includes('counters are off'));
+  const coloured = await tty.screen(true);
+  assert.doesNotMatch(coloured, COLOUR, 'NO_COLOR: no colours');
+  assert.match(coloured, /\x1b\[(?:[\d;]*;)?7(?:;[\d;]*)?m/, 'NO_COLOR keeps reverse video');
+
+  // `/` edits the filter (conntrack -L options): only 10.7.0.3's flows stay.
+  await tty.keys('/');
+  await tty.waitFor('the filter prompt', (s) => s.includes('filter (conntrack -L options'));
+  await tty.keys('-l', '--', '-s 10.7.0.3');
+  await tty.keys('Enter');
+  let screen = await tty.waitFor('the filtered list', (s) => s.includes('filter: -s 10.7.0.3') && !s.includes('10.7.0.4:'));
+  assert.equal(screen.match(/10\.7\.0\.3:200\d/g)?.length, 3);
+
+  // `s` twice: by timeout, longest first (ports 2001, 2002, 2000 have 900, 300, 100 s).
+  const order = (s: string): string[] => [...s.matchAll(/10\.7\.0\.3:(200\d)/g)].map((m) => m[1]!);
+  await tty.keys('s');
+  await tty.keys('s');
+  screen = await tty.waitFor('the timeout order', (s) => s.includes('sort timeout') && order(s).join() === '2001,2002,2000');
+
+  // `d` on the selected (first) flow, confirmed: that entry leaves the kernel table, the others stay.
+  await tty.keys('d');
+  await tty.waitFor('the confirmation', (s) => s.includes('delete flow tcp 10.7.0.3:2001 -> 10.6.0.1:22? y/n'));
+  await tty.keys('y');
+  await tty.waitFor('the deletion', (s) => s.includes('deleted 1 flow') && order(s).join() === '2002,2000');
+  const left: number[] = [];
+  for await (const f of ct.dump({})) left.push(f.orig.sport!);
+  assert.deepEqual(left.sort(), [2000, 2000, 2001, 2002]);
 
   await tty.keys('q');
   await tty.waitFor('the exit', (s) => s.includes('EXITED-0'));
