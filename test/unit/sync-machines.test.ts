@@ -158,6 +158,20 @@ describe('FTFW: receiver', () => {
     assert.deepEqual(show(m.transmit(T0 + 2300)), ['ACK 7-7 HB @2']);
   });
 
+  it('a restarted peer gets the internal cache once, whatever number of HELLOs it sends before our HELLO_BACK', () => {
+    const host = new Host();
+    host.objects = [obj(1001), obj(1002, 'alive')];
+    const m = ftfwReady(host);
+    const sent = (now: number): string[] => show(m.transmit(now)).filter((s) => !s.startsWith('ACK'));
+    m.receive(data(7, 3007, F.HELLO), T0 + 1300);
+    m.receive(data(8, 3008, F.HELLO), T0 + 1310);
+    assert.deepEqual(sent(T0 + 1400), ['NEW 1001 HB @1', 'UPD 1002 @2']);
+    m.receive(data(9, 3009), T0 + 1500);
+    assert.deepEqual(sent(T0 + 1600), [], 'the handshake is over: no second bulk');
+    m.receive(data(1, 3010, F.HELLO), T0 + 1700);
+    assert.deepEqual(sent(T0 + 1800).map((s) => s.replace(/ @\d+$/, '')), ['NEW 1001 HB', 'UPD 1002'], 'a second restart: a second bulk');
+  });
+
   it('the start-up handshake, as the C daemons do it', () => {
     const a = new FtfwReplication(new Host(), CONFIG, T0);
     const b = new FtfwReplication(new Host(), CONFIG, T0 + 500);

@@ -84,6 +84,11 @@ export class ConntrackdEngine implements Engine, KernelSink {
   private timeout: number | undefined;
   /** A resync is removing the flows the kernel no longer has. */
   private sweeping = false;
+  /**
+   * A resync's dump is under way: what it finds goes to the peer, which
+   * missed it too when events were lost (1.4.7 sends every resynced flow).
+   */
+  private redumping = false;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -158,7 +163,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
 
   dumped(entry: WireEntry): void {
     this.timeout = this.sync ? timeoutOf(entry) : undefined;
+    this.replicating = this.redumping;
     this.cache.update(entry);
+    this.replicating = false;
   }
 
   /** Lost events: re-dump after NetlinkOverrunResync seconds (0 = never), once per burst of overruns. */
@@ -182,7 +189,12 @@ export class ConntrackdEngine implements Engine, KernelSink {
     if (this.resyncing) return;
     this.resyncing = (async () => {
       this.cache.beginRound();
-      await this.kernel!.dump();
+      this.redumping = true;
+      try {
+        await this.kernel!.dump();
+      } finally {
+        this.redumping = false;
+      }
       this.kernel!.counters.resyncs++;
       // What vanished unnoticed is gone on the peer too. 1.4.7 purges by asking
       // the kernel for each cached flow; one it no longer has is destroyed like a

@@ -100,6 +100,11 @@ export interface ChannelCounters {
   sendErrors: number;
   /** Failed receives. */
   receiveErrors: number;
+  /**
+   * Datagrams (UDP) or connections (TCP) from an address other than the
+   * configured peer, dropped unread. 1.4.7 accepts sync traffic from anyone.
+   */
+  receiveForeign: number;
 }
 
 /** Carrier state of a link's interface, in 1.4.7's words. */
@@ -266,7 +271,7 @@ export function newTrafficCounters(): TrafficCounters {
 }
 
 export function newChannelCounters(): ChannelCounters {
-  return { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, sendErrors: 0, receiveErrors: 0 };
+  return { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, sendErrors: 0, receiveErrors: 0, receiveForeign: 0 };
 }
 
 export function newNetworkCounters(): NetworkCounters {

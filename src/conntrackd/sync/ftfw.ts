@@ -22,9 +22,11 @@
  * HELLO: a fresh node sets HELLO on everything it sends until a message with
  * HELLO_BACK arrives. A node that receives HELLO answers HELLO_BACK on its
  * next message, accepts the HELLO message whatever its sequence number, and
- * empties its resend queue (the restarted peer knows nothing of it). Until
- * the handshake is over, data can be lost for good: 1.4.7 behaves the same,
- * and a restarted node is expected to ask for a resync.
+ * empties its resend queue (the restarted peer knows nothing of it).
+ * Beyond 1.4.7, the first HELLO of a restart also queues a bulk send of the
+ * internal cache: what the peer lost in its restart, and what went out
+ * while it was down, reach it without an operator's `-n` or `-B` (1.4.7
+ * loses them for good unless the restarted node asks for a resync).
  */
 import type { Header } from './header';
 import { MessageFlag, MessageType, isControl, isData } from './header';
@@ -66,6 +68,8 @@ export class FtfwReplication extends Replication {
   private ackPending = false;
   private hello: HelloState = 'init';
   private sayHelloBack = false;
+  /** The peer's last message carried HELLO: its restart was answered with a bulk send already. */
+  private peerGreeting = false;
   private aliveAt: number;
 
   /** `now`: when the daemon starts; the first keep-alive is due a second later. */
@@ -153,6 +157,9 @@ export class FtfwReplication extends Replication {
         this.ackFrom = h.seq;
       }
       this.flushResendQueue();
+      // A fresh peer says HELLO on everything until our HELLO_BACK arrives: one bulk per restart.
+      if (!this.peerGreeting) this.sendBulk();
+      this.peerGreeting = true;
       verdict = this.inSync(h);
     } else {
       switch (this.tracker.check(h.seq)) {
@@ -224,7 +231,10 @@ export class FtfwReplication extends Replication {
   /** Notes the handshake bits of a received header; true when it carries HELLO. */
   private digestHello(h: Header): boolean {
     if (h.flags & MessageFlag.HELLO_BACK) this.hello = 'done';
-    if (!(h.flags & MessageFlag.HELLO)) return false;
+    if (!(h.flags & MessageFlag.HELLO)) {
+      this.peerGreeting = false;
+      return false;
+    }
     this.sayHelloBack = true;
     return true;
   }
