@@ -77,6 +77,7 @@ describe('FTFW: sender', () => {
     assert.deepEqual(show(m.transmit(T0 + 1200)), ['NEW 1001 @1', 'DEL 1002 @2']);
     m.receive(ctl(F.NACK, 101, S0 + 1, S0 + 2), T0 + 1300);
     assert.deepEqual(show(m.transmit(T0 + 1300)), ['NEW 1001 @3', 'DEL 1002 @4']);
+    assert.equal(m.counters.sendResent, 2);
     assert.deepEqual(m.resendQueue(), [{ kind: 'object', seq: S0 + 3 }, { kind: 'object', seq: S0 + 4 }]);
     m.receive(ctl(F.ACK, 102, S0 + 1, S0 + 4), T0 + 1400);
     assert.deepEqual(m.resendQueue(), []);

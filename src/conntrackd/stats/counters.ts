@@ -137,6 +137,8 @@ export interface NetworkCounters {
   receiveBadSize: number;
   /** Messages we failed to build. */
   sendMalformed: number;
+  /** FTFW: sent messages the peer asked for again (NACK), queued to go out once more. */
+  sendResent: number;
   /** Sequence tracking: messages the sequence numbers say we missed. */
   sequenceLost: number;
   /** Sequence tracking: messages older than the last one seen. */
@@ -278,7 +280,7 @@ export function newNetworkCounters(): NetworkCounters {
   return {
     receiveMalformed: 0, receiveBadVersion: 0, receiveBadHeader: 0, receiveBadPayload: 0,
     receiveBadType: 0, receiveTruncated: 0, receiveBadSize: 0,
-    sendMalformed: 0, sequenceLost: 0, sequenceBefore: 0,
+    sendMalformed: 0, sendResent: 0, sequenceLost: 0, sequenceBefore: 0,
   };
 }
 

@@ -164,7 +164,10 @@ function networkText(n: NetworkCounters): string {
     `\t\tTruncated message:\t${n20u(n.receiveTruncated)}\n` +
     `\t\tBad message size:\t${n20u(n.receiveBadSize)}\n` +
     '\tsend:\n' +
-    `\t\tMalformed messages:\t${n20u(n.sendMalformed)}\n\n` +
+    `\t\tMalformed messages:\t${n20u(n.sendMalformed)}\n` +
+    // 1.4.7 has no such counter: the line appears once there is something to show.
+    (n.sendResent > 0 ? `\t\tResent messages:\t${n20(n.sendResent)}\n` : '') +
+    '\n' +
     'sequence tracking statistics:\n' +
     '\trecv:\n' +
     `\t\tPackets lost:\t\t${n20(n.sequenceLost)}\n` +

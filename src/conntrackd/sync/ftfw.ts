@@ -216,6 +216,7 @@ export class FtfwReplication extends Replication {
       for (const [item, sent] of this.rsQueue) {
         if (!seqBetween(sent.seq, h.from!, h.to!)) continue;
         this.rsQueue.delete(item);
+        this.counters.sendResent++;
         if (!this.txQueue.has(item)) this.txQueue.set(item, item);
       }
       return Verdict.CONTROL;
