@@ -173,6 +173,23 @@ describe('FTFW: receiver', () => {
     assert.deepEqual(sent(T0 + 1800).map((s) => s.replace(/ @\d+$/, '')), ['NEW 1001 HB', 'UPD 1002'], 'a second restart: a second bulk');
   });
 
+  it('a forged sequence number far ahead: a run of consecutive "late" ones is the real stream, followed and NACKed', () => {
+    const host = new Host();
+    const m = ftfwReady(host);
+    m.receive(data(101, 3001), T0 + 1200);
+    m.receive(data(101 + 2 ** 30, 6666), T0 + 1210);
+    assert.equal(host.applied.length, 2);
+    m.transmit(T0 + 1220);
+    for (let seq = 102; seq <= 104; seq++) m.receive(data(seq, 3000 + seq), T0 + 1300);
+    assert.equal(host.applied.length, 2, 'dropped as late, as 1.4.7 does');
+    m.receive(data(105, 3105), T0 + 1400);
+    assert.equal(host.applied.at(-1)!.seq, 105);
+    assert.deepEqual(show(m.transmit(T0 + 1500)), ['NACK 102-104 @3']);
+    m.receive(data(106, 3106), T0 + 1600);
+    assert.equal(host.applied.at(-1)!.seq, 106, 'in sync again');
+    assert.equal(m.counters.sequenceBefore, 4, 'each late one counted, the one that ended the run too');
+  });
+
   it('the start-up handshake, as the C daemons do it', () => {
     const a = new FtfwReplication(new Host(), CONFIG, T0);
     const b = new FtfwReplication(new Host(), CONFIG, T0 + 500);
