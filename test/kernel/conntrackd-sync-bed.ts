@@ -40,6 +40,8 @@ export interface SyncSetup {
   link: 'UDP' | 'TCP';
   /** The peer's changes go straight into the kernel. */
   disableExternalCache?: boolean;
+  /** More lines for the General section (buffer sizes, NetlinkOverrunResync…). */
+  general?: string;
 }
 export const FTFW_UDP: SyncSetup = { mode: 'FTFW', link: 'UDP' };
 
@@ -55,6 +57,7 @@ General {
   LockFile ${dir}/${self.dev}.lock
   UNIX { Path ${dir}/${self.dev}.ctl }
   Scheduler { Type FIFO Priority 0 }
+  ${setup.general ?? ''}
   Filter From Userspace {
     Address Ignore { IPv4_address 127.0.0.1 IPv4_address ${NODES[0].addr} IPv4_address ${NODES[1].addr} }
   }
