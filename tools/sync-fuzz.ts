@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import type { Flow } from '../src/ctnetlink/flow';
 import { MessageFlag, MessageType } from '../src/conntrackd/sync/header';
 import { encodeMessage, type SyncMessage } from '../src/conntrackd/sync/message';
+import { seededRandom } from '../test/unit/ctnetlink-fixtures';
 
 /** The largest UDP payload over IPv4. */
 const MAX_DATAGRAM = 65507;
@@ -30,18 +31,6 @@ const PER_CONNECTION = 500;
 
 export const KINDS = ['random', 'truncated', 'oversized', 'replayed', 'mutated'] as const;
 export type Kind = (typeof KINDS)[number];
-
-/** mulberry32: a small seeded generator, so that a failing run can be replayed. */
-export function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Valid messages of every type, to replay and damage. */
 function validMessages(random: () => number): Buffer[] {
@@ -73,7 +62,7 @@ export class HostileInputs {
   private readonly valid: Buffer[];
 
   constructor(seed: number) {
-    this.random = generator(seed);
+    this.random = seededRandom(seed);
     this.valid = validMessages(this.random);
   }
 
