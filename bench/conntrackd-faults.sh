@@ -127,6 +127,11 @@ setup_pair() { # impl extra-general-for-primary
   sleep 1
 }
 
+# Waits until the primary's table holds a third of the burst.
+mid_burst() {
+  while (($(ip netns exec "$NSA" "$REF" -C 2>/dev/null || echo 0) < N / 3)); do sleep 0.05; done
+}
+
 lossy() { # percent
   local ns
   for ns in "$NSA" "$NSB"; do
@@ -164,14 +169,14 @@ run_one() { # impl scenario
   fill_pid=$!
   case $sc in
     restart)
-      sleep 0.5
+      mid_burst
       kill -9 "$PID_b"
       wait "$PID_b" 2>/dev/null || true
       sleep 1
       start_daemon "$impl" "$NSB" "$TMP/b"
       ;;
     linkdown)
-      sleep 0.5
+      mid_burst
       ip netns exec "$NSA" ip link set fw-a down
       sleep "$LINKDOWN"
       ip netns exec "$NSA" ip link set fw-a up
