@@ -69,6 +69,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
   private purgeTimer: NodeJS.Timeout | undefined;
   /** The resync under way: one at a time, or a second round would sweep what the first saw. */
   private resyncing: Promise<void> | undefined;
+  /** A resync was asked for while one was under way: it runs when that one is over. */
+  private resyncAgain = false;
+  private stopping = false;
   /** Work started by a request or a timer that stop() must wait for. */
   private readonly pending = new Set<Promise<unknown>>();
   /**
@@ -142,6 +145,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const timer of [this.resyncTimer, this.purgeTimer]) clearTimeout(timer);
     clearInterval(this.pollTimer);
     await Promise.allSettled([...this.pending]);
@@ -186,7 +190,11 @@ export class ConntrackdEngine implements Engine, KernelSink {
    * they vanished while the cache was not told (lost events, polling).
    */
   private resync(): void {
-    if (this.resyncing) return;
+    if (this.resyncing) {
+      // Events lost while this round dumps may concern what it has dumped already: one more round after it.
+      this.resyncAgain = true;
+      return;
+    }
     this.resyncing = (async () => {
       this.cache.beginRound();
       this.redumping = true;
@@ -202,7 +210,12 @@ export class ConntrackdEngine implements Engine, KernelSink {
       this.replicating = this.sweeping = true;
       this.cache.sweep();
       this.replicating = this.sweeping = false;
-    })().finally(() => (this.resyncing = undefined));
+    })().finally(() => {
+      this.resyncing = undefined;
+      if (!this.resyncAgain || this.stopping) return;
+      this.resyncAgain = false;
+      this.resync();
+    });
     this.track(this.resyncing, DUMP_FAILED);
   }
 
