@@ -190,7 +190,12 @@ run_one() { # impl scenario
     got=$(ip netns exec "$NSB" "$REF_D" -C "$TMP/b/conf" -s cache 2>/dev/null | awk '/^cache:external/ { print $NF; exit }')
     if [[ ${got:-0} -ge $expected ]]; then
       external_keys >"$TMP/got"
-      if cmp -s "$TMP/expected" "$TMP/got"; then t1=$(now); conv=$(secs "$t0" "$t1"); break; fi
+      # Mutated replays from the fuzzer leave flows of their own: there, every real one must be in.
+      if { [[ $sc == fuzz ]] && [[ -z $(comm -23 "$TMP/expected" "$TMP/got") ]]; } || cmp -s "$TMP/expected" "$TMP/got"; then
+        t1=$(now)
+        conv=$(secs "$t0" "$t1")
+        break
+      fi
     fi
     (($(date +%s) - ${t0%.*} > DEADLINE)) && break
     sleep 0.5
