@@ -40,6 +40,8 @@ export interface SyncSetup {
   link: 'UDP' | 'TCP';
   /** The peer's changes go straight into the kernel. */
   disableExternalCache?: boolean;
+  /** More General options (e.g. the event socket's buffer sizes). */
+  general?: string;
 }
 export const FTFW_UDP: SyncSetup = { mode: 'FTFW', link: 'UDP' };
 
@@ -49,6 +51,7 @@ function configText(dir: string, setup: SyncSetup, self: (typeof NODES)[number],
   ${setup.link} { IPv4_address ${self.addr} IPv4_Destination_Address ${peer.addr} Port 3790 Interface ${self.dev} Checksum on }
 }
 General {
+  ${setup.general ?? ''}
   HashSize 8192
   HashLimit 65536
   LogFile ${dir}/${self.dev}.log

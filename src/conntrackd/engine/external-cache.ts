@@ -20,7 +20,7 @@ export interface ExternalFlow {
   updatedAt: number;
 }
 
-export class ExternalCache {
+export class ExternalCache implements Iterable<ExternalFlow> {
   readonly counters = newCacheCounters();
   private readonly flows = new Map<string, ExternalFlow>();
 
@@ -32,6 +32,16 @@ export class ExternalCache {
 
   values(): IterableIterator<ExternalFlow> {
     return this.flows.values();
+  }
+
+  /** The flows, afresh for every loop (a commit walks them twice). */
+  [Symbol.iterator](): IterableIterator<ExternalFlow> {
+    return this.flows.values();
+  }
+
+  /** Whether the peer's flow with `flow`'s key is cached. */
+  has(flow: Flow): boolean {
+    return this.flows.has(flowKey(flow));
   }
 
   /** Applies one flow message from the peer at `now` (ms since the epoch). */

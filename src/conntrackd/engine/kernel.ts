@@ -40,6 +40,9 @@ export interface KernelOptions {
   sink: KernelSink;
 }
 
+/** Creates a commit keeps unanswered at most: enough to fill the socket's batches, few enough to bound memory. */
+const COMMIT_WINDOW = 1024;
+
 export class KernelSide {
   /** `-s runtime`'s netlink counters; overruns also count as failed reads (catchEventFailed), as in 1.4.7. */
   readonly counters = newNetlinkCounters();
@@ -116,6 +119,26 @@ export class KernelSide {
     await this.ct.delete(flow);
     await this.ct.create(flow);
     return 'replaced';
+  }
+
+  /**
+   * replace() for every flow of `flows`, up to COMMIT_WINDOW at a time on
+   * the daemon's own socket, whose requests then travel many per sendmsg;
+   * `done` hears each outcome. Resolves when every flow is answered.
+   */
+  async replaceAll(flows: Iterable<Flow>, done: (flow: Flow, outcome: 'created' | 'replaced' | Error) => void): Promise<void> {
+    const it = flows[Symbol.iterator]();
+    const worker = async (): Promise<void> => {
+      for (let next = it.next(); !next.done; next = it.next()) {
+        const flow = next.value;
+        try {
+          done(flow, await this.replace(flow));
+        } catch (err) {
+          done(flow, err as Error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: COMMIT_WINDOW }, worker));
   }
 
   /** Updates the entry of `flow`'s original tuple, through the daemon's own socket; false when there was none. */
