@@ -105,11 +105,13 @@ export class ConntrackdEngine implements Engine, KernelSink {
       // A flow a resync found gone is logged as destroyed, as its lost DESTROY event would have been.
       if (change === 'destroy' && this.sweeping) this.destroyed?.record(flow.flow());
       if (!this.sync) return;
+      const replicated = flow.flow();
+      if (this.timeout !== undefined) replicated.timeout = this.timeout;
       // A resync that finds a flow the peer sent us found our own commit's
       // entry (its events were lost): sending it back would be 1.4.7's
       // "commit echo".
-      const echo = this.dumping && this.replicating && this.sync.external.has(flow.flow());
-      this.sync.cacheChanged(change, flow.slot, this.timeout, this.replicating && !echo);
+      const echo = this.dumping && this.sync.external.has(replicated);
+      this.sync.cacheChanged(change, replicated, this.replicating && !echo);
     });
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
@@ -126,7 +128,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     const sync = this.config.sync;
     if (sync && sync.channels.length > 0) {
       const inject = sync.disableExternalCache ? new ExternalInject(this.kernel, commitOptions(sync)) : undefined;
-      this.sync = new SyncSide(sync, general.hashLimit, this.log, (slot) => this.cache.flowOf(slot), inject);
+      this.sync = new SyncSide(sync, general.hashLimit, this.log, inject);
     }
   }
 

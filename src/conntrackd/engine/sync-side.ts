@@ -18,12 +18,8 @@
  *
  * The machine keeps internal-cache objects by identity and rebuilds each
  * message from the object's current contents, so there is one object per
- * cached flow here, updated in place. It holds the flow's cache slot, not
- * the flow: the flow is decoded from the cache when a message is built, so
- * a million replicated flows are a million small objects, not a million
- * JavaScript flows for the garbage collector to walk. A destroyed one keeps
- * its last flow and stays (DEAD) until the peer acknowledges its deletion,
- * and comes back to life if its key does.
+ * key here, updated in place; a destroyed one stays (DEAD) until the peer
+ * acknowledges its deletion, and comes back to life if its key does.
  */
 import { readFileSync } from 'node:fs';
 import type { Flow } from '../../ctnetlink/flow';
@@ -48,31 +44,10 @@ import type { ExternalInject } from './external-inject';
 
 /** An internal-cache flow as the mode keeps it. */
 class InternalObject implements SyncObject {
-  /** The flow once destroyed (its slot is gone); undefined while cached. */
-  private last: Flow | undefined;
-
   constructor(
     public state: 'new' | 'alive' | 'dead',
-    /** Its slot in the internal cache while cached. */
-    public slot: number,
-    private readonly side: SyncSide,
+    public flow: Flow,
   ) {}
-
-  get flow(): Flow {
-    return this.last ?? this.side.flowAt(this.slot);
-  }
-
-  /** Destroyed: keeps the flow, as the cache is about to free its slot. */
-  bury(): void {
-    this.last = this.flow;
-    this.state = 'dead';
-  }
-
-  /** Its key is cached again, at `slot`. */
-  revive(slot: number): void {
-    this.last = undefined;
-    this.slot = slot;
-  }
 }
 
 const STATE_OF: Record<CacheChange, InternalObject['state']> = { new: 'new', update: 'alive', destroy: 'dead' };
@@ -98,12 +73,7 @@ export class SyncSide implements ReplicationHost {
   readonly mode: Replication;
   readonly links: LinkSet;
   private channels: Channel[] = [];
-  /** The object of each cached flow, by cache slot. */
-  private readonly live: (InternalObject | undefined)[] = [];
-  /** The replicated flows' timeouts by cache slot (the cache keeps none); -1: none known. */
-  private timeouts = new Float64Array(1024).fill(-1);
-  /** Destroyed objects the peer has not acknowledged, by key. */
-  private readonly dead = new Map<string, InternalObject>();
+  private readonly objects = new Map<string, InternalObject>();
   private maxBatch: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private turnQueued = false;
@@ -116,8 +86,6 @@ export class SyncSide implements ReplicationHost {
     private readonly config: SyncConfig,
     hashLimit: number,
     private readonly log: Log,
-    /** The internal cache's flow at a slot. */
-    private readonly cachedFlow: (slot: number) => Flow,
     /** With DisableExternalCache: where the peer's changes go instead of the external cache. */
     private readonly inject?: ExternalInject,
   ) {
@@ -198,45 +166,32 @@ export class SyncSide implements ReplicationHost {
   }
 
   /**
-   * An internal-cache change of the flow at `slot`, whose event or dumped
-   * entry carried `timeout` (an update without one keeps the last known).
-   * `replicate` is false for the changes the daemon caused itself (dumps,
-   * its commit and flush sockets): the object follows the cache, but
-   * nothing is sent.
+   * An internal-cache change. `replicate` is false for the changes the
+   * daemon caused itself (dumps, its commit and flush sockets): the object
+   * follows the cache, but nothing is sent.
    */
-  cacheChanged(change: CacheChange, slot: number, timeout: number | undefined, replicate: boolean): void {
-    let obj = this.live[slot];
-    if (change === 'destroy') {
-      if (obj === undefined) return;
-      obj.bury();
-      this.live[slot] = undefined;
-      if (replicate) {
-        this.dead.set(flowKey(obj.flow), obj);
-      } else {
-        this.mode.forget(obj);
-        return;
-      }
+  cacheChanged(change: CacheChange, flow: Flow, replicate: boolean): void {
+    const key = flowKey(flow);
+    let obj = this.objects.get(key);
+    if (obj === undefined) {
+      if (change === 'destroy') return;
+      obj = new InternalObject(STATE_OF[change], flow);
+      this.objects.set(key, obj);
     } else {
-      this.setTimeout(slot, change, timeout);
-      if (obj === undefined) {
-        // A NEW for a key whose flow is DEAD brings the same object back to life.
-        obj = this.dead.size > 0 ? this.revived(slot) : undefined;
-        obj ??= new InternalObject(STATE_OF[change], slot, this);
-        this.live[slot] = obj;
-      }
+      // A NEW for a key whose flow is DEAD brings the same object back to life.
       obj.state = STATE_OF[change];
-      if (!replicate) return;
+      // An update without a timeout keeps the last one known.
+      if (change !== 'destroy') obj.flow = flow.timeout === undefined ? { ...flow, timeout: obj.flow.timeout } : flow;
+    }
+    if (!replicate) {
+      if (change === 'destroy') {
+        this.objects.delete(key);
+        this.mode.forget(obj);
+      }
+      return;
     }
     this.mode.changed(obj, Date.now());
     this.queueTurn();
-  }
-
-  /** The flow at a cache slot, with its replicated timeout. */
-  flowAt(slot: number): Flow {
-    const flow = this.cachedFlow(slot);
-    const timeout = this.timeouts[slot]!;
-    if (timeout >= 0) flow.timeout = timeout;
-    return flow;
   }
 
   /** `-n`: ask the peer to send all its flows. */
@@ -256,7 +211,7 @@ export class SyncSide implements ReplicationHost {
   // ReplicationHost ---------------------------------------------------------
 
   *internalObjects(): Iterable<SyncObject> {
-    for (const obj of this.live) if (obj !== undefined) yield obj;
+    for (const obj of this.objects.values()) if (obj.state !== 'dead') yield obj;
   }
 
   applyExternal(msg: DataMessage): void {
@@ -267,9 +222,8 @@ export class SyncSide implements ReplicationHost {
   }
 
   release(obj: SyncObject): void {
-    if (obj.state !== 'dead') return;
     const key = flowKey(obj.flow!);
-    if (this.dead.get(key) === obj) this.dead.delete(key);
+    if (this.objects.get(key) === obj && obj.state === 'dead') this.objects.delete(key);
   }
 
   expireExternal(msg: DataMessage): void {
@@ -277,27 +231,6 @@ export class SyncSide implements ReplicationHost {
   }
 
   // -------------------------------------------------------------------------
-
-  /** The dead object of the key now cached at `slot`, revived there; undefined when none. */
-  private revived(slot: number): InternalObject | undefined {
-    const key = flowKey(this.cachedFlow(slot));
-    const obj = this.dead.get(key);
-    if (obj === undefined) return undefined;
-    this.dead.delete(key);
-    obj.revive(slot);
-    return obj;
-  }
-
-  private setTimeout(slot: number, change: CacheChange, timeout: number | undefined): void {
-    if (slot >= this.timeouts.length) {
-      const wider = new Float64Array(Math.max(slot + 1, this.timeouts.length * 2)).fill(-1);
-      wider.set(this.timeouts);
-      this.timeouts = wider;
-    }
-    // A new flow in a slot used before has no timeout until told one.
-    if (timeout !== undefined) this.timeouts[slot] = timeout;
-    else if (change === 'new') this.timeouts[slot] = -1;
-  }
 
   private track(work: Promise<void>): void {
     this.injecting.add(work);
