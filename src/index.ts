@@ -34,9 +34,9 @@ export type {
 } from './ctnetlink/flow';
 export { STATUS_NAMES } from './ctnetlink/status';
 export { DccpState, Family, Protocol, SctpState, Status, TcpState, type ProtocolName } from './api/constants';
-export type { FlowFilterInput, FlowInput, ProtocolInput, TupleInput } from './api/input';
+export type { FlowChange, FlowFilterInput, FlowInput, ProtocolInput, TupleInput } from './api/input';
+export type { BulkResult } from './api/bulk-change';
 export { flowToJson, type JsonOptions } from './format/json';
-export type { WireEntry } from './ctnetlink/wire-entry';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './api/errors';
 export { invertTuple, translatedReply } from './ctnetlink/tuple';
 export { sendUnixDatagram } from './api/unix-datagram';

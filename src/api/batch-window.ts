@@ -2,8 +2,19 @@ import { MessageWriter } from '../netlink/attributes';
 import type { BatchHandler } from '../netlink/channel';
 import type { NetlinkError } from '../netlink/errors';
 
-/** The outcome of a request not answered yet; every kind's other outcomes are non-zero. */
-export const PENDING = 0;
+/** What became of a request of a batch. */
+export const enum Outcome {
+  /** Not answered yet. */
+  PENDING = 0,
+  /** The kernel made the change (or answered the lookup). */
+  DONE = 1,
+  /** ENOENT where the entry may have gone meanwhile (a delete or update of a dumped entry): skipped, not an error. */
+  GONE = 2,
+  /** Refused, or never answered (the channel failed): `error(i)` says why. */
+  FAILED = 3,
+  /** `conntrack -A` of an entry that exists: nothing changed, and a `-R` run goes on. */
+  EXISTED = 4,
+}
 
 /**
  * Consecutive requests packed in one buffer and sent as one batch, with the
@@ -13,7 +24,7 @@ export const PENDING = 0;
 export abstract class WindowBatch implements BatchHandler {
   readonly requests: MessageWriter;
   readonly outcomes: Uint8Array;
-  /** Why request i failed, for the outcome `failed` only. */
+  /** Why request i failed, for the outcome FAILED only. */
   private readonly errors: unknown[] = [];
   count = 0;
   answered = 0;
@@ -25,15 +36,13 @@ export abstract class WindowBatch implements BatchHandler {
   constructor(
     readonly capacity: number,
     requestBytes: number,
-    /** The outcome of a request the kernel never answered (the channel failed). */
-    private readonly failed: number,
   ) {
     this.requests = new MessageWriter(capacity * requestBytes);
     this.outcomes = new Uint8Array(capacity);
   }
 
-  /** The outcome of request `index`'s answer (an error for the kernel's error): non-zero. */
-  protected abstract outcome(index: number, err: NetlinkError | undefined): number;
+  /** The outcome of request `index`'s answer (`err` for the kernel's error): not PENDING. */
+  protected abstract outcome(index: number, err: NetlinkError | undefined): Outcome;
 
   /** Called by the window before the batch is (re)used. */
   open(window: BatchWindow<WindowBatch>): void {
@@ -41,7 +50,7 @@ export abstract class WindowBatch implements BatchHandler {
     this.requests.reset();
     this.count = this.answered = this.taken = 0;
     this.sealed = false;
-    this.outcomes.fill(PENDING);
+    this.outcomes.fill(Outcome.PENDING);
     this.errors.length = 0;
   }
 
@@ -56,15 +65,15 @@ export abstract class WindowBatch implements BatchHandler {
   onReply(index: number, err: NetlinkError | undefined): void {
     const outcome = this.outcome(index, err);
     this.outcomes[index] = outcome;
-    if (outcome === this.failed) this.errors[index] = err;
+    if (outcome === Outcome.FAILED) this.errors[index] = err;
     this.answered++;
     this.window!.answered(1, this.answered === this.count);
   }
 
   onFailure(err: Error): void {
     for (let i = 0; i < this.count; i++) {
-      if (this.outcomes[i] !== PENDING) continue;
-      this.outcomes[i] = this.failed;
+      if (this.outcomes[i] !== Outcome.PENDING) continue;
+      this.outcomes[i] = Outcome.FAILED;
       this.errors[i] = err;
     }
     const n = this.count - this.answered;
@@ -89,8 +98,8 @@ export interface WindowOptions<B extends WindowBatch> {
 }
 
 /**
- * The in-order batch window every bulk change runs on (`conntrack -D`, `-R`,
- * Conntrack.deleteEach): requests are added in order and leave in batches,
+ * The in-order batch window every bulk change runs on (through BulkChange,
+ * bulk-change.ts): requests are added in order and leave in batches,
  * many per sendmsg, while more are added; answers come back matched by
  * index; outcomes are taken in the order the requests were added. Past
  * `depth` unanswered requests the producer is held back, either by
@@ -153,7 +162,7 @@ export class BatchWindow<B extends WindowBatch> {
   next(): B | undefined {
     while (this.queue.length > 0) {
       const batch = this.queue[0]!;
-      if (batch.taken < batch.count && batch.outcomes[batch.taken] !== PENDING) {
+      if (batch.taken < batch.count && batch.outcomes[batch.taken] !== Outcome.PENDING) {
         batch.taken++;
         return batch;
       }

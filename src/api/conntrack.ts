@@ -1,8 +1,7 @@
-import { align, MessageWriter } from '../netlink/attributes';
-import { NetlinkChannel, type BatchHandler } from '../netlink/channel';
-import { NetlinkOption, NLMSG_HDRLEN } from '../netlink/constants';
-import { DumpInterruptedError, isNotFound, NetlinkError, ProtocolError } from '../netlink/errors';
-import type { MessageCursor } from '../netlink/messages';
+import { MessageWriter } from '../netlink/attributes';
+import { NetlinkChannel } from '../netlink/channel';
+import { NetlinkOption } from '../netlink/constants';
+import { DumpInterruptedError, isNotFound, NetlinkError } from '../netlink/errors';
 import { NetlinkSocket, type Transport } from '../netlink/socket';
 import { messageType, NFGENMSG_LEN, Subsystem } from '../nfnetlink/header';
 import { CtMsg, Family } from '../ctnetlink/constants';
@@ -16,7 +15,7 @@ import {
 } from '../ctnetlink/filter-kernel';
 import { compileFilter, matchesAll } from '../ctnetlink/filter-match';
 import type { Flow, Tuple } from '../ctnetlink/flow';
-import { decodeFlow } from '../ctnetlink/flow-codec';
+import { decodeFlowMessage } from '../ctnetlink/flow-codec';
 import {
   cpuStatsRequest,
   createRequest,
@@ -35,9 +34,14 @@ import type { Expectation, ExpectationEvent } from '../ctnetlink/expect';
 import { expectationStatsRequest } from '../ctnetlink/expect-requests';
 import type { EventStream, EventStreamOptions } from './event-stream';
 import type { ConntrackEvent } from '../ctnetlink/event';
-import { BulkDelete } from './bulk-delete';
+import { Outcome, type WindowBatch } from './batch-window';
+import { BulkChange, type BulkChangeOptions, type BulkResult } from './bulk-change';
+import { CreateBatch } from './bulk-create';
+import { DeleteBatch } from './bulk-delete';
+import { UpdateBatch, type EntryUpdate } from './bulk-update';
+import { ResultQueue } from './result-queue';
 import { conntrackEvents, rawConntrackEvents, type EventOptions, type RawConntrackEvent, type RawEventOptions } from './events';
-import { toFilter, toFlow, type FlowFilterInput, type FlowInput } from './input';
+import { toFilter, toFlow, type FlowChange, type FlowFilterInput, type FlowInput } from './input';
 import * as expectations from './expectations';
 import type { ExpectationLookup, NewExpectation } from './expectations';
 
@@ -149,9 +153,15 @@ function closedError(): NetlinkError {
   return new NetlinkError(9 /* EBADF */, 'sendmsg', 'the Conntrack is closed');
 }
 
-function decodeEntry(m: MessageCursor): Flow | undefined {
-  if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return undefined;
-  return decodeFlow(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
+const writeCreate = (batch: CreateBatch, flow: FlowInput): void => batch.write(flow);
+const writeUpdate = (batch: UpdateBatch, update: EntryUpdate): void => batch.write(update);
+const writeDelete = (batch: DeleteBatch, entry: WireEntry): void => batch.write(entry);
+
+/** The update request of `set` for `entry`: found by its original tuple and zone. */
+function changeOf(entry: Flow, set: FlowChange): Flow {
+  const update = { ...set, family: entry.family, orig: entry.orig, reply: {} } as Flow;
+  if (entry.zone !== undefined) update.zone = entry.zone;
+  return update;
 }
 
 /**
@@ -203,7 +213,7 @@ export class Conntrack {
       let interrupted: DumpInterruptedError | undefined;
       for (const { request, seq, match } of await this.dumpPlans(filter, options)) {
         try {
-          for await (const batch of query.dump(request, seq, decodeEntry)) {
+          for await (const batch of query.dump(request, seq, decodeFlowMessage)) {
             const kept = match ? batch.filter(match) : batch;
             if (kept.length > 0) yield kept;
           }
@@ -338,7 +348,7 @@ export class Conntrack {
     try {
       await abortable(
         channel.request(getRequest(seq, toFlow(template)), seq, (m) => {
-          found = decodeEntry(m) ?? found;
+          found = decodeFlowMessage(m) ?? found;
         }),
         options.signal,
       );
@@ -362,28 +372,6 @@ export class Conntrack {
   }
 
   /**
-   * @internal Not part of the package's API: the CLI's fast paths.
-   *
-   * Sends `count` complete requests packed in `messages` (each asking for an
-   * ACK; their sequence numbers are written here) as one batch on the modify
-   * socket; `handler` gets each answer by the request's index. The caller
-   * bounds how many are unanswered. For bulk loads (`conntrack -R`): nothing
-   * is allocated per request.
-   */
-  submitBatch(messages: Buffer, count: number, handler: BatchHandler): void {
-    const channel = this.modify();
-    const first = channel.reserveSeqs(count);
-    for (let at = 0, seq = first; at < messages.length; seq++) {
-      const length = messages.readUInt32LE(at);
-      // A header that does not fit would loop forever or write past the buffer.
-      if (length < NLMSG_HDRLEN || at + length > messages.length) throw new ProtocolError(`batch message at ${at} has length ${length}`);
-      messages.writeUInt32LE(seq, at + 8);
-      at += align(length);
-    }
-    channel.submitBatch(messages, first, count, handler);
-  }
-
-  /**
    * Changes the attributes present in `flow` of the entry with its original
    * tuple (and zone). Resolves false when there is no such entry, like
    * delete(); `conntrack -U`.
@@ -402,123 +390,220 @@ export class Conntrack {
   }
 
   /**
-   * @internal Not part of the package's API: the CLI's fast paths.
-   *
-   * Runs `apply` on every entry a dump keeps while the dump goes on and hands
-   * the results to `emit` in dump order, skipping undefined ones: the engine
-   * of bulk changes (`conntrack -D`, `-U`). Up to PIPELINE_DEPTH applications
-   * are unfinished at a time, so their requests leave many per sendmsg; past
-   * that the dump pauses. `apply` gets the reused WireEntry, valid only until
-   * it returns (copy what the result needs). The first failure of `apply` or
-   * `emit` ends the dump and rejects; resolves with the number emitted.
+   * Creates every flow of `flows` (`conntrack -R` of `-I` lines), many
+   * requests per sendmsg, and yields what became of each in the order given:
+   * `{ flow }`, or `{ flow, error }` for one the kernel refused (EEXIST for
+   * an existing entry unless `exclusive: false`); a refusal does not stop
+   * the others. Backpressure both ways: `flows` is read only as the kernel
+   * answers (at most 1024 creates unanswered) and as the results are taken.
+   * A flow that cannot be encoded (e.g. an unknown protocol name) throws.
+   * Leaving the loop early, or aborting, stops reading `flows`; creates
+   * already sent stay made.
    */
-  async pipeline<R>(
+  async *createMany(
+    flows: Iterable<FlowInput> | AsyncIterable<FlowInput>,
+    options: { exclusive?: boolean; signal?: AbortSignal } = {},
+  ): AsyncGenerator<BulkResult<FlowInput>> {
+    options.signal?.throwIfAborted();
+    const modify = this.modify();
+    const results: BulkResult<FlowInput>[] = [];
+    const exclusive = options.exclusive ?? true;
+    const bulk = new BulkChange<CreateBatch>(() => modify, {
+      depth: PIPELINE_DEPTH,
+      feed: 'await',
+      batch: () => new CreateBatch(exclusive),
+      take: (batch, i) => results.push(batch.result(i)),
+    });
+    for await (const flow of flows) {
+      options.signal?.throwIfAborted();
+      bulk.add(writeCreate, flow);
+      await bulk.room();
+      if (results.length > 0) yield* results.splice(0);
+    }
+    await bulk.finish();
+    options.signal?.throwIfAborted();
+    yield* results.splice(0);
+  }
+
+  /**
+   * Changes every entry that matches `filter` (`conntrack -U`): `change`
+   * gets each dumped entry and returns the attributes to set (undefined:
+   * leave it), the updates travel pipelined while the dump goes on, and
+   * each updated entry is yielded in dump order: as dumped, or with
+   * `readBack` as the kernel has it after the change (one lookup more per
+   * entry). An entry that vanished meanwhile is skipped; one the kernel
+   * refused to change comes with `error`. Slow consumers pause the dump.
+   */
+  async *updateEach(
     filter: FlowFilterInput,
-    apply: (entry: WireEntry) => Promise<R | undefined>,
-    emit: (result: R) => void,
-    options: AbortOptions = {},
-  ): Promise<number> {
-    const query = this.query();
-    const window: { done: boolean; value: R | undefined }[] = [];
-    let failed = false;
-    let failure: unknown;
-    let held = false;
-    let emitted = 0;
-    let drained: (() => void) | undefined;
-    const fail = (err: unknown): void => {
-      if (failed) return;
-      failed = true;
-      failure = err;
-    };
-    const release = (): void => {
-      if (held) {
-        held = false;
-        query.releaseReading();
-      }
-    };
-    const settle = (): void => {
-      while (window.length > 0 && window[0]!.done && !failed) {
-        const { value } = window.shift()!;
-        if (value === undefined) continue;
-        try {
-          emit(value);
-          emitted++;
-        } catch (err) {
-          fail(err);
-        }
-      }
-      if (failed || window.length <= PIPELINE_DEPTH / 2) release();
-      if (failed || window.length === 0) drained?.();
-    };
-    try {
-      await this.dumpRaw(filter, { signal: options.signal }, (entry) => {
-        if (failed) throw failure;
-        const slot: { done: boolean; value: R | undefined } = { done: false, value: undefined };
-        window.push(slot);
-        apply(entry).then(
-          (value) => {
-            slot.value = value;
-            slot.done = true;
-            settle();
-          },
-          (err: unknown) => {
-            fail(err);
-            settle();
-          },
-        );
-        if (!held && window.length >= PIPELINE_DEPTH) {
-          held = true;
-          query.holdReading();
-        }
-      });
-      if (window.length > 0 && !failed) await new Promise<void>((resolve) => (drained = resolve));
-    } finally {
-      release();
-    }
-    if (failed) throw failure;
-    return emitted;
+    change: (entry: Flow) => FlowChange | undefined,
+    options: { readBack?: boolean; signal?: AbortSignal } = {},
+  ): AsyncGenerator<BulkResult<Flow>> {
+    const readBack = options.readBack ?? false;
+    const update: EntryUpdate = { entry: undefined!, change: undefined! };
+    yield* this.dumpedResults<UpdateBatch, BulkResult<Flow>>(
+      filter,
+      options.signal,
+      { batch: () => new UpdateBatch(readBack), take: () => {} },
+      (bulk, entry) => {
+        const flow = entry.flow();
+        const set = change(flow);
+        if (set === undefined) return;
+        update.entry = flow;
+        update.change = changeOf(flow, set);
+        bulk.add(writeUpdate, update);
+        if (readBack) bulk.add(writeUpdate, update);
+      },
+      (batch, i) => batch.result(i),
+    );
   }
 
   /**
-   * Deletes every matching entry and shows each deleted one to `visit` (as it
-   * was dumped, in kernel order) once the kernel confirmed it. Entries that
-   * vanish meanwhile are skipped. Deletes travel pipelined while the dump goes
-   * on. Resolves with the number deleted. `conntrack -D`.
+   * Deletes every entry that matches `filter` (`conntrack -D`, Linux ≥ 2.6.14)
+   * and yields each deleted one, as dumped, in dump order once the kernel
+   * confirmed it; the deletes travel pipelined while the dump goes on. An
+   * entry that vanished meanwhile is skipped; one the kernel refused to
+   * delete comes with `error`. Slow consumers pause the dump.
    */
-  async deleteEach(filter: FlowFilterInput, visit: (deleted: WireEntry) => void, options: AbortOptions = {}): Promise<number> {
-    const query = this.query();
-    const bulk = new BulkDelete(this.modify(), PIPELINE_DEPTH, visit, () => query.holdReading(), () => query.releaseReading());
-    try {
-      await this.dumpRaw(filter, { signal: options.signal }, (entry) => bulk.add(entry));
-    } catch (err) {
-      // An interrupted dump still saw every entry: finish what it started, then report it.
-      if (err instanceof DumpInterruptedError) await bulk.finish();
-      else bulk.fail(err);
-      throw err;
-    }
-    return bulk.finish();
+  async *deleteEach(filter: FlowFilterInput = {}, options: AbortOptions = {}): AsyncGenerator<BulkResult<Flow>> {
+    const view = new WireEntry();
+    yield* this.dumpedResults<DeleteBatch, BulkResult<Flow>>(
+      filter,
+      options.signal,
+      { batch: () => new DeleteBatch(), take: () => {} },
+      (bulk, entry) => bulk.add(writeDelete, entry),
+      (batch, i) => {
+        const outcome = batch.outcomes[i];
+        if (outcome === Outcome.GONE) return undefined;
+        const flow = batch.entry(i, view).flow();
+        return outcome === Outcome.DONE ? { flow } : { flow, error: batch.error(i) as Error };
+      },
+    );
   }
 
   /**
+   * @internal Not part of the package's API: the CLI's fast path.
+   *
+   * deleteEach() that shows each deleted entry to `visit` undecoded (the
+   * reused WireEntry, valid only during the call) and rejects with the first
+   * refusal. Resolves with the number deleted. `conntrack -D`.
+   */
+  async deleteEntries(filter: FlowFilterInput, visit: (deleted: WireEntry) => void, options: AbortOptions = {}): Promise<number> {
+    return this.deleteShown(filter, undefined, visit, options.signal);
+  }
+
+  /**
+   * @internal Not part of the package's API: conntrackd's flush.
+   *
    * Deletes every entry that `select` picks and shows each deleted one to
-   * `visit`, like deleteEach() with a predicate of the caller's instead of a
-   * FlowFilter (conntrackd's `-F` keeps what its own filter ignores).
+   * `visit`, like deleteEntries() with a predicate of the caller's instead
+   * of a FlowFilter (conntrackd's `-F` keeps what its own filter ignores).
    * `select` gets the reused WireEntry, valid only during the call.
    * Resolves with the number deleted.
    */
   async deleteWhere(select: (entry: WireEntry) => boolean, visit: (deleted: WireEntry) => void = () => {}): Promise<number> {
+    return this.deleteShown({}, select, visit, undefined);
+  }
+
+  /**
+   * @internal Not part of the package's API: `conntrack -R`.
+   *
+   * A bulk change on the modify socket for a producer that awaits room()
+   * after each add; the socket is opened when the first batch is sent.
+   */
+  bulkChange<B extends WindowBatch>(options: Omit<BulkChangeOptions<B>, 'depth' | 'feed' | 'hold' | 'release'>): BulkChange<B> {
+    return new BulkChange<B>(() => this.modify(), { ...options, depth: PIPELINE_DEPTH, feed: 'await' });
+  }
+
+  private async deleteShown(
+    filter: FlowFilterInput,
+    select: ((entry: WireEntry) => boolean) | undefined,
+    visit: (deleted: WireEntry) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    const view = new WireEntry();
+    let deleted = 0;
+    await this.changeDumped<DeleteBatch>(
+      filter,
+      signal,
+      {
+        batch: () => new DeleteBatch(),
+        take: (batch, i) => {
+          const outcome = batch.outcomes[i];
+          if (outcome === Outcome.FAILED) throw batch.error(i);
+          if (outcome !== Outcome.DONE) return;
+          visit(batch.entry(i, view));
+          deleted++;
+        },
+      },
+      (bulk, entry) => {
+        if (!select || select(entry)) bulk.add(writeDelete, entry);
+      },
+    );
+    return deleted;
+  }
+
+  /**
+   * Runs a bulk change fed by a dump of `filter`: `add` gets every entry the
+   * filter keeps (the reused WireEntry, valid only during the call) and adds
+   * its requests to `bulk`; past the window's depth the dump pauses. An
+   * interrupted dump still saw every entry: what it started is finished,
+   * then the interruption reported.
+   */
+  private async changeDumped<B extends WindowBatch>(
+    filter: FlowFilterInput,
+    signal: AbortSignal | undefined,
+    kind: Pick<BulkChangeOptions<B>, 'batch' | 'take'>,
+    add: (bulk: BulkChange<B>, entry: WireEntry) => void,
+  ): Promise<void> {
     const query = this.query();
-    const bulk = new BulkDelete(this.modify(), PIPELINE_DEPTH, visit, () => query.holdReading(), () => query.releaseReading());
+    const modify = this.modify();
+    const bulk = new BulkChange<B>(() => modify, {
+      ...kind,
+      depth: PIPELINE_DEPTH,
+      feed: 'dump',
+      hold: () => query.holdReading(),
+      release: () => query.releaseReading(),
+    });
     try {
-      await this.dumpRaw({}, {}, (entry) => {
-        if (select(entry)) bulk.add(entry);
-      });
+      await this.dumpRaw(filter, { signal }, (entry) => add(bulk, entry));
     } catch (err) {
       if (err instanceof DumpInterruptedError) await bulk.finish();
       else bulk.fail(err);
       throw err;
     }
-    return bulk.finish();
+    await bulk.finish();
+  }
+
+  /**
+   * changeDumped() as an async iterator of what `result` makes of each
+   * answered request, in order (undefined: nothing to yield). A consumer
+   * that lags pauses the dump; one that leaves early ends it at once.
+   */
+  private async *dumpedResults<B extends WindowBatch, R>(
+    filter: FlowFilterInput,
+    signal: AbortSignal | undefined,
+    kind: Pick<BulkChangeOptions<B>, 'batch' | 'take'>,
+    add: (bulk: BulkChange<B>, entry: WireEntry) => void,
+    result: (batch: B, index: number) => R | undefined,
+  ): AsyncGenerator<R> {
+    signal?.throwIfAborted();
+    const query = this.query();
+    const queue = new ResultQueue<R>(PIPELINE_DEPTH, () => query.holdReading(), () => query.releaseReading());
+    const take = (batch: B, i: number): void => {
+      const r = result(batch, i);
+      if (r !== undefined) queue.push(r);
+    };
+    this.changeDumped<B>(filter, signal, { ...kind, take }, add).then(
+      () => queue.end(false),
+      (err: unknown) => queue.end(true, err),
+    );
+    try {
+      yield* queue.results();
+    } finally {
+      // Left early: the dump may still be running (see wholeDump).
+      if (!queue.done) this.retire(query);
+    }
   }
 
   /** Sends one change; false when the entry was gone already (ENOENT). */
@@ -531,19 +616,6 @@ export class Conntrack {
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
-    }
-  }
-
-  /**
-   * Deletes every entry that matches, yielding the deleted ones per dumped
-   * batch in kernel order. Deletes of a batch are in flight together while
-   * the dump goes on. `conntrack -D`.
-   */
-  async *deleteMatching(filter: FlowFilterInput = {}, options: AbortOptions = {}): AsyncGenerator<Flow[]> {
-    for await (const batch of this.dumpBatches(filter, { signal: options.signal })) {
-      const done = await Promise.all(batch.map((flow) => this.delete(flow)));
-      const deleted = batch.filter((_, i) => done[i]);
-      if (deleted.length > 0) yield deleted;
     }
   }
 
@@ -561,7 +633,7 @@ export class Conntrack {
       await channel.request(flushRequest(seq), seq);
       return entries;
     }
-    return this.deleteEach(filter, () => {}, options);
+    return this.deleteEntries(filter, () => {}, options);
   }
 
   /** Number of entries in the namespace's table (`conntrack -C`). */

@@ -48,3 +48,9 @@ export function toFilter(filter: FlowFilterInput): FlowFilter {
   if (filter.reply) out.reply = toTuple(filter.reply);
   return out;
 }
+
+/**
+ * The attributes an update sets (updateEach): timeout, mark, status, labels,
+ * protocol state...; the entry is found by its own original tuple and zone.
+ */
+export type FlowChange = Partial<Omit<FlowInput, 'family' | 'orig' | 'reply' | 'master' | 'zone' | 'id'>>;

@@ -2,7 +2,7 @@
  * Runs the commands of a `-R` file with 1.4.7's outcome —
  * output, exit status and resulting table — but not its pace: 1.4.7 waits
  * for the kernel's answer to each line before it sends the next, we keep up
- * to DEPTH `-I`/`-A` lines in flight, their requests (encoded when the file
+ * to 1024 `-I`/`-A` lines in flight (Conntrack.bulkChange), their requests (encoded when the file
  * was checked, see load-file-spool.ts) packed BATCH to a buffer, many
  * buffers per sendmsg, the answers matched by index: nothing is allocated
  * per line.
@@ -17,7 +17,8 @@
  * made, so it starts only when every create before it has been answered,
  * and nothing after it is sent before it ends.
  */
-import { BatchWindow, WindowBatch } from '../api/batch-window';
+import { Outcome, WindowBatch } from '../api/batch-window';
+import type { BulkChange } from '../api/bulk-change';
 import type { Conntrack } from '../api/conntrack';
 import { isNotFound, type NetlinkError } from '../api/errors';
 import { writeDeleteOfCreate } from '../ctnetlink/requests';
@@ -26,8 +27,6 @@ import type { ScriptCreate, ScriptStep } from './load-file-spool';
 import type { CommandSelection } from './options';
 import type { CommandLine } from './parse';
 
-/** Creates unanswered at most: as many as the library keeps in flight on its modify socket. */
-const DEPTH = 1024;
 /** Creates per batch buffer. */
 const BATCH = 256;
 
@@ -58,13 +57,6 @@ export async function runScript(steps: Iterable<ScriptStep>, env: ScriptEnvironm
   }
 }
 
-const enum Outcome {
-  CREATED = 1,
-  /** `-A` of an existing entry: nothing changed, and the run goes on (see isExistingAdd). */
-  EXISTED = 2,
-  FAILED = 3,
-}
-
 /** Consecutive creates in one buffer, sent together. */
 class CreateBatch extends WindowBatch {
   /** Request i spans starts[i]..starts[i + 1] of requests. */
@@ -72,7 +64,7 @@ class CreateBatch extends WindowBatch {
   private readonly commands: CommandSelection[] = [];
 
   constructor() {
-    super(BATCH, 160, Outcome.FAILED);
+    super(BATCH, 160);
   }
 
   /** Writes `create` as request `count` (the window counts it). */
@@ -92,92 +84,109 @@ class CreateBatch extends WindowBatch {
     return this.commands[i]!;
   }
 
-  protected outcome(index: number, err: NetlinkError | undefined): number {
-    if (err === undefined) return Outcome.CREATED;
+  protected outcome(index: number, err: NetlinkError | undefined): Outcome {
+    if (err === undefined) return Outcome.DONE;
     return isExistingAdd({ command: this.commands[index]! }, err) ? Outcome.EXISTED : Outcome.FAILED;
   }
 }
 
-/** Sends a sealed batch on the modify socket; one that cannot be sent fails whole. */
-function submitVia(env: ScriptEnvironment): (batch: WindowBatch) => void {
-  return (batch) => {
-    try {
-      // The view stays valid: the batch is not written again before it is recycled, after its answers.
-      env.conntrack().submitBatch(batch.requests.view(), batch.count, batch);
-    } catch (err) {
-      // The socket could not be opened: the creates fail with that, as 1.4.7's first one does.
-      batch.onFailure(err as Error);
-    }
-  };
+const writeCreate = (batch: CreateBatch, create: ScriptCreate): void => batch.write(create);
+const writeUndo = (batch: UndoBatch, create: Buffer): void => writeDeleteOfCreate(batch.requests, 0, create);
+
+/** The first create that failed, as the problem 1.4.7 reports for its line. */
+class CreateFailed {
+  constructor(readonly problem: unknown) {}
 }
 
 /** The creates sent and not yet looked at, in file order. */
 class CreateWindow {
-  private readonly window: BatchWindow<CreateBatch>;
+  /** Made by the first create: a run of other commands only never opens the modify socket. */
+  private bulk: BulkChange<CreateBatch> | undefined;
+  /** The creates after the failed one were taken back. */
+  private undone = false;
 
-  constructor(private readonly env: ScriptEnvironment) {
-    this.window = new BatchWindow<CreateBatch>({ depth: DEPTH, batch: () => new CreateBatch(), submit: submitVia(env) });
-  }
+  constructor(private readonly env: ScriptEnvironment) {}
 
   async add(create: ScriptCreate): Promise<void> {
-    const batch = this.window.current();
-    batch.write(create);
-    this.window.added(batch);
-    // Refill by halves: the next DEPTH/2 lines leave in a few sendmsg calls.
-    if (this.window.pending >= DEPTH) await this.window.settle(DEPTH / 2, () => this.check());
+    const bulk = this.open(create);
+    try {
+      bulk.add(writeCreate, create);
+      await bulk.room();
+    } catch (err) {
+      throw await this.failed(err);
+    }
   }
 
   /** Waits for every create sent, and sends the ones not sent yet first. */
-  drain(): Promise<void> {
-    return this.window.settle(0, () => this.check());
-  }
-
-  /** Takes answered creates off the front; rejects with the first failure, once the creates after it are undone. */
-  private async check(): Promise<void> {
-    for (let batch = this.window.next(); batch; batch = this.window.next()) {
-      const i = batch.taken - 1;
-      if (batch.outcomes[i] !== Outcome.FAILED) continue;
-      await this.undoLater();
-      throw this.env.failure(batch.error(i), batch.command(i));
+  async drain(): Promise<void> {
+    try {
+      await this.bulk?.finish();
+    } catch (err) {
+      throw await this.failed(err);
     }
   }
 
-  /** Deletes the entries that creates after a failed one made: 1.4.7 never sent them. */
-  private async undoLater(): Promise<void> {
-    const later = this.window.takeRest();
-    await this.window.settle(0, () => {});
-    const undo = new BatchWindow<UndoBatch>({ depth: Infinity, batch: () => new UndoBatch(), submit: submitVia(this.env) });
+  private open(create: ScriptCreate): BulkChange<CreateBatch> {
+    if (this.bulk) return this.bulk;
+    let conntrack: Conntrack;
+    try {
+      conntrack = this.env.conntrack();
+    } catch (err) {
+      // The table could not be opened: the first create fails with that, as 1.4.7's does.
+      throw this.env.failure(err, create.command);
+    }
+    this.bulk = conntrack.bulkChange<CreateBatch>({
+      batch: () => new CreateBatch(),
+      take: (batch, i) => {
+        if (batch.outcomes[i] === Outcome.FAILED) throw new CreateFailed(this.env.failure(batch.error(i), batch.command(i)));
+      },
+    });
+    return this.bulk;
+  }
+
+  /**
+   * The problem the run fails with, once the creates after the failed one
+   * are undone (1.4.7 never sent them). The first failure wins: drain()
+   * after a failed add() reports the same one.
+   */
+  private async failed(err: unknown): Promise<unknown> {
+    if (!(err instanceof CreateFailed)) return err;
+    if (this.undone) return err.problem;
+    this.undone = true;
+    const bulk = this.bulk!;
+    await bulk.finish().catch(() => undefined);
+    await this.undoLater(bulk.untaken());
+    return err.problem;
+  }
+
+  /** Deletes the entries that creates after the failed one made. */
+  private async undoLater(later: CreateBatch[]): Promise<void> {
+    let failure: unknown;
+    const undo = this.env.conntrack().bulkChange<UndoBatch>({
+      batch: () => new UndoBatch(),
+      take: (batch, i) => {
+        if (batch.outcomes[i] === Outcome.FAILED) failure ??= batch.error(i);
+      },
+    });
     for (const batch of later) {
       for (let i = batch.taken; i < batch.count; i++) {
-        if (batch.outcomes[i] !== Outcome.CREATED) continue;
-        const into = undo.current();
-        writeDeleteOfCreate(into.requests, 0, batch.request(i));
-        undo.added(into);
+        if (batch.outcomes[i] !== Outcome.DONE) continue;
+        undo.add(writeUndo, batch.request(i));
+        await undo.room();
       }
     }
-    let failure: unknown;
-    await undo.settle(0, () => {
-      for (let batch = undo.next(); batch; batch = undo.next()) {
-        const i = batch.taken - 1;
-        if (batch.outcomes[i] === UndoOutcome.FAILED) failure ??= batch.error(i);
-      }
-    });
+    await undo.finish();
     if (failure !== undefined) throw this.env.failure(failure, 'CT_DELETE');
   }
-}
-
-const enum UndoOutcome {
-  DELETED = 1,
-  FAILED = 2,
 }
 
 /** The deletes that take back creates; an entry already gone (ENOENT) is no failure. */
 class UndoBatch extends WindowBatch {
   constructor() {
-    super(BATCH, 160, UndoOutcome.FAILED);
+    super(BATCH, 160);
   }
 
-  protected outcome(_index: number, err: NetlinkError | undefined): number {
-    return err === undefined || isNotFound(err) ? UndoOutcome.DELETED : UndoOutcome.FAILED;
+  protected outcome(_index: number, err: NetlinkError | undefined): Outcome {
+    return err === undefined || isNotFound(err) ? Outcome.DONE : Outcome.FAILED;
   }
 }

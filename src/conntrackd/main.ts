@@ -9,6 +9,8 @@ import { BrokenPipe, stderr, stdout } from '../libc/output';
 import { dieOf } from '../libc/signals';
 import { parseArgs, type ArgsOutcome } from './cli/args';
 import { CANT_CONNECT, request } from './cli/client';
+import { Request } from './control/codes';
+import { commitFailures } from './control/commit-report';
 import { usageText, VERSION_TEXT } from './cli/usage';
 import type { Config } from './config/config';
 import { ConfigError, readConfig, type ParseResult } from './config/parse';
@@ -85,15 +87,22 @@ function run(processArgv: readonly string[], channel: DetachedChannel | undefine
 async function client(outcome: Extract<ArgsOutcome, { kind: 'request' }>, config: Config, log: DaemonLog): Promise<number> {
   const decoder = new StringDecoder('utf8');
   let replied = false;
+  // A commit's reply is read back for its count of failures (our daemon's report).
+  const committing = outcome.code === Request.CT_COMMIT || outcome.code === Request.ALL_COMMIT;
+  let text = '';
+  const print = (piece: string): void => {
+    if (committing) text += piece;
+    stdout.write(piece);
+  };
   const delivered = await request(config.general.unixPath, outcome.code, (chunk) => {
     replied ||= chunk.length > 0;
     try {
-      stdout.write(decoder.write(chunk));
+      print(decoder.write(chunk));
     } catch (err) {
       failed(err);
     }
   });
-  stdout.write(decoder.end());
+  print(decoder.end());
   if (!delivered) {
     log.write('ERROR', CANT_CONNECT);
     return 1;
@@ -102,7 +111,8 @@ async function client(outcome: Extract<ArgsOutcome, { kind: 'request' }>, config
     log.write('ERROR', 'the daemon sent no JSON: it does not know this extension (conntrackd 1.4.7?)');
     return 1;
   }
-  return 0;
+  // Beyond 1.4.7 (whose client exits 0 whatever the daemon did): a commit that left entries out fails.
+  return (commitFailures(text) ?? 0) > 0 ? 1 : 0;
 }
 
 function daemon(outcome: Extract<ArgsOutcome, { kind: 'daemon' }>, parsed: ParseResult, channel: DetachedChannel | undefined): Promise<number> {

@@ -1,7 +1,10 @@
 import { AttributeCursor, type MessageWriter } from '../netlink/attributes';
+import type { MessageCursor } from '../netlink/messages';
+import { messageType, NFGENMSG_LEN, Subsystem } from '../nfnetlink/header';
 import {
   CountersAttr,
   CtAttr,
+  CtMsg,
   DccpAttr,
   HelpAttr,
   NatAttr,
@@ -53,6 +56,14 @@ export { encodeTuple } from './tuple-codec';
 
 /** Stands for a direction not (yet) seen while decoding; never escapes decodeFlow. */
 const NO_TUPLE: Tuple = Object.freeze({});
+
+const CT_NEW = messageType(Subsystem.CTNETLINK, CtMsg.NEW);
+
+/** The entry an IPCTNL_MSG_CT_NEW message (a dumped or looked-up entry) carries; undefined for any other message. */
+export function decodeFlowMessage(m: MessageCursor): Flow | undefined {
+  if (m.type !== CT_NEW || m.end - m.payload < NFGENMSG_LEN) return undefined;
+  return decodeFlow(m.buf, m.payload + NFGENMSG_LEN, m.end, m.buf[m.payload]!);
+}
 
 /**
  * Decodes the entry whose attributes fill `buf[start, end)`. Every attribute

@@ -55,9 +55,15 @@ export function dumpRequest(seq: number, req: DumpRequest): Buffer {
 /** Looks one entry up by its tuple(s) and zone. */
 export function getRequest(seq: number, template: Flow): Buffer {
   const w = new MessageWriter();
+  writeGetRequest(w, seq, template);
+  return w.toBuffer();
+}
+
+/** Appends getRequest()'s message to `w` (a batch of requests). */
+export function writeGetRequest(w: MessageWriter, seq: number, template: Flow): void {
   const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.GET, REQUEST_ACK, seq, template.family);
   encodeFlow(w, template);
-  return finish(w, start);
+  w.endMessage(start);
 }
 
 /**
@@ -100,10 +106,16 @@ export function writeCreateRequest(w: MessageWriter, seq: number, flow: Flow, ex
 /** Changes an existing entry, found by its tuple; only the attributes present change. */
 export function updateRequest(seq: number, flow: Flow): Buffer {
   const w = new MessageWriter();
+  writeUpdateRequest(w, seq, flow);
+  return w.toBuffer();
+}
+
+/** Appends updateRequest()'s message to `w` (a batch of requests). */
+export function writeUpdateRequest(w: MessageWriter, seq: number, flow: Flow): void {
   const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.NEW, REQUEST_ACK, seq, flow.family);
   // Clearing IPS_CONFIRMED is refused (EBUSY), so a status change keeps it set.
   encodeFlow(w, flow, flow.status === undefined ? undefined : flow.status | Status.CONFIRMED);
-  return finish(w, start);
+  w.endMessage(start);
 }
 
 /**

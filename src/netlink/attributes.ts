@@ -158,6 +158,11 @@ export class MessageWriter {
     this.pos = 0;
   }
 
+  /** Drops what was written past `length` (a message whose encoding failed half-way). */
+  truncate(length: number): void {
+    this.pos = Math.min(this.pos, length);
+  }
+
   /** Starts an nlmsghdr; returns the offset to pass to endMessage. */
   beginMessage(type: number, flags: number, seq: number, pid = 0): number {
     const start = this.reserve(16);

@@ -27,6 +27,12 @@ export interface ReplyHandler {
 export interface BatchHandler {
   /** Request `index` was answered: `err` undefined for an ACK. */
   onReply(index: number, err: NetlinkError | undefined): void;
+  /**
+   * A data message answering request `index` (a lookup's entry), before its
+   * ACK. The cursor (and its buffer) is valid only during the call; without
+   * this hook such messages count as unsolicited.
+   */
+  onData?(index: number, m: MessageCursor): void;
   /** The channel failed (closed, receive error, lost replies): the unanswered requests never will be. */
   onFailure(err: Error): void;
 }
@@ -385,7 +391,7 @@ export class NetlinkChannel {
       while (m.next()) {
         current = m.seq === 0 || m.pid !== this.portid ? undefined : this.pending.get(m.seq);
         if (!current) {
-          if (m.type !== MessageType.ERROR || !this.batchReply(m)) this.options.onUnsolicited?.(m);
+          if (!this.batchReply(m)) this.options.onUnsolicited?.(m);
           continue;
         }
         if (m.flags & MessageFlags.DUMP_INTR) current.interrupted = true;
@@ -412,13 +418,22 @@ export class NetlinkChannel {
     this.finish(p.seq, errorOf(m));
   }
 
-  /** An ACK or error for a request of a batch; false when no batch sent `m.seq`. */
+  /**
+   * An ACK, error or data message (onData) for a request of a batch; false
+   * when no batch sent `m.seq` or nobody takes its data.
+   */
   private batchReply(m: MessageCursor): boolean {
-    if (m.pid !== this.portid) return false;
+    // Events carry sequence number 0, also those our own requests caused.
+    if (m.pid !== this.portid || m.seq === 0) return false;
     for (let i = 0; i < this.batches.length; i++) {
       const b = this.batches[i]!;
       const index = (m.seq - b.firstSeq) >>> 0;
       if (index >= b.count) continue;
+      if (m.type !== MessageType.ERROR) {
+        if (m.type < 0x10 || !b.handler.onData) return false;
+        b.handler.onData(index, m);
+        return true;
+      }
       const err = errorOf(m);
       if (++b.answered === b.count) this.batches.splice(i, 1);
       b.handler.onReply(index, err);

@@ -74,13 +74,13 @@ ${blocks.join('\n')}
   ${setup.expectationSync ? `Options { ExpectationSync ${setup.expectationSync} }` : ''}
 }
 General {
+  ${setup.general ?? ''}
   HashSize 8192
   HashLimit 65536
   LogFile ${dir}/${self.dev}.log
   LockFile ${dir}/${self.dev}.lock
   UNIX { Path ${dir}/${self.dev}.ctl }
   Scheduler { Type FIFO Priority 0 }
-  ${setup.general ?? ''}
   Filter From Userspace {
     Address Ignore { IPv4_address 127.0.0.1 ${ignored.join(' ')} }
   }

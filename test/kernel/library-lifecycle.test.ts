@@ -81,7 +81,9 @@ test('after close() every method fails with NetlinkError EBADF, and nothing is r
     create: () => ct.create(flow),
     update: () => ct.update(flow),
     delete: () => ct.delete(flow),
-    deleteEach: () => ct.deleteEach({}, () => {}),
+    deleteEach: () => count(ct.deleteEach({})),
+    updateEach: () => count(ct.updateEach({}, () => ({ mark: 1 }))),
+    createMany: () => count(ct.createMany([flow])),
     flush: () => ct.flush(),
     count: () => ct.count(),
     stats: () => ct.stats(),
@@ -133,12 +135,9 @@ test('an AbortSignal ends a dump, a dumpRaw and a bulk delete with its reason; t
 
   const bulk = new AbortController();
   let deleted = 0;
-  await assert.rejects(
-    ct.deleteEach({}, () => {
-      if (++deleted === 10) bulk.abort(reason);
-    }, { signal: bulk.signal }),
-    (err: unknown) => err === reason,
-  );
+  await assert.rejects(async () => {
+    for await (const _ of ct.deleteEach({}, { signal: bulk.signal })) if (++deleted === 10) bulk.abort(reason);
+  }, (err: unknown) => err === reason);
   const left = await ct.count();
   assert.ok(left > 0 && left <= ENTRIES - deleted, `${left} left after ${deleted} deletes were reported`);
 

@@ -161,38 +161,37 @@ test('Conntrack.deleteEach on a busy table, racing another deleter', async (t) =
   const ct = Conntrack.open({ netns: busy.ns.name });
   t.after(() => ct.close());
   const visited: string[] = [];
-  const deleted = await ct.deleteEach({ mark: { value: TARGET_MARK, mask: 0xffffffff } }, (e) => {
+  for await (const { flow, error } of ct.deleteEach({ mark: { value: TARGET_MARK, mask: 0xffffffff } })) {
     busy.race();
-    const flow = e.flow();
+    assert.equal(error, undefined);
     assert.equal(flow.mark, TARGET_MARK);
     visited.push(`src=${flow.orig.src} dst=${flow.orig.dst} sport=${flow.orig.sport} dport=${flow.orig.dport}`);
-  });
+  }
+  const deleted = visited.length;
   const competitor = await busy.settle();
-  assert.equal(deleted, visited.length);
   assertDisjoint(visited, competitor);
   await assertOnlyTargetsChanged(busy);
   t.diagnostic(`ours deleted ${deleted}, the competitor ${competitor.length}`);
 });
 
-test('Conntrack.pipeline + update on a busy table: vanished entries are ENOENT, the rest all updated', async (t) => {
+test('Conntrack.updateEach on a busy table: vanished entries are skipped, the rest all updated', async (t) => {
   const busy = await busyTable(t, 'race-libupd');
   const ct = Conntrack.open({ netns: busy.ns.name });
   t.after(() => ct.close());
-  let vanished = 0;
   let seen = 0;
-  const updated = await ct.pipeline(
-    { mark: { value: TARGET_MARK, mask: 0xffffffff } },
-    async (e) => {
-      // The competitor deletes faster than we update: let it in once we are well started,
-      // so that both sides win some of the remaining entries.
-      if (++seen === 2000) busy.race();
-      const flow = e.flow();
-      if (await ct.update({ family: flow.family, orig: flow.orig, reply: {}, mark: NEW_MARK })) return flow;
-      vanished++;
-      return undefined;
-    },
-    () => {},
-  );
+  let updated = 0;
+  const change = (): { mark: number } => {
+    // The competitor deletes faster than we update: let it in once we are well started,
+    // so that both sides win some of the remaining entries.
+    if (++seen === 2000) busy.race();
+    return { mark: NEW_MARK };
+  };
+  for await (const { flow, error } of ct.updateEach({ mark: { value: TARGET_MARK, mask: 0xffffffff } }, change)) {
+    assert.equal(error, undefined);
+    assert.equal(flow.mark, TARGET_MARK, 'as dumped');
+    updated++;
+  }
+  const vanished = seen - updated;
   await busy.settle();
   // Our updates succeeded for `updated` entries; the competitor may delete some of them afterwards.
   assert.ok((await countMark(busy.ns, NEW_MARK)) <= updated);

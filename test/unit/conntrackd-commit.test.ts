@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Flow } from '../../src/ctnetlink/flow';
+import { commitFailures, commitReport } from '../../src/conntrackd/control/commit-report';
 import { commitFlows, committedFlow } from '../../src/conntrackd/engine/commit';
 import { ExternalCache, type ExternalFlow } from '../../src/conntrackd/engine/external-cache';
 import { MessageType } from '../../src/conntrackd/sync/header';
@@ -45,19 +46,31 @@ describe('commitFlows', () => {
   it('creates masters before related flows and counts what failed', async () => {
     const related = replicated({ orig: { l3: 2, src: '10.0.0.1', dst: '192.0.2.1', proto: 6, sport: 40001, dport: 20 }, master: { l3: 2, src: '10.0.0.1', dst: '192.0.2.1', proto: 6, sport: 40000, dport: 21 } });
     const master = replicated();
-    const order: number[] = [];
+    const other = replicated({ orig: { ...master.orig, sport: 40002 } });
+    const rounds: number[][] = [];
+    const failed: number[] = [];
     const result = await commitFlows(
-      [entry(related, Date.now()), entry(master, Date.now())],
+      [entry(related, Date.now()), entry(master, Date.now()), entry(other, Date.now())],
       { tcpWindowTracking: false },
-      async (flow) => {
-        order.push(flow.orig.sport!);
-        if (flow.master) throw new Error('ENOENT');
-        return 'created';
+      async (flows, done) => {
+        const round = [...flows];
+        rounds.push(round.map((f) => f.orig.sport!));
+        for (const flow of round) done(flow, flow.master ? new Error('ENOENT') : flow.orig.sport === 40002 ? 'replaced' : 'created');
       },
-      () => {},
+      (flow) => failed.push(flow.orig.sport!),
     );
-    assert.deepEqual(order, [40000, 40001]);
-    assert.deepEqual(result, { created: 1, replaced: 0, failed: 1 });
+    assert.deepEqual(rounds, [[40000, 40002], [40001]]);
+    assert.deepEqual(failed, [40001]);
+    assert.deepEqual(result, { created: 1, replaced: 1, failed: 1 });
+  });
+});
+
+describe('commit report', () => {
+  it('is read back by the client: failures counted, no report from 1.4.7', () => {
+    assert.equal(commitReport(7, 0), 'commit: 7 entries committed, 0 failed\n');
+    assert.equal(commitFailures(commitReport(5, 2)), 2);
+    assert.equal(commitFailures(commitReport(5, 0)), 0);
+    assert.equal(commitFailures(''), undefined);
   });
 });
 

@@ -15,6 +15,8 @@ export interface Request {
   type: number;
   flags: number;
   seq: number;
+  /** The message after its nlmsghdr (a copy). */
+  payload: Buffer;
 }
 
 /**
@@ -34,7 +36,7 @@ export class FakeKernel implements Transport {
     const reqs: Request[] = [];
     for (const b of buffers) {
       const m = new MessageCursor(b, b.length);
-      while (m.next()) reqs.push({ type: m.type, flags: m.flags, seq: m.seq });
+      while (m.next()) reqs.push({ type: m.type, flags: m.flags, seq: m.seq, payload: Buffer.from(b.subarray(m.payload, m.end)) });
     }
     this.sendCalls.push(reqs);
     for (const r of reqs) this.queue.push(...this.respond(r));

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import type { Conntrack } from '../../src/api/conntrack';
+import { Conntrack } from '../../src/api/conntrack';
 import { CtMsg } from '../../src/ctnetlink/constants';
 import { decodeFlow } from '../../src/ctnetlink/flow-codec';
 import { writeCreateRequest } from '../../src/ctnetlink/requests';
@@ -14,10 +14,9 @@ import { runScript } from '../../src/cli/load-file-run';
 import type { ScriptStep } from '../../src/cli/load-file-spool';
 import { parseCommandLine } from '../../src/cli/parse';
 import { MessageWriter } from '../../src/netlink/attributes';
-import type { BatchHandler } from '../../src/netlink/channel';
 import { NetlinkError } from '../../src/netlink/errors';
-import { MessageCursor } from '../../src/netlink/messages';
 import { NFGENMSG_LEN } from '../../src/nfnetlink/header';
+import { ackMessage, FakeKernel } from './fake-kernel';
 
 const EPERM = 1;
 const EEXIST = 17;
@@ -35,24 +34,20 @@ function create(n: number, command = '-I'): ScriptStep {
 }
 
 /**
- * A table whose requests are answered later, in the order they were sent
- * (as the kernel answers them); the create of entry n fails with `errors[n]`.
+ * A table behind the library's fake-kernel seam: requests are answered
+ * later, in the order they were sent (as the kernel answers them); the
+ * create of entry n fails with `errors[n]`.
  */
 function fakeTable(errors: Record<number, number> = {}) {
   const log: string[] = [];
-  const conntrack = {
-    submitBatch(messages: Buffer, count: number, handler: BatchHandler): void {
-      const m = new MessageCursor(messages, messages.length);
-      for (let i = 0; i < count && m.next(); i++) {
-        const flow = decodeFlow(messages, m.payload + NFGENMSG_LEN, m.end, messages[m.payload]!);
-        const n = Number(flow.orig.src!.split('.')[3]);
-        const isCreate = (m.type & 0xff) === CtMsg.NEW;
-        log.push(`${isCreate ? 'create' : 'delete'} ${n}`);
-        const errno = isCreate ? errors[n] : undefined;
-        setImmediate(() => handler.onReply(i, errno ? new NetlinkError(-errno, 'sendmsg') : undefined));
-      }
-    },
-  } as unknown as Conntrack;
+  const kernel = new FakeKernel((r) => {
+    const flow = decodeFlow(r.payload, NFGENMSG_LEN, r.payload.length, r.payload[0]!);
+    const n = Number(flow.orig.src!.split('.')[3]);
+    const isCreate = (r.type & 0xff) === CtMsg.NEW;
+    log.push(`${isCreate ? 'create' : 'delete'} ${n}`);
+    return [ackMessage(r.seq, isCreate ? errors[n] : undefined)];
+  });
+  const conntrack = Conntrack.open({ transport: () => kernel });
   const run = async (steps: ScriptStep[]): Promise<unknown> => {
     try {
       await runScript(steps, {
@@ -63,6 +58,8 @@ function fakeTable(errors: Record<number, number> = {}) {
       return undefined;
     } catch (err) {
       return err;
+    } finally {
+      conntrack.close();
     }
   };
   return { log, run };

@@ -15,7 +15,7 @@ export async function remove(ctx: RunContext): Promise<number> {
   const printer = new EntryPrinter(cmd, { savePrefix: '-D', xmlFrame: 'none', labels: false, ktimestamp: false }, ctx.out, ctx.err);
   let deleted = 0;
   try {
-    deleted = await ctx.conntrack().deleteEach(cmd.filter, (entry) => printer.printEntry(entry));
+    deleted = await ctx.conntrack().deleteEntries(cmd.filter, (entry) => printer.printEntry(entry));
   } finally {
     ctx.out.sync();
   }

@@ -11,22 +11,19 @@ import { EntryPrinter } from './printer';
  * 1.4.7 defects defect 2–defect 4: each update goes out with the entry's own family,
  * an entry that vanished is skipped, any other failure stops the command,
  * and every updated entry is printed as the kernel now has it. Updates go
- * out pipelined while the dump goes on (Conntrack.pipeline).
+ * out pipelined while the dump goes on (Conntrack.updateEach).
  */
 export async function update(ctx: RunContext): Promise<number> {
   const { cmd } = ctx;
   validateForExecution(cmd);
-  const ct = ctx.conntrack();
   const printer = new EntryPrinter(cmd, { savePrefix: '-A', xmlFrame: 'none', labels: true, ktimestamp: false }, ctx.out, ctx.err);
   let updated = 0;
-  const apply = async (entry: Flow): Promise<Flow | undefined> => {
-    const change = updateFor(entry, cmd);
-    if (!change) return undefined;
-    if (!(await ct.update(change))) return undefined;
-    return ct.get({ family: entry.family, orig: entry.orig, reply: {}, ...(entry.zone !== undefined && { zone: entry.zone }) });
-  };
   try {
-    updated = await ct.pipeline(cmd.filter, (entry) => apply(entry.flow()), (now) => printer.print(now));
+    for await (const { flow, error } of ctx.conntrack().updateEach(cmd.filter, (entry) => updateFor(entry, cmd), { readBack: true })) {
+      if (error) throw error;
+      printer.print(flow);
+      updated++;
+    }
   } finally {
     ctx.out.sync();
   }

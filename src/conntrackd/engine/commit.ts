@@ -32,7 +32,7 @@ export interface CommitOptions {
   tcpWindowTracking: boolean;
 }
 
-/** The outcome of one `-c`, for the log. */
+/** The outcome of one `-c`, for the log and the client's report. */
 export interface CommitResult {
   created: number;
   /** Existed already: deleted and created again. */
@@ -40,8 +40,15 @@ export interface CommitResult {
   failed: number;
 }
 
-/** What the commit asks of the kernel side: create, or replace an entry with the same tuple. */
-export type CreateFlow = (flow: Flow) => Promise<'created' | 'replaced'>;
+/** What became of one flow of a commit: created, replaced, or why it failed. */
+export type CreateOutcome = 'created' | 'replaced' | Error;
+
+/**
+ * What the commit asks of the kernel side: create every flow of `flows`
+ * (replacing an entry with the same tuple), as many at a time as it likes,
+ * telling `done` each flow's outcome; resolves when all are answered.
+ */
+export type CreateFlows = (flows: Iterable<Flow>, done: (flow: Flow, outcome: CreateOutcome) => void) => Promise<void>;
 
 /** The kernel entry to create for `entry` at `now` (ms since the epoch). */
 export function committedFlow(entry: ExternalFlow, opts: CommitOptions, now: number): Flow {
@@ -63,27 +70,31 @@ function timeoutOf(entry: ExternalFlow, opts: CommitOptions, now: number): numbe
 }
 
 /**
- * Commits every flow of `entries`, masters first; a failure is reported to
- * `failed` (with the flow) and the commit goes on.
+ * Commits every flow of `entries` (walked once per round), masters first (all of them answered
+ * before the first related flow goes); a failure is reported to `failed`
+ * (with the flow) and the commit goes on. Flows are built as the kernel side
+ * takes them, so a million cached flows never exist twice.
  */
 export async function commitFlows(
-  entries: readonly ExternalFlow[],
+  entries: Iterable<ExternalFlow>,
   opts: CommitOptions,
-  create: CreateFlow,
+  create: CreateFlows,
   failed: (flow: Flow, err: Error) => void,
 ): Promise<CommitResult> {
   const result: CommitResult = { created: 0, replaced: 0, failed: 0 };
   const now = Date.now();
-  const masters = entries.filter((e) => e.flow.master === undefined);
-  const related = entries.filter((e) => e.flow.master !== undefined);
-  for (const entry of [...masters, ...related]) {
-    const flow = committedFlow(entry, opts, now);
-    try {
-      result[await create(flow)]++;
-    } catch (err) {
-      result.failed++;
-      failed(flow, err as Error);
+  const done = (flow: Flow, outcome: CreateOutcome): void => {
+    if (typeof outcome === 'string') {
+      result[outcome]++;
+      return;
     }
-  }
+    result.failed++;
+    failed(flow, outcome);
+  };
+  for (const related of [false, true]) await create(committedFlows(entries, related, opts, now), done);
   return result;
+}
+
+function* committedFlows(entries: Iterable<ExternalFlow>, related: boolean, opts: CommitOptions, now: number): Generator<Flow> {
+  for (const entry of entries) if ((entry.flow.master !== undefined) === related) yield committedFlow(entry, opts, now);
 }

@@ -13,6 +13,7 @@ import type { EventType } from '../../ctnetlink/event';
 import { Slot, type WireEntry } from '../../ctnetlink/wire-entry';
 import type { Config, SyncConfig } from '../config/config';
 import { Request } from '../control/codes';
+import { commitReport } from '../control/commit-report';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
 import { FlowCache } from './cache';
 import { commitFlows, type CommitOptions } from './commit';
@@ -91,10 +92,13 @@ export class ConntrackdEngine implements Engine, KernelSink {
   /** A resync is removing the flows the kernel no longer has. */
   private sweeping = false;
   /**
-   * A resync's dump is under way: what it finds goes to the peer, which
-   * missed it too when events were lost (1.4.7 sends every resynced flow).
+   * The dump under way is a resync's: what it finds changed went unnoticed
+   * (lost events, polling) and goes to the peer, as in 1.4.7. The start-up
+   * dump and `-R` only fill the cache.
    */
-  private redumping = false;
+  private resyncDump = false;
+  /** The cache change under way comes from a dumped entry. */
+  private dumping = false;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -109,7 +113,11 @@ export class ConntrackdEngine implements Engine, KernelSink {
       if (!this.sync) return;
       const replicated = flow.flow();
       if (this.timeout !== undefined) replicated.timeout = this.timeout;
-      this.sync.cacheChanged(change, replicated, this.replicating);
+      // A resync that finds a flow the peer sent us found our own commit's
+      // entry (its events were lost): sending it back would be 1.4.7's
+      // "commit echo".
+      const echo = this.dumping && this.sync.external.has(replicated);
+      this.sync.cacheChanged(change, replicated, this.replicating && !echo);
     });
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
@@ -188,9 +196,10 @@ export class ConntrackdEngine implements Engine, KernelSink {
 
   dumped(entry: WireEntry): void {
     this.timeout = this.sync ? timeoutOf(entry) : undefined;
-    this.replicating = this.redumping;
+    this.replicating = this.resyncDump;
+    this.dumping = true;
     this.cache.update(entry);
-    this.replicating = false;
+    this.replicating = this.dumping = false;
   }
 
   /** Lost events: re-dump after NetlinkOverrunResync seconds (0 = never), once per burst of overruns. */
@@ -218,12 +227,8 @@ export class ConntrackdEngine implements Engine, KernelSink {
     }
     this.resyncing = (async () => {
       this.cache.beginRound();
-      this.redumping = true;
-      try {
-        await this.kernel!.dump();
-      } finally {
-        this.redumping = false;
-      }
+      this.resyncDump = true;
+      await this.kernel!.dump().finally(() => (this.resyncDump = false));
       this.kernel!.counters.resyncs++;
       // What vanished unnoticed is gone on the peer too. 1.4.7 purges by asking
       // the kernel for each cached flow; one it no longer has is destroyed like a
@@ -312,10 +317,10 @@ export class ConntrackdEngine implements Engine, KernelSink {
         this.sync.external.flush();
         return;
       case Request.CT_COMMIT:
-        await this.commit('committing conntrack cache');
+        await this.commit('committing conntrack cache', reply);
         return;
       case Request.ALL_COMMIT:
-        await this.commit('committing all external caches');
+        await this.commit('committing all external caches', reply);
         // The flows first: an expectation needs its master. Always, unlike
         // 1.4.7 (defect 20 of docs/1.4.7-defects.md).
         await expectations?.commit();
@@ -345,17 +350,18 @@ export class ConntrackdEngine implements Engine, KernelSink {
 
   /**
    * `-c`: the external cache into the kernel, logged as 1.4.7 logs it. The
-   * reply comes when the commit is over (nothing stays "in progress").
+   * reply comes when the commit is over (nothing stays "in progress") and,
+   * beyond 1.4.7, counts what was committed and what failed.
    */
-  private async commit(what: string): Promise<void> {
+  private async commit(what: string, reply: Writable): Promise<void> {
     const sync = this.sync;
     if (!sync) return;
     this.log.write('NOTICE', what);
     const started = process.hrtime.bigint();
     const result = await commitFlows(
-      [...sync.external.values()],
+      sync.external,
       commitOptions(this.config.sync!),
-      (flow) => this.kernel!.replace(flow),
+      (flows, done) => this.kernel!.replaceAll(flows, done),
       (_flow, err) => this.log.write('ERROR', `commit-create: ${err.message}`),
     );
     const micros = Number((process.hrtime.bigint() - started) / 1000n);
@@ -364,6 +370,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     if (result.failed > 0) this.log.write('NOTICE', `${result.failed} entries can't be committed`);
     const seconds = `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
     this.log.write('NOTICE', `commit has taken ${seconds} seconds`);
+    reply.write(commitReport(result.created + result.replaced, result.failed));
   }
 
   /**

@@ -29,7 +29,7 @@ export interface ExternalFlow extends ReplicatedEntry {
  * or DEL message does to them, and the counting. A subclass says how a
  * message is keyed and what of it an entry keeps.
  */
-export abstract class ReplicatedCache<M extends DataMessage, E extends ReplicatedEntry> {
+export abstract class ReplicatedCache<M extends DataMessage, E extends ReplicatedEntry> implements Iterable<E> {
   readonly counters = newCacheCounters();
   private readonly entries = new Map<string, E>();
 
@@ -40,6 +40,11 @@ export abstract class ReplicatedCache<M extends DataMessage, E extends Replicate
   }
 
   values(): IterableIterator<E> {
+    return this.entries.values();
+  }
+
+  /** The entries, afresh for every loop (a commit walks them twice). */
+  [Symbol.iterator](): IterableIterator<E> {
     return this.entries.values();
   }
 
@@ -92,12 +97,21 @@ export abstract class ReplicatedCache<M extends DataMessage, E extends Replicate
     return count;
   }
 
+  protected hasKey(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   protected abstract keyOf(msg: M): string;
   /** What an entry keeps of `msg`, besides its times. */
   protected abstract contentOf(msg: M): Omit<E, keyof ReplicatedEntry>;
 }
 
 export class ExternalCache extends ReplicatedCache<FlowMessage, ExternalFlow> {
+  /** Whether the peer's flow with `flow`'s key is cached. */
+  has(flow: Flow): boolean {
+    return this.hasKey(flowKey(flow));
+  }
+
   protected keyOf(msg: FlowMessage): string {
     return flowKey(msg.flow);
   }

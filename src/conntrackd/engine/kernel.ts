@@ -40,6 +40,9 @@ export interface KernelOptions {
   sink: KernelSink;
 }
 
+/** Replacements a commit keeps under way at once: their requests then share each sendmsg. */
+const REPLACE_WINDOW = 256;
+
 export class KernelSide {
   /** `-s runtime`'s netlink counters; overruns also count as failed reads (catchEventFailed), as in 1.4.7. */
   readonly counters = newNetlinkCounters();
@@ -116,6 +119,33 @@ export class KernelSide {
     await this.ct.delete(flow);
     await this.ct.create(flow);
     return 'replaced';
+  }
+
+  /**
+   * replace() for every flow of `flows`, as the library's bulk create sends
+   * them: many per sendmsg, pipelined. The flows the kernel has already
+   * (EEXIST) are then deleted and created again, REPLACE_WINDOW at a time.
+   * `done` hears each outcome; resolves when every flow is answered.
+   */
+  async replaceAll(flows: Iterable<Flow>, done: (flow: Flow, outcome: 'created' | 'replaced' | Error) => void): Promise<void> {
+    const existing: Flow[] = [];
+    for await (const { flow, error } of this.ct.createMany(flows)) {
+      if (error === undefined) done(flow as Flow, 'created');
+      else if (error instanceof NetlinkError && error.code === 'EEXIST') existing.push(flow as Flow);
+      else done(flow as Flow, error);
+    }
+    const replaceNext = async (): Promise<void> => {
+      for (let flow = existing.pop(); flow !== undefined; flow = existing.pop()) {
+        try {
+          await this.ct.delete(flow);
+          await this.ct.create(flow);
+          done(flow, 'replaced');
+        } catch (err) {
+          done(flow, err as Error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: REPLACE_WINDOW }, replaceNext));
   }
 
   /** Updates the entry of `flow`'s original tuple, through the daemon's own socket; false when there was none. */
