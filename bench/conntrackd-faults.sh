@@ -39,20 +39,9 @@ OURS_D="node $ROOT/bin/conntrackd.js"
 A=192.168.79.1 B=192.168.79.2 FOREIGN=192.168.79.3 PORT=3790
 
 bench_init bench/conntrackd-faults.sh ctfaults dist/bench/fill.js dist/tools/sync-fuzz.js bin/conntrackd.js
-bench_save_limits
-NSA="$NS-a" NSB="$NS-b"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  ip netns del "$NSA" 2>/dev/null || true
-  ip netns del "$NSB" 2>/dev/null || true
-  bench_cleanup
-}
-trap cleanup EXIT INT TERM
+bench_two_nodes
 (($(cat $SYS/nf_conntrack_max) >= 2 * N + 10000)) || echo $((2 * N + 10000)) >$SYS/nf_conntrack_max
 
-now() { date +%s.%N; }
 secs() { echo "$1 $2" | awk '{ printf "%.2f", $2 - $1 }'; }
 
 # The Debian example's buffers, FTFW; GENERAL adds lines to General.
@@ -96,45 +85,45 @@ cpu_of() { # pid → user+sys seconds
 
 # Keys of flows (proto, original tuple) in `conntrack -L` or `conntrackd -e` text.
 keys() { perl -ne 'print "$1 $2\n" if /^(\w+)\s.*?(src=\S+ dst=\S+(?: sport=\d+ dport=\d+| type=\d+ code=\d+ id=\d+)?)/' | sort; }
-kernel_keys() { { ip netns exec "$NSA" "$REF" -L -f ipv4 2>/dev/null; ip netns exec "$NSA" "$REF" -L -f ipv6 2>/dev/null; } | grep -v "src=192.168.79" | keys; }
-external_keys() { ip netns exec "$NSB" "$REF_D" -C "$TMP/b/conf" -e 2>/dev/null | grep -v "src=198.18." | keys || true; }
+kernel_keys() { { ip netns exec "$NS_A" "$REF" -L -f ipv4 2>/dev/null; ip netns exec "$NS_A" "$REF" -L -f ipv6 2>/dev/null; } | grep -v "src=192.168.79" | keys; }
+external_keys() { ip netns exec "$NS_B" "$REF_D" -C "$TMP/b/conf" -e 2>/dev/null | grep -v "src=198.18." | keys || true; }
 
 json_stat() { # ns dir kind jq-ish-path (node evaluates it); ours only
   ip netns exec "$1" $OURS_D -C "$2/conf" -s "$3" --json 2>/dev/null | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{try{const j=JSON.parse(s);console.log($4)}catch{console.log('-')}})"
 }
-c_lost() { ip netns exec "$NSB" "$REF_D" -C "$TMP/b/conf" -s network 2>/dev/null | awk '/Packets lost/ { print $3 }'; }
-c_malformed() { ip netns exec "$NSB" "$REF_D" -C "$TMP/b/conf" -s network 2>/dev/null | awk '/Malformed messages/ { print $3; exit }'; }
-rcvbuf_errors() { ip netns exec "$NSB" awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp; }
+c_lost() { ip netns exec "$NS_B" "$REF_D" -C "$TMP/b/conf" -s network 2>/dev/null | awk '/Packets lost/ { print $3 }'; }
+c_malformed() { ip netns exec "$NS_B" "$REF_D" -C "$TMP/b/conf" -s network 2>/dev/null | awk '/Malformed messages/ { print $3; exit }'; }
+rcvbuf_errors() { ip netns exec "$NS_B" awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp; }
 
 setup_pair() { # impl extra-general-for-primary
-  ip netns del "$NSA" 2>/dev/null || true
-  ip netns del "$NSB" 2>/dev/null || true
-  ip netns add "$NSA"
-  ip netns add "$NSB"
-  ip link add fw-a netns "$NSA" type veth peer name fw-b netns "$NSB"
-  ip netns exec "$NSA" ip addr add $A/24 dev fw-a
-  ip netns exec "$NSB" ip addr add $B/24 dev fw-b
-  ip netns exec "$NSA" ip link set fw-a up
-  ip netns exec "$NSB" ip link set fw-b up
-  ip netns exec "$NSA" ip link set lo up
-  ip netns exec "$NSB" ip link set lo up
+  ip netns del "$NS_A" 2>/dev/null || true
+  ip netns del "$NS_B" 2>/dev/null || true
+  ip netns add "$NS_A"
+  ip netns add "$NS_B"
+  ip link add fw-a netns "$NS_A" type veth peer name fw-b netns "$NS_B"
+  ip netns exec "$NS_A" ip addr add $A/24 dev fw-a
+  ip netns exec "$NS_B" ip addr add $B/24 dev fw-b
+  ip netns exec "$NS_A" ip link set fw-a up
+  ip netns exec "$NS_B" ip link set fw-b up
+  ip netns exec "$NS_A" ip link set lo up
+  ip netns exec "$NS_B" ip link set lo up
   rm -rf "$TMP/a" "$TMP/b"
   mkdir -p "$TMP/a" "$TMP/b"
   config "$TMP/a" $A $B fw-a "$2" >"$TMP/a/conf"
   config "$TMP/b" $B $A fw-b "" >"$TMP/b/conf"
-  start_daemon "$1" "$NSA" "$TMP/a"
-  start_daemon "$1" "$NSB" "$TMP/b"
+  start_daemon "$1" "$NS_A" "$TMP/a"
+  start_daemon "$1" "$NS_B" "$TMP/b"
   sleep 1
 }
 
 # Waits until the primary's table holds a third of the burst.
 mid_burst() {
-  while (($(ip netns exec "$NSA" "$REF" -C 2>/dev/null || echo 0) < N / 3)); do sleep 0.05; done
+  while (($(ip netns exec "$NS_A" "$REF" -C 2>/dev/null || echo 0) < N / 3)); do sleep 0.05; done
 }
 
 lossy() { # percent
   local ns
-  for ns in "$NSA" "$NSB"; do
+  for ns in "$NS_A" "$NS_B"; do
     ip netns exec "$ns" nft -f - <<EOF
 table inet synclink {
   chain out {
@@ -159,13 +148,13 @@ run_one() { # impl scenario
     log "$impl: $FUZZ hostile inputs from the peer's address"
     local tcp=""
     [[ $LINK == TCP ]] && tcp=--tcp
-    ip netns exec "$NSA" node "$ROOT/dist/tools/sync-fuzz.js" --to $B --port $PORT --count "$FUZZ" --seed 1 $tcp >&2
-    ip netns exec "$NSA" ip addr add $FOREIGN/24 dev fw-a
-    ip netns exec "$NSA" node "$ROOT/dist/tools/sync-fuzz.js" --to $B --port $PORT --count $((FUZZ / 10)) --seed 2 --from $FOREIGN $tcp >&2
+    ip netns exec "$NS_A" node "$ROOT/dist/tools/sync-fuzz.js" --to $B --port $PORT --count "$FUZZ" --seed 1 $tcp >&2
+    ip netns exec "$NS_A" ip addr add $FOREIGN/24 dev fw-a
+    ip netns exec "$NS_A" node "$ROOT/dist/tools/sync-fuzz.js" --to $B --port $PORT --count $((FUZZ / 10)) --seed 2 --from $FOREIGN $tcp >&2
     kill -0 "$PID_b" 2>/dev/null || { echo "| $impl | $sc | backup died | | | | | | | | |"; return; }
   fi
   t0=$(now)
-  ip netns exec "$NSA" node "$ROOT/dist/bench/fill.js" "$NSA" "$N" 0 2>"$TMP/fill.err" &
+  ip netns exec "$NS_A" node "$ROOT/dist/bench/fill.js" "$NS_A" "$N" 0 2>"$TMP/fill.err" &
   fill_pid=$!
   case $sc in
     restart)
@@ -173,13 +162,13 @@ run_one() { # impl scenario
       kill -9 "$PID_b"
       wait "$PID_b" 2>/dev/null || true
       sleep 1
-      start_daemon "$impl" "$NSB" "$TMP/b"
+      start_daemon "$impl" "$NS_B" "$TMP/b"
       ;;
     linkdown)
       mid_burst
-      ip netns exec "$NSA" ip link set fw-a down
+      ip netns exec "$NS_A" ip link set fw-a down
       sleep "$LINKDOWN"
-      ip netns exec "$NSA" ip link set fw-a up
+      ip netns exec "$NS_A" ip link set fw-a up
       ;;
   esac
   wait "$fill_pid"
@@ -187,7 +176,7 @@ run_one() { # impl scenario
   kernel_keys >"$TMP/expected"
   expected=$(wc -l <"$TMP/expected")
   while :; do
-    got=$(ip netns exec "$NSB" "$REF_D" -C "$TMP/b/conf" -s cache 2>/dev/null | awk '/^cache:external/ { print $NF; exit }')
+    got=$(ip netns exec "$NS_B" "$REF_D" -C "$TMP/b/conf" -s cache 2>/dev/null | awk '/^cache:external/ { print $NF; exit }')
     if [[ ${got:-0} -ge $expected ]]; then
       external_keys >"$TMP/got"
       # Mutated replays from the fuzzer leave flows of their own: there, every real one must be in.
@@ -204,10 +193,10 @@ run_one() { # impl scenario
   missing=$(comm -23 "$TMP/expected" "$TMP/got" | wc -l)
   local resent=- gaps malformed=- foreign=-
   if [[ $impl == ours ]]; then
-    resent=$(json_stat "$NSA" "$TMP/a" network 'j.network.sendResent')
-    gaps=$(json_stat "$NSB" "$TMP/b" network 'j.network.sequenceLost')
-    malformed=$(json_stat "$NSB" "$TMP/b" network 'j.network.receiveMalformed')
-    foreign=$(json_stat "$NSB" "$TMP/b" network 'j.link.traffic.receiveForeign')
+    resent=$(json_stat "$NS_A" "$TMP/a" network 'j.network.sendResent')
+    gaps=$(json_stat "$NS_B" "$TMP/b" network 'j.network.sequenceLost')
+    malformed=$(json_stat "$NS_B" "$TMP/b" network 'j.network.receiveMalformed')
+    foreign=$(json_stat "$NS_B" "$TMP/b" network 'j.link.traffic.receiveForeign')
   else
     gaps=$(c_lost)
     malformed=$(c_malformed)

@@ -37,7 +37,6 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 in_ns() { ip netns exec "$NS" "$@"; }
-now() { date +%s.%N; }
 
 # The config the differential tests use (test/diff/conntrackd-harness.ts), files under DIR.
 write_config() { # DIR

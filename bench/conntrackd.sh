@@ -43,21 +43,8 @@ DEV=(ctb-a ctb-b)
 
 bench_init bench/conntrackd.sh ctbench-ctd dist/bench/fill.js
 [[ -n ${CTD_UNDER_TEST:-} || -f $ROOT/bin/conntrackd.js ]] || { echo "bench/conntrackd.sh: $ROOT/bin/conntrackd.js missing" >&2; exit 1; }
-NS_A="$NS-a"
-NS_B="$NS-b"
-PIDS=()
+bench_two_nodes
 
-bench_save_limits
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  ip netns del "$NS_A" 2>/dev/null || true
-  ip netns del "$NS_B" 2>/dev/null || true
-  bench_cleanup
-}
-trap cleanup EXIT INT TERM
-
-now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 config() { # DIR NODE(0|1) CONFIG SCHED

@@ -36,3 +36,24 @@ bench_cleanup() {
   echo "$SAVED_MAX" >$SYS/nf_conntrack_max
   rm -rf "$TMP"
 }
+
+now() { date +%s.%N; }
+
+# The two firewall namespaces of the conntrackd benches ($NS_A, $NS_B) and
+# the daemons started in them (their pids in PIDS): all gone on exit, with
+# the host's table limits put back.
+bench_two_nodes() {
+  NS_A="$NS-a"
+  NS_B="$NS-b"
+  PIDS=()
+  bench_save_limits
+  trap bench_two_nodes_cleanup EXIT INT TERM
+}
+
+bench_two_nodes_cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  ip netns del "$NS_A" 2>/dev/null || true
+  ip netns del "$NS_B" 2>/dev/null || true
+  bench_cleanup
+}
