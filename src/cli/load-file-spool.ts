@@ -111,7 +111,9 @@ export class ScriptSpool {
       this.fd = openSpool();
       this.flush();
     } else if (this.used + size > this.buf.length) {
-      if (this.fd === undefined) this.grow(Math.min(this.memoryLimit, Math.max(2 * this.buf.length, this.used + size)));
+      // Straight to the limit, not by doubling: the pages of an unwritten
+      // allocation take no memory, and no copy of the records is ever made.
+      if (this.fd === undefined) this.grow(this.memoryLimit);
       else this.flush();
     }
     if (size > this.buf.length) this.buf = Buffer.allocUnsafe(size);
