@@ -2,7 +2,9 @@
  * The checked lines of a `-R` file, kept between the check and the run.
  * 1.4.7 parses every line before it runs any; we parse each
  * line once, and hold neither the file nor its parsed lines in memory: each
- * line leaves a record in an unlinked temporary file. A `-I`/`-A` line
+ * line leaves a compact record, kept in memory up to MEMORY_LIMIT bytes (a
+ * 100,000-line file fits) and beyond that in an unlinked temporary file,
+ * so that any file runs in bounded memory. A `-I`/`-A` line
  * leaves its create request, encoded, so that the run only streams bytes to
  * the kernel; any other line leaves its words, parsed again when its turn
  * comes (such lines are few, and each runs alone).
@@ -27,6 +29,8 @@ const enum RecordKind {
 const HEADER = 5;
 /** Bytes per write(2) and read(2). */
 const CHUNK = 64 * 1024;
+/** Records kept in memory at most before they go to a temporary file. */
+const MEMORY_LIMIT = 16 * 1024 * 1024;
 
 /** A `-I`/`-A` line: its create request (sequence number 0), valid until the next step. */
 export interface ScriptCreate {
@@ -44,7 +48,7 @@ export interface ScriptCommand {
 export type ScriptStep = ScriptCreate | ScriptCommand;
 
 export class ScriptSpool {
-  /** Opened by the first line kept: a file that fails to parse on its first line needs no TMPDIR. */
+  /** Opened when the records outgrow memoryLimit: a file that fits needs no TMPDIR. */
   private fd: number | undefined;
   private buf = Buffer.allocUnsafe(CHUNK);
   /** Bytes of buf not written yet. */
@@ -52,6 +56,8 @@ export class ScriptSpool {
   /** Bytes written to the file. */
   private size = 0;
   private readonly encoder = new CreateEncoder();
+
+  constructor(private readonly memoryLimit = MEMORY_LIMIT) {}
 
   /** Keeps a checked line (argv[0] = program name). */
   add(cmd: CommandLine, argv: readonly string[]): void {
@@ -66,11 +72,12 @@ export class ScriptSpool {
 
   /** The lines in file order; `parse` parses the words of a line that is not `-I`/`-A`. */
   *steps(parse: (argv: string[]) => CommandLine): Generator<ScriptStep> {
-    this.flush();
+    // Records still in memory are read from there; a file is read from its start.
+    if (this.fd !== undefined) this.flush();
     const create: ScriptCreate = { kind: 'create', command: 'CT_CREATE', message: this.buf };
     let position = 0;
     let start = 0;
-    let end = 0;
+    let end = this.used;
     for (;;) {
       const length = end - start >= HEADER ? this.buf.readUInt32LE(start + 1) : -1;
       if (length < 0 || end - start < HEADER + length) {
@@ -99,15 +106,28 @@ export class ScriptSpool {
   }
 
   private append(kind: RecordKind, payload: Buffer): void {
-    this.fd ??= openSpool();
     const size = HEADER + payload.length;
-    if (this.used + size > this.buf.length) this.flush();
+    if (this.fd === undefined && this.used + size > this.memoryLimit) {
+      this.fd = openSpool();
+      this.flush();
+    } else if (this.used + size > this.buf.length) {
+      // Straight to the limit, not by doubling: the pages of an unwritten
+      // allocation take no memory, and no copy of the records is ever made.
+      if (this.fd === undefined) this.grow(this.memoryLimit);
+      else this.flush();
+    }
     if (size > this.buf.length) this.buf = Buffer.allocUnsafe(size);
     const at = this.used;
     this.buf[at] = kind;
     this.buf.writeUInt32LE(payload.length, at + 1);
     payload.copy(this.buf, at + HEADER);
     this.used += size;
+  }
+
+  private grow(length: number): void {
+    const bigger = Buffer.allocUnsafe(length);
+    this.buf.copy(bigger, 0, 0, this.used);
+    this.buf = bigger;
   }
 
   private flush(): void {

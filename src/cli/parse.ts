@@ -14,6 +14,7 @@
  * an error instead of a crash (defect 12); every `-R` line has its own options,
  * template and output flags (defect 13).
  */
+import { parseIPv4 } from '../ctnetlink/address';
 import type { FlowFilter, NatMatch } from '../ctnetlink/filter';
 import { PORT_PROTOCOLS } from '../ctnetlink/tuple';
 import type { Flow, NatRange, Tuple } from '../ctnetlink/flow';
@@ -800,15 +801,28 @@ function natRange(match: NatMatch): NatRange {
   return { ...(match.addr !== undefined && { minIp: match.addr }), ...(match.port !== undefined && { minPort: match.port }) };
 }
 
-/** Fields of a template tuple that the generic comparison looks at (the reply has no ICMP fields there). */
-function comparable(tuple: Tuple, direction: 'orig' | 'reply'): Tuple | undefined {
+/**
+ * Fields of a template tuple that 1.4.7's generic comparison looks at: the
+ * reply has no ICMP fields there, and GRE keys are never compared (defect 18).
+ */
+function comparable(tuple: Tuple, direction: 'orig' | 'reply', proto: number | undefined): Tuple | undefined {
   const copy: Tuple = { ...tuple };
   if (direction === 'reply') {
     delete copy.icmpType;
     delete copy.icmpCode;
     delete copy.icmpId;
   }
+  if (proto === Proto.GRE) {
+    delete copy.sport;
+    delete copy.dport;
+  }
   return Object.keys(copy).length > 0 ? copy : undefined;
+}
+
+/** A NAT option as 1.4.7 tests it: an IPv6 address is not compared (defect 18), only the NAT itself. */
+function natAsCompared(match: NatMatch | undefined): NatMatch | undefined {
+  if (match?.addr === undefined || parseIPv4(match.addr)) return match;
+  return match.port === undefined ? {} : { port: match.port };
 }
 
 /** The filter of a command (for -U: which entries it updates). */
@@ -819,7 +833,10 @@ function buildFilter(cmd: CommandLine, nat: { src?: NatMatch; dst?: NatMatch; an
   const t = cmd.template;
   const filter: FlowFilter = {};
   if (cmd.family !== 0) filter.family = cmd.family;
-  if (nat.src || nat.dst || nat.any) filter.nat = { ...nat };
+  if (nat.src || nat.dst || nat.any) {
+    filter.nat = {};
+    for (const side of ['src', 'dst', 'any'] as const) if (nat[side]) filter.nat[side] = natAsCompared(nat[side]);
+  }
   if (cmd.labels.filter) filter.labels = labelBitmap(cmd.labels.filter);
   // A network needs its address: without -s/-d validateForExecution() refuses
   // the command, except for -L dying/unconfirmed, where 1.4.7 rejects every
@@ -827,8 +844,9 @@ function buildFilter(cmd: CommandLine, nat: { src?: NatMatch; dst?: NatMatch; an
   if (o.has('mask-src') && t.orig.src !== undefined) filter.srcMask = cmd.expect.mask.src!;
   if (o.has('mask-dst') && t.orig.dst !== undefined) filter.dstMask = cmd.expect.mask.dst!;
 
-  const orig = comparable(t.orig, 'orig');
-  const reply = comparable(t.reply, 'reply');
+  const proto = t.orig.proto ?? t.reply.proto;
+  const orig = comparable(t.orig, 'orig', proto);
+  const reply = comparable(t.reply, 'reply', proto);
   if (cmd.command === 'CT_UPDATE') {
     // Mark, status, zones and protocol state are the changes of -U, not filters.
     if (t.id !== undefined) filter.id = t.id;

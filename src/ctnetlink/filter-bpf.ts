@@ -200,8 +200,8 @@ function address(a: Assembler, tuple: CtAttr, type: IpAttr, bytes: Buffer, mask:
 
 /** The generic comparison as filter-match.ts's comparisonTests() compiles it. */
 function comparison(a: Assembler, filter: FlowFilter): void {
-  if (filter.orig) tuple(a, CtAttr.TUPLE_ORIG, comparedFields(filter.orig, filter.reply, filter.srcMask !== undefined, filter.dstMask !== undefined));
-  if (filter.reply) tuple(a, CtAttr.TUPLE_REPLY, comparedFields(filter.reply, filter.orig, false, false));
+  if (filter.orig) tuple(a, CtAttr.TUPLE_ORIG, comparedFields(filter.orig, filter.srcMask !== undefined, filter.dstMask !== undefined));
+  if (filter.reply) tuple(a, CtAttr.TUPLE_REPLY, comparedFields(filter.reply, false, false));
   const { id, status, state, zone } = filter;
   if (id !== undefined) a.test([CtAttr.ID], 'reject', () => a.expect(4, 0, id));
   if (status !== undefined) a.test([CtAttr.STATUS], 'reject', () => a.expect(4, 0, status.value, status.mask));

@@ -1,12 +1,12 @@
 import { encodeAddress, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address';
-import { Proto } from './constants';
 import type { FlowFilter, NatFilter, NatMatch } from './filter';
 import type { Flow, Tuple } from './flow';
 import { Status } from './status';
 
 /**
  * The userspace half of the filter model: a FlowFilter compiled to a predicate
- * with conntrack-tools 1.4.7's meaning. Every dump, delete, update
+ * that means what the filter says (the CLI builds filters with 1.4.7's
+ * quirks left in or out, see src/cli/parse.ts). Every dump, delete, update
  * and event stream runs it on every entry, whether or not the kernel already
  * filtered (filter-kernel.ts), so it alone defines the result.
  *
@@ -39,11 +39,7 @@ export function compileFilter(filter: FlowFilter): (flow: Flow) => boolean {
   };
 }
 
-/**
- * True when `filter` selects every entry, so callers can skip the predicate.
- * Note that `{ timeout }` alone is such a filter (1.4.7 compares the timeout
- * only together with another comparison field: `conntrack -D -t 5` deletes all).
- */
+/** True when `filter` selects every entry, so callers can skip the predicate. */
 export function matchesAll(filter: FlowFilter): boolean {
   return buildTests(filter).length === 0;
 }
@@ -118,13 +114,15 @@ function l4dst(t: Tuple): number {
 
 /** The test of one NAT option, as filter_nat() evaluates `has_srcnat` / `has_dstnat`. */
 function natSideTest(side: NatSide, m: NatMatch): Test {
-  // Only an IPv4 address is compared (1.4.7 looks at ATTR_SNAT_IPV4 only);
-  // an IPv6 one leaves the test as if no address was given (defect 18).
+  // (1.4.7 compares only IPv4 addresses, defect 18: the CLI leaves an IPv6 one out.)
   let addr: string | undefined;
+  let l3 = 2;
   if (m.addr !== undefined) {
     const v4 = parseIPv4(m.addr);
+    const v6 = v4 ? undefined : parseIPv6(m.addr);
     if (v4) addr = formatIPv4(v4, 0);
-    else if (!parseIPv6(m.addr)) throw new RangeError(`NAT filter address "${m.addr}" is not an IP address`);
+    else if (v6) [addr, l3] = [formatIPv6(v6, 0), 10];
+    else throw new RangeError(`NAT filter address "${m.addr}" is not an IP address`);
   }
   const port = m.port;
   const done = side.done;
@@ -134,17 +132,17 @@ function natSideTest(side: NatSide, m: NatMatch): Test {
   if (addr === undefined && port === undefined) {
     return (f) => natDone(f) && (natted(f) || side.mapped(f));
   }
-  // An entry that has no IPv4 address reads as 0.0.0.0 (unset attribute).
-  const addrOk = (f: Flow) => natted(f) && ipv4Of(f, side) === addr;
+  const addrOk = (f: Flow) => natted(f) && addressOf(f, side, l3) === addr;
   const portOk = (f: Flow) => side.mapped(f) && side.natPort(f) === port;
   if (port === undefined) return (f) => natDone(f) && addrOk(f);
   if (addr === undefined) return (f) => natDone(f) && portOk(f);
   return (f) => natDone(f) && addrOk(f) && portOk(f);
 }
 
-function ipv4Of(f: Flow, side: NatSide): string {
-  const text = side.natAddr(f);
-  return f.reply.l3 === 2 && text !== undefined ? text : '0.0.0.0';
+/** The NAT address of `f` if it is of family `l3`; an IPv4 one that is not there reads as 0.0.0.0 (libnetfilter_conntrack's unset attribute). */
+function addressOf(f: Flow, side: NatSide, l3: number): string | undefined {
+  const text = f.reply.l3 === l3 ? side.natAddr(f) : undefined;
+  return text ?? (l3 === 2 ? '0.0.0.0' : undefined);
 }
 
 function natTest(nat: NatFilter): Test | undefined {
@@ -240,10 +238,11 @@ function networkTest(filter: FlowFilter, which: 'src' | 'dst', maskText: string)
 // generic comparison
 
 /**
- * 1.4.7 runs nfct_cmp() only when one of -s -d -r -q -p -m -c -u -i -w -l
- * --orig-zone --reply-zone was given. In model terms: any tuple field, mark,
- * status, id, zone, labels, or state (which needs -p anyway). Timeout and the
- * family are not in the list: `-t` alone is never compared (defect 18).
+ * Whether `filter` has any field of the generic comparison: a tuple field,
+ * mark, status, id, zone, labels, state or timeout. (1.4.7 compares the
+ * timeout only next to one of its comparison options, so `conntrack -D -t 5`
+ * deletes everything: the CLI leaves such a timeout out of the filter it
+ * builds, see src/cli/parse.ts.)
  */
 export function usesComparison(filter: FlowFilter): boolean {
   return (
@@ -254,7 +253,8 @@ export function usesComparison(filter: FlowFilter): boolean {
     filter.id !== undefined ||
     filter.zone !== undefined ||
     filter.labels !== undefined ||
-    filter.state !== undefined
+    filter.state !== undefined ||
+    filter.timeout !== undefined
   );
 }
 
@@ -264,40 +264,11 @@ function hasFields(t: Tuple | undefined): boolean {
   return false;
 }
 
-/** Which layer-4 fields 1.4.7 compares for the template's protocol. */
-const enum L4Fields {
-  NONE = 0,
-  PORTS = 1,
-  ICMP = 2,
-  ALL = PORTS | ICMP,
-}
-
-function l4Fields(proto: number | undefined): L4Fields {
-  switch (proto) {
-    case undefined:
-      // No protocol in the filter (possible only through the library): every
-      // field given is compared, strictly.
-      return L4Fields.ALL;
-    case Proto.TCP:
-    case Proto.UDP:
-    case Proto.UDPLITE:
-    case Proto.SCTP:
-    case Proto.DCCP:
-      return L4Fields.PORTS;
-    case Proto.ICMP:
-    case Proto.ICMPV6:
-      return L4Fields.ICMP;
-    default:
-      // GRE keys are not compared (defect 18), and generic protocols have no fields.
-      return L4Fields.NONE;
-  }
-}
-
 function comparisonTests(filter: FlowFilter): Test[] {
   const tests: Test[] = [];
-  const orig = filter.orig && tupleTest(filter.orig, filter.reply, 'orig', filter.srcMask !== undefined, filter.dstMask !== undefined);
+  const orig = filter.orig && tupleTest(filter.orig, 'orig', filter.srcMask !== undefined, filter.dstMask !== undefined);
   if (orig) tests.push(orig);
-  const reply = filter.reply && tupleTest(filter.reply, filter.orig, 'reply', false, false);
+  const reply = filter.reply && tupleTest(filter.reply, 'reply', false, false);
   if (reply) tests.push(reply);
 
   const { id, zone, state, timeout, status } = filter;
@@ -316,29 +287,14 @@ function comparisonTests(filter: FlowFilter): Test[] {
 }
 
 /**
- * The fields of one filter direction that the comparison tests: the layer-4
- * fields 1.4.7 compares for the protocol (`other` lends its protocol when
- * this direction has none), without addresses that a network mask compares
- * instead. The zone compares non-strictly (absent = 0), everything
+ * The fields of one filter direction that the comparison tests: every field
+ * given (GRE keys are the ports), without addresses that a network mask
+ * compares instead. The zone compares non-strictly (absent = 0), everything
  * else strictly. The predicate and the kernel's event filter (filter-bpf.ts)
  * both compile exactly these.
  */
-export function comparedFields(t: Tuple, other: Tuple | undefined, srcMasked: boolean, dstMasked: boolean): Tuple {
-  const fields = l4Fields(t.proto ?? other?.proto);
-  const ports = (fields & L4Fields.PORTS) !== 0;
-  const icmp = (fields & L4Fields.ICMP) !== 0;
-  return {
-    l3: t.l3,
-    proto: t.proto,
-    src: srcMasked ? undefined : t.src,
-    dst: dstMasked ? undefined : t.dst,
-    sport: ports ? t.sport : undefined,
-    dport: ports ? t.dport : undefined,
-    icmpType: icmp ? t.icmpType : undefined,
-    icmpCode: icmp ? t.icmpCode : undefined,
-    icmpId: icmp ? t.icmpId : undefined,
-    zone: t.zone,
-  };
+export function comparedFields(t: Tuple, srcMasked: boolean, dstMasked: boolean): Tuple {
+  return { ...t, src: srcMasked ? undefined : t.src, dst: dstMasked ? undefined : t.dst };
 }
 
 /**
@@ -346,14 +302,8 @@ export function comparedFields(t: Tuple, other: Tuple | undefined, srcMasked: bo
  * constants here, so skipping them costs a comparison with undefined and no
  * call.
  */
-function tupleTest(
-  t: Tuple,
-  other: Tuple | undefined,
-  dir: 'orig' | 'reply',
-  srcMasked: boolean,
-  dstMasked: boolean,
-): Test | undefined {
-  const c = comparedFields(t, other, srcMasked, dstMasked);
+function tupleTest(t: Tuple, dir: 'orig' | 'reply', srcMasked: boolean, dstMasked: boolean): Test | undefined {
+  const c = comparedFields(t, srcMasked, dstMasked);
   const { l3, proto, sport, dport, icmpType, icmpCode, icmpId, zone } = c;
   const src = c.src !== undefined ? canonical(c.src, l3) : undefined;
   const dst = c.dst !== undefined ? canonical(c.dst, l3) : undefined;

@@ -9,8 +9,10 @@ import type { Tuple } from './flow';
  * so the result never depends on which path ran (see filter-match.ts and
  * filter-kernel.ts).
  *
- * Semantics follow conntrack-tools 1.4.7, because the CLI maps its
- * options onto this model one to one.
+ * A filter means what it says: every field given is compared. The CLI maps
+ * its options onto this model and leaves out what 1.4.7 ignores (GRE keys,
+ * IPv6 NAT addresses, `-t` without another comparison option; defect 18 of
+ * docs/1.4.7-defects.md), see src/cli/parse.ts.
  */
 export interface FlowFilter {
   /** Only entries of this layer-3 family (2 or 10); sent as nfgen_family. `conntrack -f`. */
@@ -42,7 +44,7 @@ export interface FlowFilter {
   labels?: Buffer;
   /** TCP, SCTP or DCCP state, compared strictly with the entry's protocol state. `--state`. */
   state?: number;
-  /** Exact remaining timeout (1.4.7 quirk of `-D -t N` with another filter). */
+  /** Exact remaining timeout (`conntrack -D -t N` with another filter). */
   timeout?: number;
   /** NAT filters (`-n`, `-g`, `-j`). */
   nat?: NatFilter;
@@ -50,7 +52,7 @@ export interface FlowFilter {
 
 /** One NAT test: the entry must be NAT-ed, and match the address/port if given. */
 export interface NatMatch {
-  /** Only IPv4 addresses are compared (1.4.7 behaviour); an IPv6 one only sets the family. */
+  /** The NAT address (reply.dst for SNAT, reply.src for DNAT), IPv4 or IPv6. */
   addr?: string;
   port?: number;
 }

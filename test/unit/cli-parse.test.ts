@@ -184,10 +184,12 @@ describe('filters of -L, -D, -G, -E', () => {
     assert.equal(c.filter.orig, undefined, '-n alone does not turn on the comparison');
   });
 
-  test('-j with a bracketed IPv6 address and port', () => {
+  test('-j with a bracketed IPv6 address and port: the filter leaves the address out, as 1.4.7 ignores it (defect 18)', () => {
     const c = parse('-L', '-j', '[2001:db8::1]:80');
     assert.equal(c.family, 10);
-    assert.deepEqual(c.filter.nat, { any: { addr: '2001:db8::1', port: 80 } });
+    assert.deepEqual(c.filter.nat, { any: { port: 80 } });
+    assert.deepEqual(parse('-L', '-n', '2001:db8::1').filter.nat, { src: {} });
+    assert.deepEqual(parse('-L', '-g', '10.0.0.1:80').filter.nat, { dst: { addr: '10.0.0.1', port: 80 } });
   });
 
   test('-E: event mask, output flags, buffer size; -e D means DST_NAT (nothing)', () => {
@@ -294,7 +296,13 @@ describe('templates of -I, -A, -U', () => {
 
   test('numbers: ports are atoi() truncated to 16 bits, GRE keys strtoul()', () => {
     assert.deepEqual(parse('-L', '-p', 'tcp', '--sport', '70000', '--dport', 'abc').filter.orig, { proto: 6, sport: 4464, dport: 0 });
-    assert.deepEqual(parse('-L', '-p', 'gre', '--srckey', '0x10', '--dstkey', '-1').filter.orig, { proto: 47, sport: 16, dport: 65535 });
+    assert.deepEqual(parse('-I', '-p', 'gre', '-s', '1.1.1.1', '-d', '2.2.2.2', '--srckey', '0x10', '--dstkey', '-1', '-t', '1').template.orig,
+      { l3: 2, src: '1.1.1.1', dst: '2.2.2.2', proto: 47, sport: 16, dport: 65535 });
+    // 1.4.7 never compares GRE keys (defect 18): the filter leaves them out.
+    assert.deepEqual(parse('-L', '-p', 'gre', '--srckey', '0x10', '--dstkey', '-1').filter.orig, { proto: 47 });
+    // -t alone is no filter in 1.4.7: `-D -t 5` deletes everything.
+    assert.equal(parse('-D', '-t', '5').filter.timeout, undefined);
+    assert.equal(parse('-D', '-p', 'tcp', '-t', '5').filter.timeout, 5);
     assert.equal(parse('-I', '-p', 'tcp', '-s', '1.1.1.1', '-d', '2.2.2.2', '--sport', '1', '--dport', '2', '--state', 'NONE',
       '-t', '-1').template.timeout, 0xffffffff);
   });

@@ -17,8 +17,22 @@ import { OtherProblem } from '../../src/cli/problems';
 const argvOf = (text: string): string[] => ['conntrack', ...text.split(' ')];
 
 describe('-R spool', () => {
-  test('records come back in order, across many reads', () => {
-    const spool = new ScriptSpool();
+  for (const [where, limit] of [['in memory', undefined], ['in a temporary file past a small memory limit', 4096]] as const) {
+    test(`records come back in order, across many reads (${where})`, () => {
+      checkRoundTrip(new ScriptSpool(limit));
+    });
+  }
+
+  test('a file whose records fit in memory needs no temporary file', () => {
+    withoutTmpdir(() => {
+      const spool = new ScriptSpool();
+      for (let i = 0; i < 1000; i++) spool.add(parseCommandLine(argvOf('-F')), argvOf('-F'));
+      assert.equal([...spool.steps(parseCommandLine)].length, 1000);
+      spool.close();
+    });
+  });
+
+  function checkRoundTrip(spool: ScriptSpool): void {
     const lines: string[] = [];
     for (let i = 0; i < 3000; i++) {
       lines.push(`-I -s 10.0.${i >> 8}.${i & 255} -d 192.0.2.1 -p tcp --sport 1 --dport 2 --state ESTABLISHED -t 60`);
@@ -38,25 +52,35 @@ describe('-R spool', () => {
     } finally {
       spool.close();
     }
-  });
+  }
 
   test('no room for the spool: one clear line, exit 1', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ctts-spool-'));
-    const saved = process.env.TMPDIR;
-    process.env.TMPDIR = path.join(dir, 'absent');
-    try {
-      const spool = new ScriptSpool();
-      assert.throws(() => spool.add(parseCommandLine(argvOf('-F')), argvOf('-F')), (e: unknown) => {
+    withoutTmpdir((absent) => {
+      const spool = new ScriptSpool(16);
+      assert.throws(() => {
+        for (let i = 0; i < 10; i++) spool.add(parseCommandLine(argvOf('-F')), argvOf('-F'));
+      }, (e: unknown) => {
         return (
           e instanceof OtherProblem &&
           e.exitCode === 1 &&
-          e.message === `cannot keep the -R lines in a temporary file in ${path.join(dir, 'absent')} (ENOENT); set TMPDIR`
+          e.message === `cannot keep the -R lines in a temporary file in ${absent} (ENOENT); set TMPDIR`
         );
       });
-    } finally {
-      if (saved === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = saved;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
+
+/** Runs `body` with TMPDIR naming a directory that does not exist. */
+function withoutTmpdir(body: (absent: string) => void): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ctts-spool-'));
+  const saved = process.env.TMPDIR;
+  const absent = path.join(dir, 'absent');
+  process.env.TMPDIR = absent;
+  try {
+    body(absent);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
