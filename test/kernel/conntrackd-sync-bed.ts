@@ -314,13 +314,14 @@ export const PRIMARY_BACKUP = path.join(REPO_ROOT, 'examples/primary-backup.sh')
 /**
  * Runs `primary-backup.sh VERB` on a firewall as keepalived's notify would,
  * with the node's own conntrackd as the client (ours or the C one). Returns
- * what the script printed (its log lines).
+ * its standard error: the script's own log lines and the daemon client's
+ * errors. Standard output is not a failure: our `-c` reports its counts there.
  */
 export async function notify(fw: Node, verb: 'primary' | 'backup' | 'fault'): Promise<string> {
   const conntrackd = fw.impl === 'c' ? C_DAEMON : subjectConntrackd().argv.join(' ');
   const env = { CONNTRACKD: conntrackd, CONNTRACKD_CONFIG: fw.config, CONNTRACKD_LOCK: fw.config.replace(/\.conf$/, '.lock') };
   const r = await fw.ns.execOk('sh', [PRIMARY_BACKUP, verb], { env });
-  return r.stderr.toString() + r.stdout.toString();
+  return r.stderr.toString();
 }
 
 /** What a fail-over drill measured. */
