@@ -41,7 +41,10 @@ async function linkFailover(t: TestContext, impls: [Impl, Impl]): Promise<string
   );
   await ctFill(primary.ns, flows(2, 1));
   assert.ok(await until(async () => (await externalCount(backup)) === 2, 15_000), 'nothing replicated on the second link');
-  const after = [await linkShape(primary), await linkShape(backup)];
+  // The backup's end of the downed link loses its carrier: when a daemon
+  // learns that (a link event it reads in its own time) is not ordered
+  // against our request, for 1.4.7 as for ours, so either status is right.
+  const after = [await linkShape(primary), (await linkShape(backup)).replace(/status=(RUNNING|NO-CARRIER) role=BACKUP/, 'status=RUNNING-or-NO-CARRIER role=BACKUP')];
   const deleted = await primary.ns.execOk(REFERENCE_CONNTRACK, ['-D', '-s', '10.1.1.1']);
   assert.equal(deleted.status, 0);
   assert.ok(await until(async () => (await externalCount(backup)) === 1, 15_000), 'the delete did not arrive on the second link');

@@ -19,6 +19,7 @@ import { eprtCommand, FtpLab, portCommand } from './ftp';
 import { ctFill, makeTraffic, REFERENCE_CONNTRACK, withNetns, type Netns } from './netns';
 
 const OURS = path.join(__dirname, '..', '..', '..', 'bin', 'conntrack.js');
+const LIBRARY = path.join(__dirname, '..', '..', 'src', 'index.js');
 
 /** Entries the traffic cannot make: the other trackers, NAT, zones, marks. */
 const LOADED: string[][] = [
@@ -120,6 +121,17 @@ test('real -o json output of every command validates against the schema', { time
   const poke = (): Promise<unknown> =>
     ns.exec(REFERENCE_CONNTRACK, ['-I', '-s', '10.99.0.1', '-d', '10.99.0.2', '-p', 'udp', '--sport', String(++probe), '--dport', '9', '-t', '60']);
   await events.waitFor('"10.99.0.1"', poke);
+  // `progname` is printed only while the process that caused an event still
+  // holds its socket: one that stays until the listener has printed it (a
+  // short-lived `conntrack` may be gone before its event is read).
+  const holder = ns.spawn(process.execPath, [
+    '-e',
+    `const { Conntrack } = require(${JSON.stringify(LIBRARY)});
+     Conntrack.open().create({ family: 2, orig: { l3: 2, src: '10.99.1.1', dst: '10.99.1.2', proto: 17, sport: 1, dport: 9 }, timeout: 60 });
+     setTimeout(() => {}, 60_000);`,
+  ]);
+  await events.waitFor('"progname"');
+  holder.kill();
 
   const traffic = await makeTraffic(ns, { keepOpen: true });
   await ctFill(ns, LOADED);
@@ -142,6 +154,11 @@ test('real -o json output of every command validates against the schema', { time
     printed.push(await run(ns, `-G -o json -p tcp -s ${flow.src} -d ${flow.dst} --sport ${flow.sport} --dport ${flow.dport}`));
   }
   printed.push(await run(ns, '-U -o json -p udp -m 9'));
+  // ICMP entries of their own for the deletes: the traffic's live 30 s, less than this run may take on a loaded machine.
+  await ctFill(ns, [
+    '-p icmp -s 10.99.2.1 -d 10.99.2.2 --icmp-type 8 --icmp-code 0 --icmp-id 7 -t 600'.split(' '),
+    '-p icmpv6 -s fd00:99::1 -d fd00:99::2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 7 -t 600'.split(' '),
+  ]);
   printed.push(await run(ns, '-D -o json -p icmp'));
   printed.push(await run(ns, '-D -o json -f ipv6 -p icmpv6'));
   await ftp.stop();
