@@ -102,6 +102,7 @@ function daemonFamilies(input: ScrapeInput): MetricFamily[] {
     family('conntrackd_cache_destroyed', 'counter', 'Cache entries destroyed.', caches((c) => c.destroyed)),
     family('conntrackd_cache_destroy_failures', 'counter', 'Failed cache deletions.', caches((c) => c.destroyFailed)),
     family('conntrackd_messages_lost', 'counter', 'Sync messages lost (sequence numbers skipped), Sync mode.', scalar((s) => s.messagesLost)),
+    family('conntrackd_messages_resent', 'counter', 'Sync messages sent again at the peer\'s request, FTFW (our daemon only).', scalar((s) => s.messagesResent)),
     family('conntrackd_messages_malformed', 'counter', 'Malformed sync messages received, Sync mode.', scalar((s) => s.messagesMalformed)),
     family('conntrackd_link_up', 'gauge', 'Whether a dedicated link is up (1) or down (0).', links((l) => l.status)),
     family('conntrackd_link_active', 'gauge', 'Whether messages go out on this link now (1, role ACTIVE) or it stands by (0, BACKUP).', links((l) => (l.active ? 1 : 0))),
@@ -114,6 +115,14 @@ function daemonFamilies(input: ScrapeInput): MetricFamily[] {
     family('conntrackd_kernel_events_received', 'counter', 'Conntrack events the daemon received.', scalar((s) => s.eventsReceived)),
     family('conntrackd_netlink_overruns', 'counter', 'Event buffer overruns the daemon had.', scalar((s) => s.netlinkOverruns)),
     family('conntrackd_kernel_resyncs', 'counter', 'Resynchronisations of the daemon with the kernel table.', scalar((s) => s.resyncs)),
+    family('conntrackd_last_commit_timestamp_seconds', 'gauge', 'When the last commit (-c) ended, Unix time (our daemon only).',
+      scalar((s) => s.lastCommit?.endedAt), 'seconds'),
+    family('conntrackd_last_commit_duration_seconds', 'gauge', 'How long the last commit (-c) took (our daemon only).', scalar((s) => s.lastCommit?.durationSeconds), 'seconds'),
+    family('conntrackd_last_commit_entries', 'gauge', 'Entries the last commit (-c) put into the kernel table (result="committed") or failed to (our daemon only).',
+      ok.flatMap(({ socket, stats }) => {
+        const c = stats.lastCommit;
+        return c ? [{ labels: { socket, result: 'committed' }, value: c.committed }, { labels: { socket, result: 'failed' }, value: c.failed }] : [];
+      })),
   ];
 }
 

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { negotiate, writeExposition } from '../../src/exporter/exposition';
 import { scrapeFamilies, type ScrapeInput } from '../../src/exporter/metrics';
 import { listenAddress, parseExporterOptions, UsageError, HelpRequest } from '../../src/exporter/options';
-import { parseConntrackdStats } from '../../src/exporter/conntrackd-stats';
+import { parseConntrackdJson, parseConntrackdStats } from '../../src/exporter/conntrackd-stats';
+import { formatStatsJson } from '../../src/conntrackd/stats/json';
+import type { SyncSnapshot } from '../../src/conntrackd/stats/counters';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'exporter');
 const golden = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -48,6 +50,7 @@ const INPUT: ScrapeInput = {
         messagesMalformed: 0, messagesLost: 2,
         links: [{ kind: 'udp', device: 'eth1', status: 1, active: true, sent: { bytes: 1000, messages: 10, errors: 0 }, received: { bytes: 2000, messages: 20, errors: 1 } }],
         eventsReceived: 99, netlinkOverruns: 0, resyncs: 1,
+        messagesResent: 4, lastCommit: { endedAt: 1700000100.25, durationSeconds: 0.5, committed: 120, failed: 3 },
       },
     },
     { socket: '/run/other.ctl', result: { error: 'connect ENOENT' } },
@@ -102,6 +105,16 @@ test('conntrackd -s texts of Sync mode with external inject, and of Stats mode',
   const stats = parseConntrackdStats(golden('conntrackd-s-stats.txt'), '', '');
   assert.deepEqual(stats.caches.map((c) => [c.cache, c.active, c.updated]), [['stats', 9, 3]]);
   assert.equal(stats.messagesLost, undefined);
+});
+
+test('resent messages and the last commit from our daemon\'s JSON statistics; none from 1.4.7\'s empty replies', () => {
+  const snapshotFile = path.join(FIXTURES, '..', 'conntrackd', 'stats', 'ftfw-udp', 'snapshot.json');
+  const sync = JSON.parse(readFileSync(snapshotFile, 'utf8')) as SyncSnapshot;
+  const lastCommit = { endedAt: 1700000100.25, durationSeconds: 0.5, committed: 120, failed: 3 };
+  const ours = { ...sync, network: { ...sync.network, sendResent: 4 }, lastCommit };
+  assert.deepEqual(parseConntrackdJson(formatStatsJson('network', ours), formatStatsJson('runtime', ours)), { messagesResent: 4, lastCommit });
+  assert.deepEqual(parseConntrackdJson(formatStatsJson('network', sync), formatStatsJson('runtime', sync)), { messagesResent: 0, lastCommit: undefined });
+  assert.deepEqual(parseConntrackdJson('', ''), { messagesResent: undefined, lastCommit: undefined });
 });
 
 test('the Grafana dashboard uses only metrics the exporter exports', () => {
