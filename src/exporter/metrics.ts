@@ -47,7 +47,7 @@ function namespaceFamilies(input: ScrapeInput): MetricFamily[] {
       if (input.statPerCpu) return n.cpus.map((c) => ({ labels: { netns: n.netns, cpu: String(c.cpu) }, value: c.named[name] ?? 0 }));
       return [{ labels: { netns: n.netns }, value: n.cpus.reduce((sum, c) => sum + (c.named[name] ?? 0), 0) }];
     });
-  const listener = (name: keyof NamespaceSnapshot['listener']): Sample[] => per((n) => n.listener[name] as number);
+  const listener = (name: 'eventsReceived' | 'eventsLost' | 'overruns' | 'reconciliations' | 'failures'): Sample[] => per((n) => n.listener[name]);
   return [
     family('conntrack_up', 'gauge', 'Whether the namespace\'s conntrack table could be read (1) or not (0).',
       input.namespaces.map(({ netns, result }) => ({ labels: { netns }, value: failed(result) ? 0 : 1 }))),
@@ -65,6 +65,8 @@ function namespaceFamilies(input: ScrapeInput): MetricFamily[] {
     family('conntrack_exporter_events_received', 'counter', 'Conntrack events the exporter received.', listener('eventsReceived')),
     family('conntrack_exporter_events_lost', 'counter', 'Conntrack events the kernel dropped for the exporter (its socket\'s drop count).', listener('eventsLost')),
     family('conntrack_exporter_event_overruns', 'counter', 'Event buffer overruns (ENOBUFS), each followed by a reconciling dump.', listener('overruns')),
+    family('conntrack_exporter_reconciling', 'gauge', 'Whether a reconciling dump is running (1); scrapes meanwhile serve the event-kept counts, never waiting for it.',
+      per((n) => (n.listener.reconciling ? 1 : 0))),
     family('conntrack_exporter_reconciliations', 'counter', 'Reconciling dumps of the table completed.', listener('reconciliations')),
     family('conntrack_exporter_reconcile_failures', 'counter', 'Reconciling dumps and event listeners that failed.', listener('failures')),
     family('conntrack_exporter_reconcile_corrections', 'counter', 'Entries a reconciling dump corrected (what lost events left wrong), by kind.',

@@ -19,6 +19,7 @@ const golden = (name: string): string => readFileSync(path.join(FIXTURES, name),
 const listener = {
   eventsReceived: 1234, eventsLost: 5, overruns: 1, reconciliations: 3, failures: 0,
   corrections: { added: 2, removed: 3, changed: 0 }, lastDurationSeconds: 0.25, lastTimestampSeconds: 1700000000.5,
+  reconciling: true,
 };
 
 /** Two namespaces (one unreachable), IPv4 and IPv6 sources, a label value needing escapes, one daemon up and one down. */
@@ -83,14 +84,15 @@ test('Accept negotiation', () => {
 
 test('flags as Prometheus exporters spell them', () => {
   const o = parseExporterOptions(['--web.listen-address=127.0.0.1:9000', '--web.telemetry-path', '/m', '--netns', 'a', '--netns=b',
-    '--conntrackd.socket=/run/c.ctl', '--collector.top-sources=5', '--no-collector.stat.per-cpu', '--reconcile.interval=10']);
+    '--conntrackd.socket=/run/c.ctl', '--collector.top-sources=5', '--no-collector.stat.per-cpu', '--reconcile.interval=10', '--events.buffer-size=4096']);
   assert.deepEqual(o, {
     listen: { host: '127.0.0.1', port: 9000 }, telemetryPath: '/m', netns: ['a', 'b'], conntrackdSockets: ['/run/c.ctl'],
-    topSources: 5, statPerCpu: false, reconcileInterval: 10,
+    topSources: 5, statPerCpu: false, reconcileInterval: 10, eventBufferSize: 4096,
   });
+  assert.equal(parseExporterOptions([]).eventBufferSize, undefined);
   assert.deepEqual(listenAddress(':9466'), { host: undefined, port: 9466 });
   assert.deepEqual(listenAddress('[::1]:9466'), { host: '::1', port: 9466 });
-  for (const bad of [['--web.listen-address=9466'], ['--nope'], ['--netns'], ['--collector.top-sources=-1'], ['--web.telemetry-path=/'], ['x'], ['--collector.stat.per-cpu=1']]) {
+  for (const bad of [['--web.listen-address=9466'], ['--nope'], ['--netns'], ['--collector.top-sources=-1'], ['--web.telemetry-path=/'], ['x'], ['--collector.stat.per-cpu=1'], ['--events.buffer-size=0'], ['--events.buffer-size=4k']]) {
     assert.throws(() => parseExporterOptions(bad), UsageError, bad.join(' '));
   }
   assert.throws(() => parseExporterOptions(['--help']), HelpRequest);
