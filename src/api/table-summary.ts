@@ -137,6 +137,16 @@ export class TableSummary<K extends string> extends EventEmitter<TableSummaryEve
     return this.failureCount;
   }
 
+  /**
+   * Whether a reconciling dump is running. The counts stay readable
+   * meanwhile, without waiting for it: kept by events as before, with the
+   * dump's corrections applied as far as it has gone (entries it finds gone
+   * are removed when it ends).
+   */
+  get reconciling(): boolean {
+    return this.running !== undefined;
+  }
+
   /** The last completed reconciliation. */
   get lastReconciliation(): Reconciliation | undefined {
     return this.last;

@@ -4,6 +4,12 @@
  * from conntrackd 1.4.7 and from ours (which keeps them byte for byte), so
  * one parser serves both daemons.
  *
+ * Two counters have no text in 1.4.7, so our daemon reports them only in
+ * its JSON statistics (the text request's code + 256): FTFW's resent
+ * messages (`-s network --json`) and the last commit (`-s runtime
+ * --json`). 1.4.7 answers those codes with nothing, which leaves them
+ * undefined, so their metrics are absent for the C daemon.
+ *
  * Wire: connect to the UNIX stream socket, write the request code as a
  * 4-byte little-endian int, read text until the daemon closes.
  */
@@ -13,6 +19,9 @@ import { connect } from 'node:net';
 const STATS = 21;
 const STATS_RUNTIME = 30;
 const STATS_LINK = 31;
+const STATS_NETWORK = 28;
+/** Added to a text request's code to ask our daemon for the same statistic as JSON. */
+const JSON_REQUEST_OFFSET = 256;
 
 /** A daemon that accepts but does not answer must not hold a scrape. */
 const REPLY_TIMEOUT_MS = 2000;
@@ -49,6 +58,15 @@ export interface LinkStats {
   received: LinkDirection;
 }
 
+/** The daemon's last `-c`, as our daemon's JSON statistics give it. */
+export interface LastCommit {
+  /** Unix time in seconds. */
+  endedAt: number;
+  durationSeconds: number;
+  committed: number;
+  failed: number;
+}
+
 export interface ConntrackdStats {
   caches: CacheStats[];
   /** Message tracking (Sync mode): malformed messages received, and sequence numbers skipped (messages lost). */
@@ -59,6 +77,10 @@ export interface ConntrackdStats {
   eventsReceived: number | undefined;
   netlinkOverruns: number | undefined;
   resyncs: number | undefined;
+  /** FTFW: messages sent again at the peer's request; our daemon's JSON only. */
+  messagesResent: number | undefined;
+  /** Our daemon's JSON only, once it has committed. */
+  lastCommit: LastCommit | undefined;
 }
 
 /** The reply to `code`; rejects when the socket cannot be reached or stays silent. */
@@ -89,8 +111,19 @@ const LINK_BLOCK =
 const n = (text: string | undefined): number | undefined => (text === undefined ? undefined : Number(text));
 const field = (text: string, label: string): number | undefined => n(new RegExp(`^\\t${label}:\\s+(\\d+)$`, 'm').exec(text)?.[1]);
 
+/** What the `-s network --json` and `-s runtime --json` replies add; an empty reply (1.4.7) adds nothing. Pure. */
+export function parseConntrackdJson(network: string, runtime: string): Pick<ConntrackdStats, 'messagesResent' | 'lastCommit'> {
+  const doc = (text: string): Record<string, unknown> => (text === '' ? {} : JSON.parse(text) as Record<string, unknown>);
+  const resent = (doc(network).network as { sendResent?: unknown } | undefined)?.sendResent;
+  const commit = doc(runtime).lastCommit as LastCommit | undefined;
+  return {
+    messagesResent: typeof resent === 'number' ? resent : undefined,
+    lastCommit: commit && { endedAt: commit.endedAt, durationSeconds: commit.durationSeconds, committed: commit.committed, failed: commit.failed },
+  };
+}
+
 /** The counters of `-s`, `-s link` and `-s runtime` texts. Pure. */
-export function parseConntrackdStats(general: string, link: string, runtime: string): ConntrackdStats {
+export function parseConntrackdStats(general: string, link: string, runtime: string): Omit<ConntrackdStats, 'messagesResent' | 'lastCommit'> {
   const caches: CacheStats[] = [...general.matchAll(CACHE_BLOCK)].map((m) => ({
     cache: m[1]!, active: Number(m[2]), created: Number(m[3]), createFailed: Number(m[4]),
     updated: Number(m[5]), updateFailed: Number(m[6]), destroyed: Number(m[7]), destroyFailed: Number(m[8]),
@@ -121,8 +154,10 @@ export function parseConntrackdStats(general: string, link: string, runtime: str
 
 /** Asks the daemon at `path` for its statistics. Rejects when it cannot be reached or its runtime text is not conntrackd's. */
 export async function readConntrackdStats(path: string): Promise<ConntrackdStats> {
-  const [general, link, runtime] = await Promise.all([controlRequest(path, STATS), controlRequest(path, STATS_LINK), controlRequest(path, STATS_RUNTIME)]);
-  const stats = parseConntrackdStats(general, link, runtime);
-  if (stats.eventsReceived === undefined && !runtime.startsWith('daemon uptime:')) throw new Error('the reply to -s runtime is not conntrackd statistics');
-  return stats;
+  const [general, link, runtime, networkJson, runtimeJson] = await Promise.all(
+    [STATS, STATS_LINK, STATS_RUNTIME, STATS_NETWORK + JSON_REQUEST_OFFSET, STATS_RUNTIME + JSON_REQUEST_OFFSET].map((code) => controlRequest(path, code)),
+  );
+  const stats = parseConntrackdStats(general!, link!, runtime!);
+  if (stats.eventsReceived === undefined && !runtime!.startsWith('daemon uptime:')) throw new Error('the reply to -s runtime is not conntrackd statistics');
+  return { ...stats, ...parseConntrackdJson(networkJson!, runtimeJson!) };
 }

@@ -47,7 +47,7 @@ function namespaceFamilies(input: ScrapeInput): MetricFamily[] {
       if (input.statPerCpu) return n.cpus.map((c) => ({ labels: { netns: n.netns, cpu: String(c.cpu) }, value: c.named[name] ?? 0 }));
       return [{ labels: { netns: n.netns }, value: n.cpus.reduce((sum, c) => sum + (c.named[name] ?? 0), 0) }];
     });
-  const listener = (name: keyof NamespaceSnapshot['listener']): Sample[] => per((n) => n.listener[name] as number);
+  const listener = (name: 'eventsReceived' | 'eventsLost' | 'overruns' | 'reconciliations' | 'failures'): Sample[] => per((n) => n.listener[name]);
   return [
     family('conntrack_up', 'gauge', 'Whether the namespace\'s conntrack table could be read (1) or not (0).',
       input.namespaces.map(({ netns, result }) => ({ labels: { netns }, value: failed(result) ? 0 : 1 }))),
@@ -65,6 +65,8 @@ function namespaceFamilies(input: ScrapeInput): MetricFamily[] {
     family('conntrack_exporter_events_received', 'counter', 'Conntrack events the exporter received.', listener('eventsReceived')),
     family('conntrack_exporter_events_lost', 'counter', 'Conntrack events the kernel dropped for the exporter (its socket\'s drop count).', listener('eventsLost')),
     family('conntrack_exporter_event_overruns', 'counter', 'Event buffer overruns (ENOBUFS), each followed by a reconciling dump.', listener('overruns')),
+    family('conntrack_exporter_reconciling', 'gauge', 'Whether a reconciling dump is running (1); scrapes meanwhile serve the event-kept counts, never waiting for it.',
+      per((n) => (n.listener.reconciling ? 1 : 0))),
     family('conntrack_exporter_reconciliations', 'counter', 'Reconciling dumps of the table completed.', listener('reconciliations')),
     family('conntrack_exporter_reconcile_failures', 'counter', 'Reconciling dumps and event listeners that failed.', listener('failures')),
     family('conntrack_exporter_reconcile_corrections', 'counter', 'Entries a reconciling dump corrected (what lost events left wrong), by kind.',
@@ -102,6 +104,7 @@ function daemonFamilies(input: ScrapeInput): MetricFamily[] {
     family('conntrackd_cache_destroyed', 'counter', 'Cache entries destroyed.', caches((c) => c.destroyed)),
     family('conntrackd_cache_destroy_failures', 'counter', 'Failed cache deletions.', caches((c) => c.destroyFailed)),
     family('conntrackd_messages_lost', 'counter', 'Sync messages lost (sequence numbers skipped), Sync mode.', scalar((s) => s.messagesLost)),
+    family('conntrackd_messages_resent', 'counter', 'Sync messages sent again at the peer\'s request, FTFW (our daemon only).', scalar((s) => s.messagesResent)),
     family('conntrackd_messages_malformed', 'counter', 'Malformed sync messages received, Sync mode.', scalar((s) => s.messagesMalformed)),
     family('conntrackd_link_up', 'gauge', 'Whether a dedicated link is up (1) or down (0).', links((l) => l.status)),
     family('conntrackd_link_active', 'gauge', 'Whether messages go out on this link now (1, role ACTIVE) or it stands by (0, BACKUP).', links((l) => (l.active ? 1 : 0))),
@@ -114,6 +117,14 @@ function daemonFamilies(input: ScrapeInput): MetricFamily[] {
     family('conntrackd_kernel_events_received', 'counter', 'Conntrack events the daemon received.', scalar((s) => s.eventsReceived)),
     family('conntrackd_netlink_overruns', 'counter', 'Event buffer overruns the daemon had.', scalar((s) => s.netlinkOverruns)),
     family('conntrackd_kernel_resyncs', 'counter', 'Resynchronisations of the daemon with the kernel table.', scalar((s) => s.resyncs)),
+    family('conntrackd_last_commit_timestamp_seconds', 'gauge', 'When the last commit (-c) ended, Unix time (our daemon only).',
+      scalar((s) => s.lastCommit?.endedAt), 'seconds'),
+    family('conntrackd_last_commit_duration_seconds', 'gauge', 'How long the last commit (-c) took (our daemon only).', scalar((s) => s.lastCommit?.durationSeconds), 'seconds'),
+    family('conntrackd_last_commit_entries', 'gauge', 'Entries the last commit (-c) put into the kernel table (result="committed") or failed to (our daemon only).',
+      ok.flatMap(({ socket, stats }) => {
+        const c = stats.lastCommit;
+        return c ? [{ labels: { socket, result: 'committed' }, value: c.committed }, { labels: { socket, result: 'failed' }, value: c.failed }] : [];
+      })),
   ];
 }
 

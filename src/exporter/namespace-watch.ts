@@ -39,6 +39,8 @@ export interface ListenerSnapshot {
   corrections: PassResult;
   lastDurationSeconds: number | undefined;
   lastTimestampSeconds: number | undefined;
+  /** A reconciling dump is running: the counts served are the event-kept ones, not waited for. */
+  reconciling: boolean;
 }
 
 export class NamespaceWatch {
@@ -52,7 +54,7 @@ export class NamespaceWatch {
   /** `netns` undefined: the exporter's own namespace (labelled ''). */
   constructor(
     private readonly netns: string | undefined,
-    private readonly settings: { reconcileIntervalMs: number; topSources: number },
+    private readonly settings: { reconcileIntervalMs: number; topSources: number; eventBufferSize: number | undefined },
   ) {}
 
   get label(): string {
@@ -63,7 +65,9 @@ export class NamespaceWatch {
   start(): void {
     if (this.ct) return;
     const ct = Conntrack.open(this.netns === undefined ? {} : { netns: this.netns });
-    const summary = TableSummary.watch({ netns: this.netns, keys: SUMMARY_KEYS, reconcileInterval: this.settings.reconcileIntervalMs });
+    const summary = TableSummary.watch({
+      netns: this.netns, keys: SUMMARY_KEYS, reconcileInterval: this.settings.reconcileIntervalMs, bufferSize: this.settings.eventBufferSize,
+    });
     summary.on('reconciled', (r) => {
       this.synced = true;
       this.corrections.added += r.added;
@@ -132,6 +136,7 @@ export class NamespaceWatch {
       corrections: { ...this.corrections },
       lastDurationSeconds: last && last.durationMs / 1000,
       lastTimestampSeconds: last && last.at.getTime() / 1000,
+      reconciling: s?.reconciling ?? false,
     };
   }
 }

@@ -19,6 +19,8 @@ export interface ExporterOptions {
   statPerCpu: boolean;
   /** Seconds between reconciling dumps of each table. */
   reconcileInterval: number;
+  /** Receive buffer of each event listener in bytes; undefined: the library's default. */
+  eventBufferSize: number | undefined;
 }
 
 /** A bad command line: main prints it on one line and exits 2. */
@@ -53,6 +55,10 @@ const FLAGS: readonly Flag[] = [
     name: 'reconcile.interval', value: 'SECONDS', help: 'seconds between reconciling dumps of each table (default 60)',
     set: (o, v) => (o.reconcileInterval = seconds(v)),
   },
+  {
+    name: 'events.buffer-size', value: 'BYTES', help: 'receive buffer of each event listener (default: the library\'s; a smaller one overruns sooner)',
+    set: (o, v) => (o.eventBufferSize = bytes(v)),
+  },
 ];
 
 export const USAGE = `usage: conntrack-exporter [FLAGS]
@@ -62,6 +68,12 @@ ${FLAGS.map((f) => `  --${f.name}${f.value ? `=${f.value}` : ''}\n      ${f.help
 function count(text: string, name: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n > 10_000) throw new UsageError(`--${name} wants a whole number up to 10000, not '${text}'`);
+  return n;
+}
+
+function bytes(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 2 ** 31 - 1) throw new UsageError(`--events.buffer-size wants a number of bytes from 1 to 2147483647, not '${text}'`);
   return n;
 }
 
@@ -87,7 +99,7 @@ export function listenAddress(text: string): ExporterOptions['listen'] {
 export function parseExporterOptions(argv: readonly string[]): ExporterOptions {
   const opts: ExporterOptions = {
     listen: { host: undefined, port: DEFAULT_PORT }, telemetryPath: '/metrics', netns: [], conntrackdSockets: [],
-    topSources: 0, statPerCpu: true, reconcileInterval: 60,
+    topSources: 0, statPerCpu: true, reconcileInterval: 60, eventBufferSize: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;

@@ -32,7 +32,7 @@ export class Scraper {
     private readonly options: ExporterOptions,
     private readonly log: (line: string) => void,
   ) {
-    const settings = { reconcileIntervalMs: options.reconcileInterval * 1000, topSources: options.topSources };
+    const settings = { reconcileIntervalMs: options.reconcileInterval * 1000, topSources: options.topSources, eventBufferSize: options.eventBufferSize };
     const names = options.netns.length ? options.netns : [undefined];
     this.watches = names.map((netns) => new NamespaceWatch(netns, settings));
   }

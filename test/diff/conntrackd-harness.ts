@@ -195,6 +195,20 @@ export class Daemon {
   static async start(ns: Netns, impl: Conntrackd, cfg: DaemonConfig = {}): Promise<Daemon> {
     const paths = daemonPaths(await mkdtemp(path.join(tmpdir(), 'ctd-')));
     await writeFile(paths.config, configText(paths, cfg));
+    return Daemon.launch(ns, impl, paths);
+  }
+
+  /**
+   * A stopped daemon started again with the same config, so on the same
+   * control socket path: a restart, as clients of the socket see it. The
+   * directory is the new daemon's to dispose of.
+   */
+  async restart(): Promise<Daemon> {
+    if (!this.exited) throw new Error('restart() wants a stopped daemon');
+    return Daemon.launch(this.ns, this.impl, this.paths);
+  }
+
+  private static async launch(ns: Netns, impl: Conntrackd, paths: DaemonPaths): Promise<Daemon> {
     const [program, ...args] = impl.argv;
     // One pipe for stdout and stderr (the shell's 2>&1), so the console keeps the
     // daemon's own order of notices and warnings; two pipes read here would race.

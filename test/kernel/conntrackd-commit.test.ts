@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { Conntrack } from '../../src/api/conntrack';
 import type { Flow, Tuple } from '../../src/ctnetlink/flow';
+import { readConntrackdStats } from '../../src/exporter/conntrackd-stats';
 import { subjectConntrackd } from '../diff/conntrackd-harness';
 import { NODES, bed, client, start, type Node } from './conntrackd-sync-bed';
 import { until } from './wait';
@@ -24,6 +25,17 @@ function ours(node: Node, ...args: string[]): Promise<{ stdout: string; status: 
 async function externalCount(node: Node): Promise<number> {
   const m = /cache:external\tactive objects:\t\t +(\d+)\n/.exec(await client(node, '-s', 'cache'));
   return m ? Number(m[1]) : -1;
+}
+
+/** The last commit as `-s runtime --json` reports it. */
+async function lastCommit(node: Node): Promise<unknown> {
+  const r = await ours(node, '-s', 'runtime', '--json');
+  return (JSON.parse(r.stdout) as { lastCommit?: unknown }).lastCommit;
+}
+
+/** The control socket of a node (its config's `UNIX { Path … }`). */
+async function controlSocket(node: Node): Promise<string> {
+  return /UNIX \{ Path (\S+) \}/.exec(await readFile(node.config, 'utf8'))![1]!;
 }
 
 const tcp = (src: string, sport: number, dport = 80): Tuple => ({ l3: 2, src, dst: '10.2.2.2', proto: 6, sport, dport });
@@ -49,12 +61,20 @@ test('-c reports what it committed and what failed, exits 1 on a failure, and le
   await createAll(primary, [established(master), established(tcp('10.1.1.1', 5000, 20), master), ...[1, 2, 3].map((i) => established(tcp('10.1.1.1', 1000 + i)))]);
   assert.ok(await until(async () => (await externalCount(backup)) === 4), 'the backup did not receive the 4 flows');
 
+  assert.equal(await lastCommit(backup), undefined);
   const failed = await ours(backup, '-c');
   assert.deepEqual(failed, { stdout: 'commit: 3 entries committed, 1 failed\n', status: 1 });
+  // Remembered for the statistics (JSON only) and read by conntrack-exporter.
+  const remembered = await lastCommit(backup) as { endedAt: number; durationSeconds: number; committed: number; failed: number };
+  assert.deepEqual({ committed: remembered.committed, failed: remembered.failed }, { committed: 3, failed: 1 });
+  assert.ok(remembered.durationSeconds >= 0 && Math.abs(remembered.endedAt - Date.now() / 1000) < 600, JSON.stringify(remembered));
+  assert.deepEqual((await readConntrackdStats(await controlSocket(backup))).lastCommit, remembered);
   // 1.4.7 would ignore this flush with "commit still in progress".
   assert.equal((await ours(backup, '-f', 'external')).status, 0);
   assert.equal(await externalCount(backup), 0);
   assert.deepEqual(await ours(backup, '-c'), { stdout: 'commit: 0 entries committed, 0 failed\n', status: 0 });
+  const empty = await lastCommit(backup) as { committed: number; failed: number };
+  assert.deepEqual([empty.committed, empty.failed], [0, 0]);
 });
 
 test('a burst of 10,000 flows: all replicated, all committed, none sent back to the primary', async (t) => {

@@ -101,4 +101,11 @@ test('without loss, events alone keep the counts exact between dumps', async (t)
   assert.deepEqual(byKey(summary.counts('proto')), dumped.proto);
   assert.equal(summary.reconciliations, 1, 'only the first dump ran');
   assert.equal(summary.overruns, 0);
+  assert.equal(summary.reconciling, false);
+  const pass = summary.reconcile();
+  assert.equal(summary.reconciling, true);
+  // Readable while the dump runs, without waiting for it: the counts events kept.
+  assert.deepEqual(byKey(summary.counts('state')), dumped.state);
+  await pass;
+  assert.equal(summary.reconciling, false);
 });

@@ -176,6 +176,22 @@ describe('conntrackd JSON statistics', () => {
     assert.deepEqual(doc.messageTracking, { malformed: 0, lost: 0 });
   });
 
+  test('the last commit: in -s runtime --json once there was one, never in the 1.4.7 text', () => {
+    const s = syncFixture('ftfw-udp');
+    const lastCommit = { endedAt: 1700000000.5, durationSeconds: 0.012, committed: 10, failed: 1 };
+    const committed = { ...s, lastCommit };
+    const doc = statsJson('runtime', committed);
+    assert.deepEqual(doc.lastCommit, lastCommit);
+    assert.deepEqual(validator.validate(doc), []);
+    assert.equal(statsJson('runtime', s).lastCommit, undefined);
+    for (const kind of STATS_KINDS) {
+      assert.equal(formatStats(kind, committed), formatStats(kind, s), kind);
+      if (kind !== 'runtime') assert.equal(statsJson(kind, committed).lastCommit, undefined, kind);
+    }
+    assert.notDeepEqual(validator.validate({ ...doc, lastCommit: { ...lastCommit, failed: -1 } }), []);
+    assert.notDeepEqual(validator.validate({ ...statsJson('runtime', fixture('stats-mode')), lastCommit }), []);
+  });
+
   test('the schema refuses what the formatter never writes', () => {
     const good = statsJson('runtime', fixture('stats-mode'));
     assert.deepEqual(validator.validate(good), []);

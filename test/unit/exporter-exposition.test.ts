@@ -9,7 +9,9 @@ import path from 'node:path';
 import { negotiate, writeExposition } from '../../src/exporter/exposition';
 import { scrapeFamilies, type ScrapeInput } from '../../src/exporter/metrics';
 import { listenAddress, parseExporterOptions, UsageError, HelpRequest } from '../../src/exporter/options';
-import { parseConntrackdStats } from '../../src/exporter/conntrackd-stats';
+import { parseConntrackdJson, parseConntrackdStats } from '../../src/exporter/conntrackd-stats';
+import { formatStatsJson } from '../../src/conntrackd/stats/json';
+import type { SyncSnapshot } from '../../src/conntrackd/stats/counters';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'exporter');
 const golden = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -17,6 +19,7 @@ const golden = (name: string): string => readFileSync(path.join(FIXTURES, name),
 const listener = {
   eventsReceived: 1234, eventsLost: 5, overruns: 1, reconciliations: 3, failures: 0,
   corrections: { added: 2, removed: 3, changed: 0 }, lastDurationSeconds: 0.25, lastTimestampSeconds: 1700000000.5,
+  reconciling: true,
 };
 
 /** Two namespaces (one unreachable), IPv4 and IPv6 sources, a label value needing escapes, one daemon up and one down. */
@@ -48,6 +51,7 @@ const INPUT: ScrapeInput = {
         messagesMalformed: 0, messagesLost: 2,
         links: [{ kind: 'udp', device: 'eth1', status: 1, active: true, sent: { bytes: 1000, messages: 10, errors: 0 }, received: { bytes: 2000, messages: 20, errors: 1 } }],
         eventsReceived: 99, netlinkOverruns: 0, resyncs: 1,
+        messagesResent: 4, lastCommit: { endedAt: 1700000100.25, durationSeconds: 0.5, committed: 120, failed: 3 },
       },
     },
     { socket: '/run/other.ctl', result: { error: 'connect ENOENT' } },
@@ -80,14 +84,15 @@ test('Accept negotiation', () => {
 
 test('flags as Prometheus exporters spell them', () => {
   const o = parseExporterOptions(['--web.listen-address=127.0.0.1:9000', '--web.telemetry-path', '/m', '--netns', 'a', '--netns=b',
-    '--conntrackd.socket=/run/c.ctl', '--collector.top-sources=5', '--no-collector.stat.per-cpu', '--reconcile.interval=10']);
+    '--conntrackd.socket=/run/c.ctl', '--collector.top-sources=5', '--no-collector.stat.per-cpu', '--reconcile.interval=10', '--events.buffer-size=4096']);
   assert.deepEqual(o, {
     listen: { host: '127.0.0.1', port: 9000 }, telemetryPath: '/m', netns: ['a', 'b'], conntrackdSockets: ['/run/c.ctl'],
-    topSources: 5, statPerCpu: false, reconcileInterval: 10,
+    topSources: 5, statPerCpu: false, reconcileInterval: 10, eventBufferSize: 4096,
   });
+  assert.equal(parseExporterOptions([]).eventBufferSize, undefined);
   assert.deepEqual(listenAddress(':9466'), { host: undefined, port: 9466 });
   assert.deepEqual(listenAddress('[::1]:9466'), { host: '::1', port: 9466 });
-  for (const bad of [['--web.listen-address=9466'], ['--nope'], ['--netns'], ['--collector.top-sources=-1'], ['--web.telemetry-path=/'], ['x'], ['--collector.stat.per-cpu=1']]) {
+  for (const bad of [['--web.listen-address=9466'], ['--nope'], ['--netns'], ['--collector.top-sources=-1'], ['--web.telemetry-path=/'], ['x'], ['--collector.stat.per-cpu=1'], ['--events.buffer-size=0'], ['--events.buffer-size=4k']]) {
     assert.throws(() => parseExporterOptions(bad), UsageError, bad.join(' '));
   }
   assert.throws(() => parseExporterOptions(['--help']), HelpRequest);
@@ -102,6 +107,16 @@ test('conntrackd -s texts of Sync mode with external inject, and of Stats mode',
   const stats = parseConntrackdStats(golden('conntrackd-s-stats.txt'), '', '');
   assert.deepEqual(stats.caches.map((c) => [c.cache, c.active, c.updated]), [['stats', 9, 3]]);
   assert.equal(stats.messagesLost, undefined);
+});
+
+test('resent messages and the last commit from our daemon\'s JSON statistics; none from 1.4.7\'s empty replies', () => {
+  const snapshotFile = path.join(FIXTURES, '..', 'conntrackd', 'stats', 'ftfw-udp', 'snapshot.json');
+  const sync = JSON.parse(readFileSync(snapshotFile, 'utf8')) as SyncSnapshot;
+  const lastCommit = { endedAt: 1700000100.25, durationSeconds: 0.5, committed: 120, failed: 3 };
+  const ours = { ...sync, network: { ...sync.network, sendResent: 4 }, lastCommit };
+  assert.deepEqual(parseConntrackdJson(formatStatsJson('network', ours), formatStatsJson('runtime', ours)), { messagesResent: 4, lastCommit });
+  assert.deepEqual(parseConntrackdJson(formatStatsJson('network', sync), formatStatsJson('runtime', sync)), { messagesResent: 0, lastCommit: undefined });
+  assert.deepEqual(parseConntrackdJson('', ''), { messagesResent: undefined, lastCommit: undefined });
 });
 
 test('the Grafana dashboard uses only metrics the exporter exports', () => {

@@ -15,6 +15,7 @@ import type { Config, SyncConfig } from '../config/config';
 import { Request } from '../control/codes';
 import { commitReport } from '../control/commit-report';
 import type { Engine, EngineContext, Log } from '../daemon/contract';
+import type { LastCommit } from '../stats/counters';
 import { FlowCache } from './cache';
 import { commitFlows, type CommitOptions } from './commit';
 import { ExpectationSync } from './expect-sync';
@@ -61,6 +62,8 @@ export class ConntrackdEngine implements Engine, KernelSink {
   readonly kernel: KernelSide | undefined;
   readonly destroyed: DestroyedFlows | undefined;
   readonly sync: SyncSide | undefined = undefined;
+  /** Kept for the JSON statistics, which report it (`-s runtime --json`). */
+  lastCommit: LastCommit | undefined;
   /** When the engine started (wall-clock seconds). */
   readonly startedAt: number;
   /** Resyncs after overruns so far. */
@@ -368,6 +371,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.log.write('NOTICE', `Committed ${result.created} new entries`);
     if (result.replaced > 0) this.log.write('NOTICE', `${result.replaced} entries updated, already exist`);
     if (result.failed > 0) this.log.write('NOTICE', `${result.failed} entries can't be committed`);
+    this.lastCommit = { endedAt: Date.now() / 1000, durationSeconds: micros / 1e6, committed: result.created + result.replaced, failed: result.failed };
     const seconds = `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
     this.log.write('NOTICE', `commit has taken ${seconds} seconds`);
     reply.write(commitReport(result.created + result.replaced, result.failed));

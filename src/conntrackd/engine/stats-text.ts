@@ -2,7 +2,7 @@
  * Statistics requests (`-s …`): the engine's counters at this instant, in
  * the form the statistics formatters (src/conntrackd/stats/) take.
  */
-import { newNetlinkCounters, newRuntimeCounters, newTrafficCounters, type StatsSnapshot } from '../stats/counters';
+import { newNetlinkCounters, newRuntimeCounters, newTrafficCounters, type LastCommit, type StatsSnapshot } from '../stats/counters';
 import { statsReply } from '../stats/reply';
 import type { FlowCache } from './cache';
 import type { KernelSide } from './kernel';
@@ -18,6 +18,7 @@ export interface EngineStats {
   readonly kernel: KernelSide | undefined;
   readonly destroyed: DestroyedFlows | undefined;
   readonly sync: SyncSide | undefined;
+  readonly lastCommit: LastCommit | undefined;
 }
 
 export function statsSnapshot(stats: EngineStats, nowSeconds: number): StatsSnapshot {
@@ -40,6 +41,7 @@ export function statsSnapshot(stats: EngineStats, nowSeconds: number): StatsSnap
       internal: { cache: stats.cache.counters },
       external: stats.sync.externalCounters(),
       ...(stats.sync.expectations ? { expectations: stats.sync.expectations.counters() } : {}),
+      ...(stats.lastCommit ? { lastCommit: stats.lastCommit } : {}),
       // Sync mode does not account destroyed flows (1.4.7 counts only in Stats mode).
       traffic: newTrafficCounters(),
     };

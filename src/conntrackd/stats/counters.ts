@@ -202,6 +202,16 @@ export interface ChildProcessInfo {
   type: string;
 }
 
+/** The last commit (`-c`) of the external cache into the kernel table; 1.4.7 only logs it. */
+export interface LastCommit {
+  /** When it ended, Unix time in seconds (fractional). */
+  endedAt: number;
+  durationSeconds: number;
+  /** Entries created in the kernel table (new or replacing one with the same tuple). */
+  committed: number;
+  failed: number;
+}
+
 /** Expectation caches of Sync mode with `ExpectationSync`. */
 export interface ExpectationCounters {
   internal: InternalCounters;
@@ -245,6 +255,8 @@ export interface SyncSnapshot extends CommonSnapshot {
   resendQueue?: ResendQueueEntry[];
   /** Only with `ExpectationSync`. */
   expectations?: ExpectationCounters;
+  /** Once the daemon has committed. */
+  lastCommit?: LastCommit;
 }
 
 /** Everything the formatters need, at one instant. */

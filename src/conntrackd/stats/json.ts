@@ -30,7 +30,7 @@ export function formatStatsJson(kind: StatsKind, snapshot: StatsSnapshot): strin
 function body(kind: StatsKind, s: StatsSnapshot): Record<string, unknown> {
   switch (kind) {
     case 'runtime':
-      return { uptimeSeconds: s.uptimeSeconds, netlink: s.netlink, runtime: s.runtime };
+      return { uptimeSeconds: s.uptimeSeconds, netlink: s.netlink, runtime: s.runtime, ...(s.mode === 'sync' && s.lastCommit ? { lastCommit: s.lastCommit } : {}) };
     case 'process':
       return { processes: s.processes };
     case 'ct':
