@@ -33,6 +33,8 @@ export const FLOWS = [
   '-p icmp -s 10.1.1.1 -d 10.2.2.2 --icmp-type 8 --icmp-code 0 --icmp-id 4660 -t 300',
   '-p tcp -s 10.1.1.1 -d 10.2.2.2 --sport 1004 --dport 443 --state ESTABLISHED -t 300 -w 5',
   '-p tcp -s 2001:db8::1 -d 2001:db8::2 --sport 1007 --dport 22 --state ESTABLISHED -t 300',
+  '-p sctp -s 10.1.1.1 -d 10.2.2.2 --sport 1008 --dport 5000 --state ESTABLISHED --orig-vtag 17 --reply-vtag 18 -t 300',
+  '-p udp -s 10.1.1.1 -d 10.2.2.2 --sport 1009 --dport 53 -t 300 -w 9',
 ];
 
 /** How the two nodes replicate: the mode and the kind of link. */
