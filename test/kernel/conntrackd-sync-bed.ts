@@ -45,7 +45,7 @@ export interface SyncSetup {
   expectationSync?: string;
   /** Dedicated links (veth pairs, one link block each; the first is the Default). Default 1. */
   links?: number;
-  /** More lines for the General section. */
+  /** More lines for the General section (buffer sizes, NetlinkOverrunResync…). */
   general?: string;
 }
 export const FTFW_UDP: SyncSetup = { mode: 'FTFW', link: 'UDP' };

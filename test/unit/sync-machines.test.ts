@@ -77,6 +77,7 @@ describe('FTFW: sender', () => {
     assert.deepEqual(show(m.transmit(T0 + 1200)), ['NEW 1001 @1', 'DEL 1002 @2']);
     m.receive(ctl(F.NACK, 101, S0 + 1, S0 + 2), T0 + 1300);
     assert.deepEqual(show(m.transmit(T0 + 1300)), ['NEW 1001 @3', 'DEL 1002 @4']);
+    assert.equal(m.counters.sendResent, 2);
     assert.deepEqual(m.resendQueue(), [{ kind: 'object', seq: S0 + 3 }, { kind: 'object', seq: S0 + 4 }]);
     m.receive(ctl(F.ACK, 102, S0 + 1, S0 + 4), T0 + 1400);
     assert.deepEqual(m.resendQueue(), []);
@@ -156,6 +157,37 @@ describe('FTFW: receiver', () => {
     m.fireTimers(T0 + 2300);
     // The pending window (from 100) restarts at the hello's sequence number.
     assert.deepEqual(show(m.transmit(T0 + 2300)), ['ACK 7-7 HB @2']);
+  });
+
+  it('a restarted peer gets the internal cache once, whatever number of HELLOs it sends before our HELLO_BACK', () => {
+    const host = new Host();
+    host.objects = [obj(1001), obj(1002, 'alive')];
+    const m = ftfwReady(host);
+    const sent = (now: number): string[] => show(m.transmit(now)).filter((s) => !s.startsWith('ACK'));
+    m.receive(data(7, 3007, F.HELLO), T0 + 1300);
+    m.receive(data(8, 3008, F.HELLO), T0 + 1310);
+    assert.deepEqual(sent(T0 + 1400), ['NEW 1001 HB @1', 'UPD 1002 @2']);
+    m.receive(data(9, 3009), T0 + 1500);
+    assert.deepEqual(sent(T0 + 1600), [], 'the handshake is over: no second bulk');
+    m.receive(data(1, 3010, F.HELLO), T0 + 1700);
+    assert.deepEqual(sent(T0 + 1800).map((s) => s.replace(/ @\d+$/, '')), ['NEW 1001 HB', 'UPD 1002'], 'a second restart: a second bulk');
+  });
+
+  it('a forged sequence number far ahead: a run of consecutive "late" ones is the real stream, followed and NACKed', () => {
+    const host = new Host();
+    const m = ftfwReady(host);
+    m.receive(data(101, 3001), T0 + 1200);
+    m.receive(data(101 + 2 ** 30, 6666), T0 + 1210);
+    assert.equal(host.applied.length, 2);
+    m.transmit(T0 + 1220);
+    for (let seq = 102; seq <= 104; seq++) m.receive(data(seq, 3000 + seq), T0 + 1300);
+    assert.equal(host.applied.length, 2, 'dropped as late, as 1.4.7 does');
+    m.receive(data(105, 3105), T0 + 1400);
+    assert.equal(host.applied.at(-1)!.seq, 105);
+    assert.deepEqual(show(m.transmit(T0 + 1500)), ['NACK 102-104 @3']);
+    m.receive(data(106, 3106), T0 + 1600);
+    assert.equal(host.applied.at(-1)!.seq, 106, 'in sync again');
+    assert.equal(m.counters.sequenceBefore, 4, 'each late one counted, the one that ended the run too');
   });
 
   it('the start-up handshake, as the C daemons do it', () => {

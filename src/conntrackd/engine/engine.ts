@@ -72,6 +72,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
   private purgeTimer: NodeJS.Timeout | undefined;
   /** The resync under way: one at a time, or a second round would sweep what the first saw. */
   private resyncing: Promise<void> | undefined;
+  /** A resync was asked for while one was under way: it runs when that one is over. */
+  private resyncAgain = false;
+  private stopping = false;
   /** Work started by a request or a timer that stop() must wait for. */
   private readonly pending = new Set<Promise<unknown>>();
   /**
@@ -87,6 +90,11 @@ export class ConntrackdEngine implements Engine, KernelSink {
   private timeout: number | undefined;
   /** A resync is removing the flows the kernel no longer has. */
   private sweeping = false;
+  /**
+   * A resync's dump is under way: what it finds goes to the peer, which
+   * missed it too when events were lost (1.4.7 sends every resynced flow).
+   */
+  private redumping = false;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -157,6 +165,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const timer of [this.resyncTimer, this.purgeTimer]) clearTimeout(timer);
     clearInterval(this.pollTimer);
     await Promise.allSettled([...this.pending]);
@@ -179,7 +188,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
 
   dumped(entry: WireEntry): void {
     this.timeout = this.sync ? timeoutOf(entry) : undefined;
+    this.replicating = this.redumping;
     this.cache.update(entry);
+    this.replicating = false;
   }
 
   /** Lost events: re-dump after NetlinkOverrunResync seconds (0 = never), once per burst of overruns. */
@@ -200,10 +211,19 @@ export class ConntrackdEngine implements Engine, KernelSink {
    * they vanished while the cache was not told (lost events, polling).
    */
   private resync(): void {
-    if (this.resyncing) return;
+    if (this.resyncing) {
+      // Events lost while this round dumps may concern what it has dumped already: one more round after it.
+      this.resyncAgain = true;
+      return;
+    }
     this.resyncing = (async () => {
       this.cache.beginRound();
-      await this.kernel!.dump();
+      this.redumping = true;
+      try {
+        await this.kernel!.dump();
+      } finally {
+        this.redumping = false;
+      }
       this.kernel!.counters.resyncs++;
       // What vanished unnoticed is gone on the peer too. 1.4.7 purges by asking
       // the kernel for each cached flow; one it no longer has is destroyed like a
@@ -211,7 +231,12 @@ export class ConntrackdEngine implements Engine, KernelSink {
       this.replicating = this.sweeping = true;
       this.cache.sweep();
       this.replicating = this.sweeping = false;
-    })().finally(() => (this.resyncing = undefined));
+    })().finally(() => {
+      this.resyncing = undefined;
+      if (!this.resyncAgain || this.stopping) return;
+      this.resyncAgain = false;
+      this.resync();
+    });
     this.track(this.resyncing, DUMP_FAILED);
   }
 

@@ -100,6 +100,11 @@ export interface ChannelCounters {
   sendErrors: number;
   /** Failed receives. */
   receiveErrors: number;
+  /**
+   * Datagrams (UDP) or connections (TCP) from an address other than the
+   * configured peer, dropped unread. 1.4.7 accepts sync traffic from anyone.
+   */
+  receiveForeign: number;
 }
 
 /** Carrier state of a link's interface, in 1.4.7's words. */
@@ -132,6 +137,8 @@ export interface NetworkCounters {
   receiveBadSize: number;
   /** Messages we failed to build. */
   sendMalformed: number;
+  /** FTFW: sent messages the peer asked for again (NACK), queued to go out once more. */
+  sendResent: number;
   /** Sequence tracking: messages the sequence numbers say we missed. */
   sequenceLost: number;
   /** Sequence tracking: messages older than the last one seen. */
@@ -266,14 +273,14 @@ export function newTrafficCounters(): TrafficCounters {
 }
 
 export function newChannelCounters(): ChannelCounters {
-  return { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, sendErrors: 0, receiveErrors: 0 };
+  return { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, sendErrors: 0, receiveErrors: 0, receiveForeign: 0 };
 }
 
 export function newNetworkCounters(): NetworkCounters {
   return {
     receiveMalformed: 0, receiveBadVersion: 0, receiveBadHeader: 0, receiveBadPayload: 0,
     receiveBadType: 0, receiveTruncated: 0, receiveBadSize: 0,
-    sendMalformed: 0, sequenceLost: 0, sequenceBefore: 0,
+    sendMalformed: 0, sendResent: 0, sequenceLost: 0, sequenceBefore: 0,
   };
 }
 

@@ -133,7 +133,10 @@ const LINK_NAMES: Readonly<Record<LinkCounters['kind'], string>> = { udp: 'UDP',
 function channelText(c: ChannelCounters): string {
   return `${n20(c.bytesSent)} Bytes sent ${n20(c.bytesReceived)} Bytes recv\n` +
     `${n20(c.packetsSent)} Pckts sent ${n20(c.packetsReceived)} Pckts recv\n` +
-    `${n20(c.sendErrors)} Error send ${n20(c.receiveErrors)} Error recv\n\n`;
+    `${n20(c.sendErrors)} Error send ${n20(c.receiveErrors)} Error recv\n` +
+    // 1.4.7 has no such counter: the line appears once there is something to show.
+    (c.receiveForeign > 0 ? `${n20(c.receiveForeign)} Foreign recv\n` : '') +
+    '\n';
 }
 
 /** The link messages go out on, as `-s` and `-s network` show it. */
@@ -161,7 +164,10 @@ function networkText(n: NetworkCounters): string {
     `\t\tTruncated message:\t${n20u(n.receiveTruncated)}\n` +
     `\t\tBad message size:\t${n20u(n.receiveBadSize)}\n` +
     '\tsend:\n' +
-    `\t\tMalformed messages:\t${n20u(n.sendMalformed)}\n\n` +
+    `\t\tMalformed messages:\t${n20u(n.sendMalformed)}\n` +
+    // 1.4.7 has no such counter: the line appears once there is something to show.
+    (n.sendResent > 0 ? `\t\tResent messages:\t${n20(n.sendResent)}\n` : '') +
+    '\n' +
     'sequence tracking statistics:\n' +
     '\trecv:\n' +
     `\t\tPackets lost:\t\t${n20(n.sequenceLost)}\n` +

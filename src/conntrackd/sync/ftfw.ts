@@ -22,9 +22,19 @@
  * HELLO: a fresh node sets HELLO on everything it sends until a message with
  * HELLO_BACK arrives. A node that receives HELLO answers HELLO_BACK on its
  * next message, accepts the HELLO message whatever its sequence number, and
- * empties its resend queue (the restarted peer knows nothing of it). Until
- * the handshake is over, data can be lost for good: 1.4.7 behaves the same,
- * and a restarted node is expected to ask for a resync.
+ * empties its resend queue (the restarted peer knows nothing of it).
+ * Beyond 1.4.7, the first HELLO of a restart also queues a bulk send of the
+ * internal cache: what the peer lost in its restart, and what went out
+ * while it was down, reach it without an operator's `-n` or `-B` (1.4.7
+ * loses them for good unless the restarted node asks for a resync).
+ *
+ * A forged or corrupted sequence number far ahead (hostile traffic from the
+ * peer's address) would make every genuine message look late, and 1.4.7
+ * then drops the peer's stream until its numbers catch up, 2^31 messages
+ * later. Here, `BEHIND_RUN` consecutive numbers in a row, all before the
+ * expected one, are the peer's real stream: the receiver follows it from
+ * there and asks again (NACK) for the run it dropped. Late duplicates never
+ * come as such a run.
  */
 import type { Header } from './header';
 import { MessageFlag, MessageType, isControl, isData } from './header';
@@ -56,6 +66,9 @@ interface Sent {
 
 type HelloState = 'init' | 'say' | 'done';
 
+/** Consecutive "late" sequence numbers that mean our expectation, not the peer, went astray. */
+export const BEHIND_RUN = 4;
+
 export class FtfwReplication extends Replication {
   /** Objects (keyed by themselves) and control messages (keyed by their own record), in queue order. */
   private readonly txQueue = new Map<SyncObject | Control, SyncObject | Control>();
@@ -66,6 +79,11 @@ export class FtfwReplication extends Replication {
   private ackPending = false;
   private hello: HelloState = 'init';
   private sayHelloBack = false;
+  /** The peer's last message carried HELLO: its restart was answered with a bulk send already. */
+  private peerGreeting = false;
+  /** The run of consecutive late sequence numbers seen last: where it started and how long it is. */
+  private behindFrom = 0;
+  private behindLength = 0;
   private aliveAt: number;
 
   /** `now`: when the daemon starts; the first keep-alive is due a second later. */
@@ -153,6 +171,9 @@ export class FtfwReplication extends Replication {
         this.ackFrom = h.seq;
       }
       this.flushResendQueue();
+      // A fresh peer says HELLO on everything until our HELLO_BACK arrives: one bulk per restart.
+      if (!this.peerGreeting) this.sendBulk();
+      this.peerGreeting = true;
       verdict = this.inSync(h);
     } else {
       switch (this.tracker.check(h.seq)) {
@@ -167,14 +188,36 @@ export class FtfwReplication extends Replication {
           this.ackPending = true;
           break;
         }
-        case SeqCheck.BEFORE:
-          return Verdict.DROP;
+        case SeqCheck.BEFORE: {
+          if (!this.followsBehindRun(h.seq)) return Verdict.DROP;
+          verdict = this.digest(h);
+          if (verdict === Verdict.BAD) return verdict;
+          this.queueControl(MessageFlag.NACK, this.behindFrom, (h.seq - 1) >>> 0);
+          this.behindLength = 0;
+          this.window = this.config.ackWindowSize - 1;
+          this.ackFrom = h.seq;
+          this.ackPending = true;
+          break;
+        }
         default:
           verdict = this.inSync(h);
       }
     }
     if (verdict !== Verdict.BAD) this.tracker.update(h.seq);
     return verdict;
+  }
+
+  /**
+   * A late `seq`: extends the run of consecutive late numbers, or starts a
+   * new one. True when the run is long enough to be the peer's stream.
+   */
+  private followsBehindRun(seq: number): boolean {
+    if (this.behindLength > 0 && seq === ((this.behindFrom + this.behindLength) >>> 0)) this.behindLength++;
+    else {
+      this.behindFrom = seq;
+      this.behindLength = 1;
+    }
+    return this.behindLength >= BEHIND_RUN;
   }
 
   /** The expected message (or the first, or a hello): digest it and count it in the ACK window. */
@@ -209,6 +252,7 @@ export class FtfwReplication extends Replication {
       for (const [item, sent] of this.rsQueue) {
         if (!seqBetween(sent.seq, h.from!, h.to!)) continue;
         this.rsQueue.delete(item);
+        this.counters.sendResent++;
         if (!this.txQueue.has(item)) this.txQueue.set(item, item);
       }
       return Verdict.CONTROL;
@@ -225,7 +269,10 @@ export class FtfwReplication extends Replication {
   /** Notes the handshake bits of a received header; true when it carries HELLO. */
   private digestHello(h: Header): boolean {
     if (h.flags & MessageFlag.HELLO_BACK) this.hello = 'done';
-    if (!(h.flags & MessageFlag.HELLO)) return false;
+    if (!(h.flags & MessageFlag.HELLO)) {
+      this.peerGreeting = false;
+      return false;
+    }
     this.sayHelloBack = true;
     return true;
   }

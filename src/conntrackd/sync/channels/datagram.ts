@@ -9,9 +9,15 @@
  * no SO_*BUFFORCE, so the system's maximum applies). `Checksum off` has no
  * equivalent in Node (SO_NO_CHECK) and is ignored: datagrams always carry
  * a checksum, which every receiver accepts.
+ *
+ * A unicast link knows its peer: a datagram from any other address is
+ * dropped unread and counted (`receiveForeign`), so that a host that can
+ * reach the sync port cannot feed flows into the external cache. 1.4.7
+ * takes sync traffic from anyone.
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import net from 'node:net';
 import type { ChannelConfig } from '../../config/config';
 import { newChannelCounters, type ChannelCounters } from '../../stats/counters';
 
@@ -19,13 +25,23 @@ export class DatagramChannel {
   readonly counters: ChannelCounters = newChannelCounters();
   private onDatagram: (datagram: Buffer) => void = () => {};
 
-  /** `to`: where every datagram goes (the peer, or the group). */
+  /**
+   * `to`: where every datagram goes (the peer, or the group); `peer`: the
+   * only source address accepted (none for a group, whose members are not
+   * configured).
+   */
   constructor(
     private readonly receiver: dgram.Socket,
     private readonly sender: dgram.Socket,
     private readonly to: { address: string; port: number },
+    peer?: string,
   ) {
-    receiver.on('message', (msg) => {
+    const accepted = peer === undefined ? undefined : unscoped(peer);
+    receiver.on('message', (msg, from) => {
+      if (accepted !== undefined && unscoped(from.address) !== accepted) {
+        this.counters.receiveForeign++;
+        return;
+      }
       this.counters.packetsReceived++;
       this.counters.bytesReceived += msg.length;
       this.onDatagram(msg);
@@ -81,14 +97,25 @@ export async function bindSocket(socket: dgram.Socket, port: number, address?: s
 export async function openOrClose(
   sockets: { receiver: dgram.Socket; sender: dgram.Socket },
   setup: () => Promise<{ address: string; port: number }>,
+  peer?: string,
 ): Promise<DatagramChannel> {
   try {
-    return new DatagramChannel(sockets.receiver, sockets.sender, await setup());
+    return new DatagramChannel(sockets.receiver, sockets.sender, await setup(), peer);
   } catch (err) {
     sockets.receiver.close();
     sockets.sender.close();
     throw err;
   }
+}
+
+/**
+ * An address in one spelling, for comparing: without its IPv6 scope
+ * (`fe80::1%eth0` → `fe80::1`) and in canonical form (`2001:DB8:0::2` →
+ * `2001:db8::2`).
+ */
+export function unscoped(address: string): string {
+  const bare = address.replace(/%.*$/, '');
+  return net.isIPv6(bare) ? new net.SocketAddress({ address: bare, family: 'ipv6' }).address : bare;
 }
 
 /** A link-local IPv6 address needs the interface as its scope. */

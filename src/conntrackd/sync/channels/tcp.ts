@@ -9,12 +9,17 @@
  * second. While it is down, datagrams wait in the error queue
  * (`ErrorQueueLength`, 128 by default; the oldest is dropped when full) and
  * go out before newer data once connected. Connections use SO_KEEPALIVE.
+ *
+ * Only the peer (`IPv4_Destination_Address`) may connect: a connection from
+ * any other address is closed at once and counted (`receiveForeign`), and
+ * does not replace the peer's.
  */
 import net from 'node:net';
 import { once } from 'node:events';
 import type { ChannelConfig } from '../../config/config';
 import { newChannelCounters, type ChannelCounters, type TcpConnectionState } from '../../stats/counters';
 import { StreamReassembler } from '../stream';
+import { unscoped } from './datagram';
 
 const RECONNECT_INTERVAL_MS = 1000;
 const DEFAULT_ERROR_QUEUE_LENGTH = 128;
@@ -79,6 +84,11 @@ export class TcpChannel {
   }
 
   private accept(socket: net.Socket): void {
+    if (socket.remoteAddress === undefined || unscoped(socket.remoteAddress) !== unscoped(this.config.destination)) {
+      this.counters.receiveForeign++;
+      socket.destroy();
+      return;
+    }
     this.peer?.destroy();
     this.peer = socket;
     socket.setKeepAlive(true);

@@ -6,6 +6,8 @@
  *   receives (a link-local IPv6 address gets its scope from `Interface`);
  * - send: an unbound socket (ephemeral source port) to
  *   `IPv4_Destination_Address` / `IPv6_Destination_Address` : `Port`.
+ *   Datagrams from any other address than that destination are dropped
+ *   and counted.
  */
 import type { ChannelConfig } from '../../config/config';
 import { DatagramChannel, bindSocket, createSockets, openOrClose, scoped } from './datagram';
@@ -21,5 +23,5 @@ export async function openUdpChannel(config: ChannelConfig): Promise<DatagramCha
     await bindSocket(sockets.receiver, port, scoped(address, config));
     await bindSocket(sockets.sender, 0);
     return { address: scoped(destination, config), port };
-  });
+  }, destination);
 }

@@ -1,0 +1,142 @@
+/**
+ * Faults on the sync link between two of our daemons (FTFW over UDP, the
+ * two-node bed): random loss, the backup restarting mid-burst, the link
+ * down and up again, the primary's event socket overrunning, and hostile
+ * traffic on the sync port. Each case ends with the backup's external cache
+ * equal to the primary's kernel table, reached by the daemons alone (no
+ * `-n`, no `-B`). Short versions; bench/conntrackd-faults.sh runs the long
+ * ones and measures them.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import test from 'node:test';
+import { Conntrack } from '../../src/api/conntrack';
+import type { Flow } from '../../src/ctnetlink/flow';
+import { subjectConntrackd } from '../diff/conntrackd-harness';
+import { NODES, bed, client, start, stop, type Node, type SyncSetup } from './conntrackd-sync-bed';
+import { REFERENCE_CONNTRACK, type Netns } from './netns';
+import { until } from './wait';
+
+const FTFW: SyncSetup = { mode: 'FTFW', link: 'UDP' };
+const SYNC_PORT = 3790;
+/** The burst's flows: TCP ESTABLISHED from 10.50/16, one per index. */
+const BURST = /src=10\.50\./;
+
+function burstFlow(i: number): Flow {
+  const src = `10.50.${(i >> 8) & 255}.${i & 255}`;
+  return { family: 2, orig: { l3: 2, src, dst: '10.60.0.1', proto: 6, sport: 1024 + (i >> 16), dport: 80 }, reply: {}, timeout: 600, tcp: { state: 3 } };
+}
+
+/** Creates flows [first, first + n) in the node's kernel, pipelined. */
+async function burst(ns: Netns, first: number, n: number): Promise<void> {
+  const ct = Conntrack.open({ netns: ns.name });
+  try {
+    await Promise.all(Array.from({ length: n }, (_, i) => ct.create(burstFlow(first + i))));
+  } finally {
+    ct.close();
+  }
+}
+
+/** The burst flows of a listing (`conntrack -L` or `conntrackd -e`), by their original tuple, sorted. */
+const burstKeys = (text: string): string[] =>
+  text.split('\n').filter((l) => BURST.test(l)).map((l) => /src=\S+ dst=\S+ sport=\d+ dport=\d+/.exec(l)![0]).sort();
+
+async function kernelKeys(ns: Netns): Promise<string[]> {
+  return burstKeys((await ns.execOk(REFERENCE_CONNTRACK, ['-L', '-p', 'tcp'])).stdout.toString());
+}
+
+/** Waits until the backup's external cache holds exactly the primary's burst flows. */
+async function converges(primary: Node, backup: Node, ms = 60_000): Promise<void> {
+  const expected = await kernelKeys(primary.ns);
+  let external: string[] = [];
+  const equal = await until(async () => {
+    external = burstKeys(await client(backup, '-e'));
+    return external.length === expected.length && external.every((k, i) => k === expected[i]);
+  }, ms);
+  const missing = expected.filter((k) => !external.includes(k));
+  assert.ok(equal, `external ${external.length} / kernel ${expected.length}, missing e.g. ${missing.slice(0, 3).join('; ')}\n${await readFile(backup.log, 'utf8')}`);
+}
+
+/** `-s network` (or another kind) in JSON. */
+async function stats(node: Node, kind: string): Promise<Record<string, any>> {
+  const [cmd, ...args] = subjectConntrackd().argv;
+  const out = await node.ns.execOk(cmd!, [...args, '-C', node.config, '-s', kind, '--json']);
+  return JSON.parse(out.stdout.toString()) as Record<string, any>;
+}
+
+/** Drops `percent`% of the sync datagrams leaving a node, at random. */
+async function lossy(node: Node, percent: number): Promise<void> {
+  await node.ns.nft(`table inet synclink {
+  chain out { type filter hook output priority 0; udp dport ${SYNC_PORT} numgen random mod 100 < ${percent} drop; }
+}`);
+}
+
+for (const percent of [10, 30]) {
+  test(`${percent}% of the sync datagrams lost both ways during a burst of 1,000 flows: FTFW delivers every flow`, async (t) => {
+    const [primary, backup] = await bed(t, ['ours', 'ours'], FTFW);
+    await Promise.all([start(primary), start(backup)]);
+    await Promise.all([lossy(primary, percent), lossy(backup, percent)]);
+    await burst(primary.ns, 0, 1000);
+    await converges(primary, backup);
+    const [sent, received] = [await stats(primary, 'network'), await stats(backup, 'network')];
+    assert.ok(received.network.sequenceLost > 0, 'the backup saw gaps');
+    assert.ok(sent.network.sendResent > 0, 'the primary resent what the backup asked for');
+  });
+}
+
+test('the backup restarts mid-burst: the primary sends it everything again, unasked', async (t) => {
+  const [primary, backup] = await bed(t, ['ours', 'ours'], FTFW);
+  await Promise.all([start(primary), start(backup)]);
+  await burst(primary.ns, 0, 1000);
+  backup.daemon!.kill('SIGKILL');
+  await stop(backup);
+  await burst(primary.ns, 1000, 1000);
+  await start(backup);
+  await burst(primary.ns, 2000, 1000);
+  await converges(primary, backup);
+});
+
+test('the sync link goes down and comes back: the flows made meanwhile arrive', async (t) => {
+  const [primary, backup] = await bed(t, ['ours', 'ours'], FTFW);
+  await Promise.all([start(primary), start(backup)]);
+  await burst(primary.ns, 0, 500);
+  await primary.ns.execOk('ip', ['link', 'set', NODES[0].dev, 'down']);
+  await burst(primary.ns, 500, 1500);
+  // Keep-alives go unanswered for a while (the bench keeps it down for 10 s).
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  assert.ok((await kernelKeys(primary.ns)).length > burstKeys(await client(backup, '-e')).length, 'the backup misses flows while the link is down');
+  await primary.ns.execOk('ip', ['link', 'set', NODES[0].dev, 'up']);
+  await converges(primary, backup);
+});
+
+test("the primary's event socket overruns (4 KiB buffer): the resync sends what the lost events carried", async (t) => {
+  const small = { ...FTFW, general: 'NetlinkBufferSize 4096 NetlinkBufferSizeMaxGrowth 8192 NetlinkOverrunResync 1' };
+  const [primary, backup] = await bed(t, ['ours', 'ours'], small);
+  await Promise.all([start(primary), start(backup)]);
+  await burst(primary.ns, 0, 5000);
+  assert.ok((await stats(primary, 'runtime')).netlink.overruns > 0, 'the burst overran the event socket');
+  await converges(primary, backup);
+});
+
+for (const link of ['UDP', 'TCP'] as const) {
+  test(`hostile ${link} traffic on the sync port: counted as malformed or foreign, and replication goes on`, async (t) => {
+    const [primary, backup] = await bed(t, ['ours', 'ours'], { mode: 'FTFW', link });
+    await Promise.all([start(primary), start(backup)]);
+    const fuzz = (...args: string[]): Promise<unknown> =>
+      primary.ns.execOk(process.execPath, [path.join(__dirname, '../../tools/sync-fuzz.js'), '--to', NODES[1].addr, '--port', String(SYNC_PORT), ...(link === 'TCP' ? ['--tcp'] : []), ...args]);
+    // From the peer's own address: past the sender check, into the decoder.
+    await fuzz('--count', '5000', '--seed', '7');
+    // From another address of the peer's host: dropped unread.
+    await primary.ns.execOk('ip', ['addr', 'add', '192.168.79.3/24', 'dev', NODES[0].dev]);
+    await fuzz('--count', link === 'TCP' ? '20' : '2000', '--from', '192.168.79.3');
+    await burst(primary.ns, 0, 1000);
+    await converges(primary, backup);
+    const s = await stats(backup, 'network');
+    assert.ok(s.network.receiveMalformed > 100, `malformed: ${JSON.stringify(s.network)}`);
+    // Some of the foreign datagrams may be dropped by the kernel when the receive buffer is full.
+    assert.ok(s.link.traffic.receiveForeign > 0, `foreign: ${JSON.stringify(s.link.traffic)}`);
+    assert.match(await client(backup, '-s', 'network'), /Foreign recv/);
+    assert.equal(backup.daemon!.exitCode, null, 'the backup is still running');
+  });
+}
