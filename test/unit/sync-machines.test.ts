@@ -98,11 +98,13 @@ describe('FTFW: sender', () => {
     const m = ftfwReady(host, { ...CONFIG, resendQueueSize: 2 });
     const dead = obj(1001, 'dead');
     m.changed(dead);
-    m.requestResync();
     m.transmit(T0 + 1200);
+    m.requestResync();
+    m.requestResync();
+    assert.deepEqual(show(m.transmit(T0 + 1300)), ['RESYNC @2', 'RESYNC @3']);
     m.fireTimers(T0 + 2300);
-    assert.deepEqual(show(m.transmit(T0 + 2300)), ['ACK 100-100 @3']);
-    assert.deepEqual(m.resendQueue(), [{ kind: 'control', seq: S0 + 2, flags: F.RESYNC }, { kind: 'control', seq: S0 + 3, flags: F.ACK }]);
+    assert.deepEqual(show(m.transmit(T0 + 2300)), ['ACK 100-100 @4']);
+    assert.deepEqual(m.resendQueue(), [{ kind: 'control', seq: S0 + 3, flags: F.RESYNC }, { kind: 'control', seq: S0 + 4, flags: F.ACK }]);
     assert.deepEqual(host.released, [dead], 'a dead object pushed out of the queue is released');
   });
 
@@ -121,13 +123,13 @@ describe('FTFW: loss repair (beyond 1.4.7, same messages)', () => {
   /** The data messages of a timer turn at `now`. */
   const dataAt = (m: FtfwReplication, now: number): string[] => (m.fireTimers(now), show(m.transmit(now)).filter((x) => /^(NEW|UPD|DEL)/.test(x)));
 
-  it('an object not acknowledged goes again after RETRANSMIT_MS, unasked; the wait doubles until an ACK, then starts over', () => {
+  it('an object not acknowledged goes again after RETRANSMIT_MS, unasked; the wait doubles while the peer is silent, then starts over', () => {
     const m = ftfwReady();
     m.changed(obj(1001));
     assert.deepEqual(show(m.transmit(T0 + 1200)), ['NEW 1001 @1']);
-    assert.equal(m.nextTimer(), T0 + 1200 + 1000, 'the keep-alive comes first');
-    assert.deepEqual(dataAt(m, T0 + 2200), [], 'not due yet');
-    assert.deepEqual(dataAt(m, T0 + 1200 + RETRANSMIT_MS), ['NEW 1001 @3']);
+    assert.equal(m.nextTimer(), T0 + 1200 + RETRANSMIT_MS);
+    assert.deepEqual(dataAt(m, T0 + 1199 + RETRANSMIT_MS), [], 'not due yet');
+    assert.deepEqual(dataAt(m, T0 + 1200 + RETRANSMIT_MS), ['NEW 1001 @2'], 'in place of the keep-alive: no ALIVE between two resends');
     assert.equal(m.counters.sendResent, 1);
     // Nothing acknowledged: the next resend waits twice as long.
     for (let t = T0 + 1200 + RETRANSMIT_MS + 1000; t < T0 + 1200 + 3 * RETRANSMIT_MS; t += 1000) assert.deepEqual(dataAt(m, t), [], `at +${t - T0}`);
@@ -136,7 +138,7 @@ describe('FTFW: loss repair (beyond 1.4.7, same messages)', () => {
     assert.deepEqual(m.resendQueue().filter((e) => e.kind === 'object'), []);
     m.changed(obj(1002));
     m.transmit(T0 + 8100);
-    assert.equal(dataAt(m, T0 + 8100 + RETRANSMIT_MS).length, 1, 'the ACK reset the wait');
+    assert.equal(dataAt(m, T0 + 8100 + RETRANSMIT_MS).length, 1, 'the peer spoke: the wait starts over');
   });
 
   it("a NACK's resend does not move the deadline: a resend the link keeps dropping is followed by a timed one", () => {

@@ -36,8 +36,8 @@
  * Here the ACK is the only proof of delivery: every object in the resend
  * queue goes again, unasked, `RETRANSMIT_MS` after it was first sent and
  * not acknowledged, the wait doubling up to `RETRANSMIT_MAX_MS` while the
- * peer acknowledges no object (a dead peer costs a round every half
- * minute) and back to the start on the first ACK. A NACK's resend does not
+ * peer is silent (a dead peer costs a round every half minute) and back to
+ * the start as soon as a message of the peer arrives. A NACK's resend does not
  * move that deadline, so a resend that the link's pattern keeps dropping is
  * followed by a timed one that comes at another moment, and a lost NACK
  * costs a delay, not the object. Control messages keep 1.4.7's rule (sent
@@ -94,9 +94,14 @@ type HelloState = 'init' | 'say' | 'done';
 /** Datagrams of consecutive "late" sequence numbers that mean our expectation, not the peer, went astray. */
 export const BEHIND_RUN = 4;
 
-/** How long a sent element waits for its ACK before it goes again unasked: the peer acknowledges within a keep-alive period of going idle. */
-export const RETRANSMIT_MS = 2 * ALIVE_INTERVAL_MS;
-/** The longest wait between two unasked resends while the peer acknowledges nothing. */
+/**
+ * How long a sent object waits for its ACK before it goes again unasked:
+ * one keep-alive period, so that a resend takes the keep-alive's place. A
+ * longer wait puts a keep-alive between two resends, and a link dropping
+ * every second datagram then drops every resend.
+ */
+export const RETRANSMIT_MS = ALIVE_INTERVAL_MS;
+/** The longest wait between two unasked resends while the peer is silent. */
 export const RETRANSMIT_MAX_MS = 32 * ALIVE_INTERVAL_MS;
 
 export class FtfwReplication extends Replication {
@@ -106,7 +111,7 @@ export class FtfwReplication extends Replication {
   private readonly rsQueue = new Map<Element, Sent>();
   /** When each unacknowledged object goes again unasked (kept while a NACK moves it back to the transmit queue). */
   private readonly due = new Map<SyncObject, number>();
-  /** The current wait for an ACK, doubled by every unasked resend round. */
+  /** The current wait for an ACK: doubled by every unasked resend round, back to `RETRANSMIT_MS` when the peer is heard from. */
   private retransmitWait = RETRANSMIT_MS;
   /** When the resend queue is next looked through for elements due. */
   private retransmitAt = 0;
@@ -269,7 +274,11 @@ export class FtfwReplication extends Replication {
           verdict = this.inSync(h);
       }
     }
-    if (verdict !== Verdict.BAD) this.tracker.update(h.seq);
+    if (verdict !== Verdict.BAD) {
+      this.tracker.update(h.seq);
+      // A peer that talks is there: what it has not acknowledged was lost, not unheard.
+      this.retransmitWait = RETRANSMIT_MS;
+    }
     return verdict;
   }
 
@@ -319,7 +328,6 @@ export class FtfwReplication extends Replication {
         this.rsQueue.delete(item);
         if (!isObject(item)) continue;
         this.due.delete(item);
-        this.retransmitWait = RETRANSMIT_MS;
         if (item.state === 'dead') this.host.release(item);
       }
       return Verdict.CONTROL;
