@@ -4,8 +4,10 @@
  * only, while the primary creates a few hundred flows and then deletes and
  * updates some of them. Every case ends with the backup's external cache
  * equal to the primary's kernel table (tuples and marks), the rule still in
- * place. A pair with a C daemon in it runs with CT_SYNC_LOSS_MIXED=1 (what
- * it can and cannot guarantee: src/conntrackd/sync/README.md).
+ * place. The pairs with a C daemon run with CT_SYNC_LOSS_MIXED=1, for the
+ * record (what they can and cannot guarantee: src/conntrackd/sync/README.md);
+ * a C primary's are todo: its sender never resends unasked (defect 21 of
+ * docs/1.4.7-defects.md).
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -43,7 +45,8 @@ async function churn(node: Node): Promise<void> {
 const pairs: [Impl, Impl][] = [['ours', 'ours'], ...(process.env.CT_SYNC_LOSS_MIXED ? ([['c', 'ours'], ['ours', 'c']] as [Impl, Impl][]) : [])];
 for (const impls of pairs) {
   for (const where of ['both nodes', 'the backup'] as const) {
-    test(`${impls[0]} → ${impls[1]}: every second sync datagram dropped on ${where}; ${FLOWS} flows made, some deleted and updated: FTFW delivers them all`, async (t) => {
+    const todo = impls[0] === 'c' ? "defect 21: 1.4.7's sender resends only what a NACK that got through asked for" : undefined;
+    test(`${impls[0]} → ${impls[1]}: every second sync datagram dropped on ${where}; ${FLOWS} flows made, some deleted and updated: FTFW delivers them all`, { todo }, async (t) => {
       const [primary, backup] = await bed(t, impls, { mode: 'FTFW', link: 'UDP', general: EVENT_BUFFERS });
       await Promise.all([start(primary), start(backup)]);
       await Promise.all((where === 'both nodes' ? [primary, backup] : [backup]).map(alternatingDrop));
