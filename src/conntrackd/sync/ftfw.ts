@@ -48,14 +48,17 @@
  * our HELLO_BACK gets through restarted only once: its first HELLO resets
  * the tracking and empties the resend queue, the later ones are tracked as
  * any message unless they come late (a second restart); 1.4.7 lets each
- * one acknowledge over a gap and throw away what was sent since.
+ * one acknowledge over a gap and throw away what was sent since. The
+ * unacknowledged DELs survive a restart: the peer may have received the
+ * flow after it started and before its HELLO reached us.
  *
  * A forged or corrupted sequence number far ahead (hostile traffic from the
  * peer's address) would make every genuine message look late, and 1.4.7
  * then drops the peer's stream until its numbers catch up, 2^31 messages
  * later. Here, consecutive numbers in a row, all before the expected one
- * and come in `BEHIND_RUN` datagrams, are the peer's real stream: the receiver follows it from
- * there and asks again (NACK) for the run it dropped. A late or duplicated
+ * and come in `BEHIND_RUN` datagrams, are the peer's real stream: the
+ * receiver follows it from there and asks again (NACK) for the run it
+ * dropped. A late or duplicated
  * datagram (a resend round holds many consecutive numbers) is one
  * datagram, not such a run: following it would apply stale states.
  */
