@@ -8,62 +8,12 @@
  * ones and measures them.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'node:test';
-import { Conntrack } from '../../src/api/conntrack';
-import type { Flow } from '../../src/ctnetlink/flow';
-import { subjectConntrackd } from '../diff/conntrackd-harness';
 import { NODES, bed, client, start, stop, type Node, type SyncSetup } from './conntrackd-sync-bed';
-import { REFERENCE_CONNTRACK, type Netns } from './netns';
-import { until } from './wait';
+import { SYNC_PORT, burst, burstKeys, converges, kernelKeys, stats } from './conntrackd-sync-burst';
 
 const FTFW: SyncSetup = { mode: 'FTFW', link: 'UDP' };
-const SYNC_PORT = 3790;
-/** The burst's flows: TCP ESTABLISHED from 10.50/16, one per index. */
-const BURST = /src=10\.50\./;
-
-function burstFlow(i: number): Flow {
-  const src = `10.50.${(i >> 8) & 255}.${i & 255}`;
-  return { family: 2, orig: { l3: 2, src, dst: '10.60.0.1', proto: 6, sport: 1024 + (i >> 16), dport: 80 }, reply: {}, timeout: 600, tcp: { state: 3 } };
-}
-
-/** Creates flows [first, first + n) in the node's kernel, pipelined. */
-async function burst(ns: Netns, first: number, n: number): Promise<void> {
-  const ct = Conntrack.open({ netns: ns.name });
-  try {
-    await Promise.all(Array.from({ length: n }, (_, i) => ct.create(burstFlow(first + i))));
-  } finally {
-    ct.close();
-  }
-}
-
-/** The burst flows of a listing (`conntrack -L` or `conntrackd -e`), by their original tuple, sorted. */
-const burstKeys = (text: string): string[] =>
-  text.split('\n').filter((l) => BURST.test(l)).map((l) => /src=\S+ dst=\S+ sport=\d+ dport=\d+/.exec(l)![0]).sort();
-
-async function kernelKeys(ns: Netns): Promise<string[]> {
-  return burstKeys((await ns.execOk(REFERENCE_CONNTRACK, ['-L', '-p', 'tcp'])).stdout.toString());
-}
-
-/** Waits until the backup's external cache holds exactly the primary's burst flows. */
-async function converges(primary: Node, backup: Node, ms = 60_000): Promise<void> {
-  const expected = await kernelKeys(primary.ns);
-  let external: string[] = [];
-  const equal = await until(async () => {
-    external = burstKeys(await client(backup, '-e'));
-    return external.length === expected.length && external.every((k, i) => k === expected[i]);
-  }, ms);
-  const missing = expected.filter((k) => !external.includes(k));
-  assert.ok(equal, `external ${external.length} / kernel ${expected.length}, missing e.g. ${missing.slice(0, 3).join('; ')}\n${await readFile(backup.log, 'utf8')}`);
-}
-
-/** `-s network` (or another kind) in JSON. */
-async function stats(node: Node, kind: string): Promise<Record<string, any>> {
-  const [cmd, ...args] = subjectConntrackd().argv;
-  const out = await node.ns.execOk(cmd!, [...args, '-C', node.config, '-s', kind, '--json']);
-  return JSON.parse(out.stdout.toString()) as Record<string, any>;
-}
 
 /** Drops `percent`% of the sync datagrams leaving a node, at random. */
 async function lossy(node: Node, percent: number): Promise<void> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Flow } from '../../src/ctnetlink/flow';
 import { AlarmReplication } from '../../src/conntrackd/sync/alarm';
-import { FtfwReplication } from '../../src/conntrackd/sync/ftfw';
+import { BEHIND_RUN, FtfwReplication, RETRANSMIT_MS } from '../../src/conntrackd/sync/ftfw';
 import { MessageFlag as F, MessageType } from '../../src/conntrackd/sync/header';
 import { decodeFrame, encodeMessage, readFrames, type DataMessage, type SyncMessage } from '../../src/conntrackd/sync/message';
 import { NotrackReplication } from '../../src/conntrackd/sync/notrack';
@@ -98,11 +98,13 @@ describe('FTFW: sender', () => {
     const m = ftfwReady(host, { ...CONFIG, resendQueueSize: 2 });
     const dead = obj(1001, 'dead');
     m.changed(dead);
-    m.requestResync();
     m.transmit(T0 + 1200);
+    m.requestResync();
+    m.requestResync();
+    assert.deepEqual(show(m.transmit(T0 + 1300)), ['RESYNC @2', 'RESYNC @3']);
     m.fireTimers(T0 + 2300);
-    assert.deepEqual(show(m.transmit(T0 + 2300)), ['ACK 100-100 @3']);
-    assert.deepEqual(m.resendQueue(), [{ kind: 'control', seq: S0 + 2, flags: F.RESYNC }, { kind: 'control', seq: S0 + 3, flags: F.ACK }]);
+    assert.deepEqual(show(m.transmit(T0 + 2300)), ['ACK 100-100 @4']);
+    assert.deepEqual(m.resendQueue(), [{ kind: 'control', seq: S0 + 3, flags: F.RESYNC }, { kind: 'control', seq: S0 + 4, flags: F.ACK }]);
     assert.deepEqual(host.released, [dead], 'a dead object pushed out of the queue is released');
   });
 
@@ -114,6 +116,83 @@ describe('FTFW: sender', () => {
     assert.equal(m.counters.receiveBadHeader, 1);
     assert.equal(m.counters.receiveMalformed, 1);
     assert.equal(m.resendQueue().length, 1);
+  });
+});
+
+describe('FTFW: loss repair (beyond 1.4.7, same messages)', () => {
+  /** The data messages of a timer turn at `now`. */
+  const dataAt = (m: FtfwReplication, now: number): string[] => (m.fireTimers(now), show(m.transmit(now)).filter((x) => /^(NEW|UPD|DEL)/.test(x)));
+
+  it('an object not acknowledged goes again after RETRANSMIT_MS, unasked; the wait doubles while the peer is silent, then starts over', () => {
+    const m = ftfwReady();
+    m.changed(obj(1001));
+    assert.deepEqual(show(m.transmit(T0 + 1200)), ['NEW 1001 @1']);
+    assert.equal(m.nextTimer(), T0 + 1200 + RETRANSMIT_MS);
+    assert.deepEqual(dataAt(m, T0 + 1199 + RETRANSMIT_MS), [], 'not due yet');
+    assert.deepEqual(dataAt(m, T0 + 1200 + RETRANSMIT_MS), ['NEW 1001 @2'], 'in place of the keep-alive: no ALIVE between two resends');
+    assert.equal(m.counters.sendResent, 1);
+    // Nothing acknowledged: the next resend waits twice as long.
+    for (let t = T0 + 1200 + RETRANSMIT_MS + 1000; t < T0 + 1200 + 3 * RETRANSMIT_MS; t += 1000) assert.deepEqual(dataAt(m, t), [], `at +${t - T0}`);
+    assert.equal(dataAt(m, T0 + 1200 + 3 * RETRANSMIT_MS).length, 1);
+    m.receive(ctl(F.ACK, 101, S0, S0 + 100), T0 + 8000);
+    assert.deepEqual(m.resendQueue().filter((e) => e.kind === 'object'), []);
+    m.changed(obj(1002));
+    m.transmit(T0 + 8100);
+    assert.equal(dataAt(m, T0 + 8100 + RETRANSMIT_MS).length, 1, 'the peer spoke: the wait starts over');
+  });
+
+  it("a NACK's resend does not move the deadline: a resend the link keeps dropping is followed by a timed one", () => {
+    const m = ftfwReady();
+    m.changed(obj(1001));
+    m.transmit(T0 + 1200);
+    m.receive(ctl(F.NACK, 101, S0 + 1, S0 + 1), T0 + 2000);
+    assert.deepEqual(show(m.transmit(T0 + 2000)), ['NEW 1001 @2']);
+    assert.deepEqual(dataAt(m, T0 + 1200 + RETRANSMIT_MS), ['NEW 1001 @3']);
+  });
+
+  it('control messages are resent only when NACKed, as in 1.4.7', () => {
+    const m = ftfwReady();
+    m.requestResync();
+    m.transmit(T0 + 1200);
+    for (let t = T0 + 2200; t <= T0 + 9200; t += 1000) {
+      m.fireTimers(t);
+      assert.deepEqual(show(m.transmit(t)).filter((x) => x.startsWith('RESYNC')), []);
+    }
+  });
+
+  it('a NACK reaching back to what the full resend queue dropped is answered with a bulk send', () => {
+    const host = new Host();
+    const [a, b, c] = [obj(1001), obj(1002), obj(1003)];
+    host.objects = [a, b, c];
+    const m = ftfwReady(host, { ...CONFIG, resendQueueSize: 2 });
+    for (const o of [a, b, c]) m.changed(o);
+    assert.deepEqual(show(m.transmit(T0 + 1200)), ['NEW 1001 @1', 'NEW 1002 @2', 'NEW 1003 @3']);
+    m.receive(ctl(F.NACK, 101, S0 + 1, S0 + 3), T0 + 1300);
+    assert.deepEqual(show(m.transmit(T0 + 1300)), ['NEW 1001 @4', 'NEW 1002 @5', 'NEW 1003 @6'], 'all of it, 1001 too');
+    m.receive(ctl(F.NACK, 102, S0 + 5, S0 + 6), T0 + 1400);
+    assert.deepEqual(show(m.transmit(T0 + 1400)).filter((x) => x.startsWith('NEW')), ['NEW 1002 @7', 'NEW 1003 @8'], 'what the queue holds: no bulk');
+  });
+
+  it('a peer still saying HELLO is tracked: its gaps are NACKed, never acknowledged, and our resend queue stays', () => {
+    const m = new FtfwReplication(new Host(), CONFIG, T0);
+    m.receive(data(50, 3050, F.HELLO), T0 + 200);
+    m.changed(obj(1001));
+    assert.deepEqual(show(m.transmit(T0 + 210)), ['NEW 1001 H HB @-1']);
+    m.receive(data(51, 3051, F.HELLO), T0 + 220);
+    m.receive(data(54, 3054, F.HELLO), T0 + 230);
+    assert.deepEqual(show(m.transmit(T0 + 300)), ['ACK 50-51 H HB @0', 'NACK 52-53 H @1']);
+    assert.ok(m.resendQueue().some((e) => e.kind === 'object'), 'the later HELLOs did not empty the resend queue');
+  });
+
+  it('a datagram of late consecutive numbers (a delayed resend round) is not followed; the run over BEHIND_RUN datagrams is', () => {
+    const host = new Host();
+    const m = ftfwReady(host);
+    m.receive(data(110, 3110), T0 + 1200);
+    m.receive(Buffer.concat([101, 102, 103, 104, 105].map((seq) => data(seq, 3000 + seq))), T0 + 1300);
+    assert.deepEqual(host.applied.map((d) => d.seq), [110], 'stale: dropped');
+    const last = 105 + BEHIND_RUN - 1;
+    for (let seq = 106; seq <= last; seq++) m.receive(data(seq, 3000 + seq), T0 + 1400);
+    assert.deepEqual(host.applied.map((d) => d.seq), [110, last], 'the run reached BEHIND_RUN datagrams: followed');
   });
 });
 
@@ -144,19 +223,20 @@ describe('FTFW: receiver', () => {
     assert.deepEqual(show(m.transmit(T0 + 3200)), ['ALIVE @4'], 'nothing pending: ALIVE');
   });
 
-  it('a HELLO from a restarted peer: accepted whatever its sequence number, resend queue emptied, HELLO_BACK answered', () => {
+  it('a HELLO from a restarted peer: accepted whatever its sequence number, resend queue emptied but for the DELs, HELLO_BACK answered', () => {
     const host = new Host();
     const m = ftfwReady(host);
     const dead = obj(1001, 'dead');
     m.changed(dead);
+    m.changed(obj(1002));
     m.transmit(T0 + 1200);
     m.receive(data(7, 3007, F.HELLO), T0 + 1300);
     assert.equal(host.applied.length, 1);
     assert.deepEqual(m.resendQueue(), []);
-    assert.deepEqual(host.released, [dead]);
+    assert.deepEqual(host.released, [], 'the peer may have the flow already: its DEL goes again');
     m.fireTimers(T0 + 2300);
     // The pending window (from 100) restarts at the hello's sequence number.
-    assert.deepEqual(show(m.transmit(T0 + 2300)), ['ACK 7-7 HB @2']);
+    assert.deepEqual(show(m.transmit(T0 + 2300)), ['DEL 1001 HB @3', 'ACK 7-7 @4']);
   });
 
   it('a restarted peer gets the internal cache once, whatever number of HELLOs it sends before our HELLO_BACK', () => {

@@ -28,13 +28,39 @@
  * while it was down, reach it without an operator's `-n` or `-B` (1.4.7
  * loses them for good unless the restarted node asks for a resync).
  *
+ * Loss (beyond 1.4.7, same messages). 1.4.7 repairs a gap only when the
+ * receiver's one NACK and the one resend it causes both get through; a lost
+ * NACK, a lost resend after which the sender falls silent but for ALIVEs,
+ * or a resend and an ALIVE that alternate with the drops of a lossy link
+ * leave the flows missing for good (defect 21 of docs/1.4.7-defects.md).
+ * Here the ACK is the only proof of delivery: every object in the resend
+ * queue goes again, unasked, `RETRANSMIT_MS` after it was first sent and
+ * not acknowledged, the wait doubling up to `RETRANSMIT_MAX_MS` while the
+ * peer is silent (a dead peer costs a round every half minute) and back to
+ * the start as soon as a message of the peer arrives. A NACK's resend does not
+ * move that deadline, so a resend that the link's pattern keeps dropping is
+ * followed by a timed one that comes at another moment, and a lost NACK
+ * costs a delay, not the object. Control messages keep 1.4.7's rule (sent
+ * again only when the peer NACKs them): a timed ACK or RESYNC would only
+ * repeat work, and the bytes a C peer sees stay 1.4.7's. A NACK reaching back
+ * to what the full resend queue already dropped is answered with a bulk
+ * send (1.4.7 answers nothing). And a peer that keeps saying HELLO until
+ * our HELLO_BACK gets through restarted only once: its first HELLO resets
+ * the tracking and empties the resend queue, the later ones are tracked as
+ * any message unless they come late (a second restart); 1.4.7 lets each
+ * one acknowledge over a gap and throw away what was sent since. The
+ * unacknowledged DELs survive a restart: the peer may have received the
+ * flow after it started and before its HELLO reached us.
+ *
  * A forged or corrupted sequence number far ahead (hostile traffic from the
  * peer's address) would make every genuine message look late, and 1.4.7
  * then drops the peer's stream until its numbers catch up, 2^31 messages
- * later. Here, `BEHIND_RUN` consecutive numbers in a row, all before the
- * expected one, are the peer's real stream: the receiver follows it from
- * there and asks again (NACK) for the run it dropped. Late duplicates never
- * come as such a run.
+ * later. Here, consecutive numbers in a row, all before the expected one
+ * and come in `BEHIND_RUN` datagrams, are the peer's real stream: the
+ * receiver follows it from there and asks again (NACK) for the run it
+ * dropped. A late or duplicated
+ * datagram (a resend round holds many consecutive numbers) is one
+ * datagram, not such a run: following it would apply stale states.
  */
 import type { Header } from './header';
 import { MessageFlag, MessageType, isControl, isData } from './header';
@@ -64,16 +90,36 @@ interface Sent {
   flags: number;
 }
 
+type Element = SyncObject | Control;
+
 type HelloState = 'init' | 'say' | 'done';
 
-/** Consecutive "late" sequence numbers that mean our expectation, not the peer, went astray. */
+/** Datagrams of consecutive "late" sequence numbers that mean our expectation, not the peer, went astray. */
 export const BEHIND_RUN = 4;
+
+/**
+ * How long a sent object waits for its ACK before it goes again unasked:
+ * one keep-alive period, so that a resend takes the keep-alive's place. A
+ * longer wait puts a keep-alive between two resends, and a link dropping
+ * every second datagram then drops every resend.
+ */
+export const RETRANSMIT_MS = ALIVE_INTERVAL_MS;
+/** The longest wait between two unasked resends while the peer is silent. */
+export const RETRANSMIT_MAX_MS = 32 * ALIVE_INTERVAL_MS;
 
 export class FtfwReplication extends Replication {
   /** Objects (keyed by themselves) and control messages (keyed by their own record), in queue order. */
-  private readonly txQueue = new Map<SyncObject | Control, SyncObject | Control>();
+  private readonly txQueue = new Map<Element, Element>();
   /** Sent and not yet acknowledged, oldest first. */
-  private readonly rsQueue = new Map<SyncObject | Control, Sent>();
+  private readonly rsQueue = new Map<Element, Sent>();
+  /** When each unacknowledged object goes again unasked (kept while a NACK moves it back to the transmit queue). */
+  private readonly due = new Map<SyncObject, number>();
+  /** The current wait for an ACK: doubled by every unasked resend round, back to `RETRANSMIT_MS` when the peer is heard from. */
+  private retransmitWait = RETRANSMIT_MS;
+  /** When the resend queue is next looked through for elements due. */
+  private retransmitAt = 0;
+  /** The newest sequence number the full resend queue dropped unacknowledged, until a bulk send covers it. */
+  private dropped: number | undefined;
   private window: number;
   private ackFrom = 0;
   private ackPending = false;
@@ -84,6 +130,9 @@ export class FtfwReplication extends Replication {
   /** The run of consecutive late sequence numbers seen last: where it started and how long it is. */
   private behindFrom = 0;
   private behindLength = 0;
+  /** How many datagrams the run came in, and the last of them. */
+  private behindDatagrams = 0;
+  private behindDatagram = 0;
   private aliveAt: number;
 
   /** `now`: when the daemon starts; the first keep-alive is due a second later. */
@@ -96,10 +145,12 @@ export class FtfwReplication extends Replication {
   forget(obj: SyncObject): void {
     this.txQueue.delete(obj);
     this.rsQueue.delete(obj);
+    this.due.delete(obj);
   }
 
   changed(obj: SyncObject): void {
     this.rsQueue.delete(obj);
+    this.due.delete(obj);
     if (!this.txQueue.has(obj)) this.txQueue.set(obj, obj);
   }
 
@@ -108,10 +159,12 @@ export class FtfwReplication extends Replication {
   }
 
   sendBulk(): void {
+    this.dropped = undefined;
     for (const obj of this.host.internalObjects()) if (obj.state !== 'dead') this.changed(obj);
   }
 
   fireTimers(now: number): void {
+    if (this.rsQueue.size > 0 && now >= this.retransmitAt) this.retransmitDue(now);
     if (now < this.aliveAt) return;
     if (this.ackPending && this.tracker.isSet) {
       this.queueControl(MessageFlag.ACK, this.ackFrom, this.tracker.last);
@@ -123,7 +176,20 @@ export class FtfwReplication extends Replication {
   }
 
   nextTimer(): number {
-    return this.aliveAt;
+    return this.rsQueue.size > 0 ? Math.min(this.aliveAt, this.retransmitAt) : this.aliveAt;
+  }
+
+  /** Moves every element whose ACK is overdue back to the transmit queue; the next wait is twice as long. */
+  private retransmitDue(now: number): void {
+    const overdue = [...this.due].filter(([item, at]) => at <= now && this.rsQueue.has(item)).map(([item]) => item);
+    if (overdue.length > 0) this.retransmitWait = Math.min(2 * this.retransmitWait, RETRANSMIT_MAX_MS);
+    for (const item of overdue) {
+      this.rsQueue.delete(item);
+      this.txQueue.set(item, item);
+      this.due.set(item, now + this.retransmitWait);
+      this.counters.sendResent++;
+    }
+    this.retransmitAt = now + ALIVE_INTERVAL_MS;
   }
 
   transmit(now: number): Buffer[] {
@@ -134,14 +200,17 @@ export class FtfwReplication extends Replication {
       const flags = this.helloFlags();
       if (isObject(item)) {
         const bytes = this.encode(objectMessage(item, seq, flags));
-        if (!bytes) continue;
+        if (!bytes) {
+          this.due.delete(item);
+          continue;
+        }
         out.push(bytes);
-        this.remember(item, seq, flags);
+        this.remember(item, seq, flags, now);
       } else {
         const bytes = this.encode({ type: MessageType.CTL, flags: item.flags | flags, seq, from: item.from, to: item.to });
         if (!bytes) continue;
         out.push(bytes);
-        if (item.flags !== MessageFlag.ALIVE) this.remember(item, seq, item.flags | flags);
+        if (item.flags !== MessageFlag.ALIVE) this.remember(item, seq, item.flags | flags, now);
       }
     }
     this.txQueue.clear();
@@ -163,16 +232,21 @@ export class FtfwReplication extends Replication {
 
   protected judge(h: Header): Verdict {
     let verdict: Verdict;
-    if (this.digestHello(h)) {
-      // The peer restarted: a window it will never acknowledge restarts at
-      // the hello, and what we kept for it is of no use any more.
+    const hello = this.digestHello(h);
+    if (hello && (!this.peerGreeting || this.isLate(h.seq))) {
+      // A restart: a window the peer will never acknowledge restarts at the
+      // hello. Only the first HELLO of a restart empties the resend queue
+      // and queues the bulk: a later one that comes late is a duplicate or
+      // a second restart, taken up without throwing away the DELs still
+      // waiting for their ACK.
       if (this.ackPending && seqBefore(h.seq, this.ackFrom)) {
         this.window = this.config.ackWindowSize - 1;
         this.ackFrom = h.seq;
       }
-      this.flushResendQueue();
-      // A fresh peer says HELLO on everything until our HELLO_BACK arrives: one bulk per restart.
-      if (!this.peerGreeting) this.sendBulk();
+      if (!this.peerGreeting) {
+        this.flushResendQueue();
+        this.sendBulk();
+      }
       this.peerGreeting = true;
       verdict = this.inSync(h);
     } else {
@@ -203,8 +277,17 @@ export class FtfwReplication extends Replication {
           verdict = this.inSync(h);
       }
     }
-    if (verdict !== Verdict.BAD) this.tracker.update(h.seq);
+    if (verdict !== Verdict.BAD) {
+      this.tracker.update(h.seq);
+      // A peer that talks is there: what it has not acknowledged was lost, not unheard.
+      this.retransmitWait = RETRANSMIT_MS;
+    }
     return verdict;
+  }
+
+  /** `seq` comes before the one expected (a restarted peer's numbers start from its clock, often behind its old ones). */
+  private isLate(seq: number): boolean {
+    return this.tracker.isSet && seqBefore(seq, this.tracker.expected);
   }
 
   /**
@@ -216,8 +299,11 @@ export class FtfwReplication extends Replication {
     else {
       this.behindFrom = seq;
       this.behindLength = 1;
+      this.behindDatagrams = 0;
     }
-    return this.behindLength >= BEHIND_RUN;
+    if (this.behindDatagram !== this.datagrams || this.behindDatagrams === 0) this.behindDatagrams++;
+    this.behindDatagram = this.datagrams;
+    return this.behindDatagrams >= BEHIND_RUN;
   }
 
   /** The expected message (or the first, or a hello): digest it and count it in the ACK window. */
@@ -243,12 +329,16 @@ export class FtfwReplication extends Replication {
       for (const [item, sent] of this.rsQueue) {
         if (!seqBetween(sent.seq, h.from!, h.to!)) continue;
         this.rsQueue.delete(item);
-        if (isObject(item) && item.state === 'dead') this.host.release(item);
+        if (!isObject(item)) continue;
+        this.due.delete(item);
+        if (item.state === 'dead') this.host.release(item);
       }
       return Verdict.CONTROL;
     }
     if (isControl(h, MessageFlag.NACK)) {
       if (seqBefore(h.to!, h.from!)) return Verdict.BAD;
+      // What the peer asks for may be gone from the full queue: only a bulk send still has it.
+      if (this.dropped !== undefined && !seqBefore(this.dropped, h.from!)) this.sendBulk();
       for (const [item, sent] of this.rsQueue) {
         if (!seqBetween(sent.seq, h.from!, h.to!)) continue;
         this.rsQueue.delete(item);
@@ -297,22 +387,37 @@ export class FtfwReplication extends Replication {
   }
 
   /** Appends to the resend queue (moving an element already there to the end), dropping the oldest when full. */
-  private remember(item: SyncObject | Control, seq: number, flags: number): void {
+  private remember(item: Element, seq: number, flags: number, now: number): void {
     this.rsQueue.delete(item);
     if (this.rsQueue.size >= this.config.resendQueueSize) {
-      const [oldest] = this.rsQueue.keys();
+      const [[oldest, sent]] = this.rsQueue;
       this.rsQueue.delete(oldest!);
+      if (isObject(oldest!)) this.due.delete(oldest);
+      this.dropped = sent!.seq;
       if (isObject(oldest!) && oldest.state === 'dead') this.host.release(oldest);
+    }
+    if (isObject(item)) {
+      const due = this.due.get(item) ?? now + this.retransmitWait;
+      this.due.set(item, due);
+      this.retransmitAt = this.rsQueue.size === 0 ? due : Math.min(this.retransmitAt, due);
     }
     this.rsQueue.set(item, { seq, flags });
   }
 
+  /**
+   * The peer restarted: the bulk send replaces what we kept for it, but not
+   * the deletions, which go again. Its HELLO may come after it received
+   * some of our messages already (1.4.7 releases the DELs here, and a flow
+   * deleted while the peer was starting stays in its cache).
+   */
   private flushResendQueue(): void {
-    for (const item of this.rsQueue.keys()) if (isObject(item) && item.state === 'dead') this.host.release(item);
+    for (const item of this.rsQueue.keys()) if (isObject(item) && item.state === 'dead') this.txQueue.set(item, item);
     this.rsQueue.clear();
+    this.due.clear();
+    this.dropped = undefined;
   }
 }
 
-function isObject(item: SyncObject | Control): item is SyncObject {
+function isObject(item: Element): item is SyncObject {
   return 'state' in item;
 }

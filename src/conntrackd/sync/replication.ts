@@ -91,6 +91,8 @@ export abstract class Replication {
   protected readonly seq = new SequenceSource();
   protected readonly tracker: SequenceTracker;
   protected readonly encodeOptions: EncodeOptions;
+  /** Datagrams received so far: tells the messages of one datagram from those of the next. */
+  protected datagrams = 0;
 
   constructor(
     protected readonly host: ReplicationHost,
@@ -106,6 +108,7 @@ export abstract class Replication {
    * the link they came on the active one, as 1.4.7 does.
    */
   receive(datagram: Buffer, now: number): number {
+    this.datagrams++;
     const split = readFrames(datagram);
     let valid = 0;
     for (const frame of split.frames) {
