@@ -29,6 +29,15 @@ const linkShape = async (node: Node): Promise<string> => (await client(node, '-s
  */
 async function linkFailover(t: TestContext, impls: [Impl, Impl]): Promise<string[]> {
   const [primary, backup] = await bed(t, impls, { mode: 'FTFW', link: 'UDP', links: 2 });
+  // A daemon reads each link's status when it starts; 1.4.7 learns a later
+  // change only from a link event, so start once every end has its carrier.
+  for (const [i, node] of [primary, backup].entries()) {
+    for (const k of [0, 1]) {
+      const dev = syncLink(i, k).dev;
+      const up = async (): Promise<boolean> => /LOWER_UP/.test((await node.ns.execOk('ip', ['link', 'show', 'dev', dev])).stdout.toString());
+      assert.ok(await until(up, 15_000), `${dev} has no carrier`);
+    }
+  }
   await start(primary);
   await start(backup);
   await ctFill(primary.ns, flows(1, 1));
