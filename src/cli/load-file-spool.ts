@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateEncoder } from '../ctnetlink/requests';
 import { flowToCreate } from './commands/create';
+import type { FastCreate } from './load-file-fast';
 import type { CommandLine } from './parse';
 import { OtherProblem } from './problems';
 
@@ -60,10 +61,10 @@ export class ScriptSpool {
   constructor(private readonly memoryLimit = MEMORY_LIMIT) {}
 
   /** Keeps a checked line (argv[0] = program name). */
-  add(cmd: CommandLine, argv: readonly string[]): void {
+  add(cmd: CommandLine | FastCreate, argv: readonly string[]): void {
     if (cmd.command === 'CT_CREATE' || cmd.command === 'CT_ADD') {
       // Exclusive for -A too: see create.ts, and the undo of load-file-run.ts.
-      const request = this.encoder.encode(flowToCreate(cmd), true);
+      const request = this.encoder.encode('flow' in cmd ? cmd.flow : flowToCreate(cmd), true);
       this.append(cmd.command === 'CT_ADD' ? RecordKind.ADD : RecordKind.CREATE, request);
     } else {
       this.append(RecordKind.WORDS, Buffer.from(argv.join('\0')));

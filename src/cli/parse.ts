@@ -25,6 +25,8 @@ import { Getopt, type LongOption } from './getopt';
 import { labelBitmap, loadLabelMap, type LabelMap } from './labelmap';
 import { checkGenericOptions, checkProtocolOptions } from './legality';
 import { LoadFile } from './load-file';
+import { fastCreate, type FastCreate } from './load-file-fast';
+import { STATUS_KEYWORDS } from './status-keywords';
 import {
   commandByLetter,
   GENERIC_LONG_OPTIONS,
@@ -191,11 +193,6 @@ const UNSPECIFIED_FAMILY_COMMANDS: ReadonlySet<CommandSelection> = new Set<Comma
   'CT_LIST', 'CT_UPDATE', 'CT_DELETE', 'CT_GET', 'CT_FLUSH', 'CT_EVENT',
 ]);
 
-const STATUS_KEYWORDS: readonly (readonly [string, number])[] = [
-  ['ASSURED', Status.ASSURED], ['SEEN_REPLY', Status.SEEN_REPLY], ['UNSET', 0],
-  ['FIXED_TIMEOUT', Status.FIXED_TIMEOUT], ['EXPECTED', Status.EXPECTED], ['OFFLOAD', Status.OFFLOAD],
-  ['HW_OFFLOAD', Status.HW_OFFLOAD],
-];
 const EVENT_KEYWORDS: readonly (readonly [string, number])[] = [
   ['ALL', 7], ['NEW', 1], ['UPDATES', 2], ['DESTROY', 4],
 ];
@@ -269,9 +266,15 @@ export class LoadFileScript {
    * line, parsed, and its words, as long as no command refused in a file
    * was seen.
    */
-  check(warn: (line: string) => void, keep: (cmd: CommandLine, argv: readonly string[]) => void): void {
+  check(warn: (line: string) => void, keep: (cmd: CommandLine | FastCreate, argv: readonly string[]) => void): void {
     let refused: CommandSelection | undefined;
     for (const argv of this.file.commands(this.progname)) {
+      // The common -I/-A line needs no parser: it cannot fail, warn or be refused.
+      const fast = fastCreate(argv);
+      if (fast) {
+        if (refused === undefined) keep(fast, argv);
+        continue;
+      }
       const cmd = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
       // Most lines print nothing: no array is taken off then.
       if (this.session.warnings.length > 0) for (const line of this.session.warnings.splice(0)) warn(line);
