@@ -33,41 +33,51 @@ const enum Field {
 }
 
 /** The option words taken, and the field each sets. Port options only after `-p udp`. */
-const OPTIONS: ReadonlyMap<string, Field> = new Map([
+const OPTIONS: readonly (readonly [string, Field])[] = [
   ['-s', Field.SRC], ['-d', Field.DST], ['-r', Field.REPLY_SRC], ['-q', Field.REPLY_DST],
   ['-p', Field.PROTO], ['--sport', Field.SPORT], ['--dport', Field.DPORT],
   ['--reply-port-src', Field.REPLY_SPORT], ['--reply-port-dst', Field.REPLY_DPORT],
   ['-t', Field.TIMEOUT], ['-u', Field.STATUS],
-]);
+];
 
-const STATUS_BITS: ReadonlyMap<string, number> = new Map(STATUS_KEYWORDS);
+const SPACE = 0x20;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
 
-/** The flow of argv (argv[0] the program name), or undefined when the full parser must decide. */
-export function fastCreate(argv: readonly string[]): FastCreate | undefined {
-  const command = argv[1] === '-I' ? 'CT_CREATE' : argv[1] === '-A' ? 'CT_ADD' : undefined;
-  if (command === undefined || argv.length % 2 !== 0) return undefined;
+/**
+ * The flow of one line as fgets() read it (see load-file.ts), or undefined
+ * when the tokenizer and the full parser must decide. Works on the bytes:
+ * only the four addresses become strings.
+ */
+export function fastCreate(line: Buffer): FastCreate | undefined {
+  const words = new Words(line);
+  if (!words.next()) return undefined;
+  const command = words.is('-I') ? 'CT_CREATE' : words.is('-A') ? 'CT_ADD' : undefined;
+  if (command === undefined) return undefined;
   let seen = 0;
   let src = '', dst = '', replySrc = '', replyDst = '';
   let sport = 0, dport = 0, replySport = 0, replyDport = 0, timeout = 0;
   let status: number | undefined;
-  for (let i = 2; i < argv.length; i += 2) {
-    const field = OPTIONS.get(argv[i]!);
-    const value = argv[i + 1]!;
-    if (field === undefined || seen & (1 << field)) return undefined;
+  while (words.next()) {
+    const field = words.option();
+    if (field === undefined || seen & (1 << field) || !words.next()) return undefined;
     seen |= 1 << field;
     switch (field) {
-      case Field.SRC: case Field.DST: case Field.REPLY_SRC: case Field.REPLY_DST:
-        if (!isDottedQuad(value)) return undefined;
-        if (field === Field.SRC) src = value;
-        else if (field === Field.DST) dst = value;
-        else if (field === Field.REPLY_SRC) replySrc = value;
-        else replyDst = value;
+      case Field.SRC: case Field.DST: case Field.REPLY_SRC: case Field.REPLY_DST: {
+        const address = words.dottedQuad();
+        if (address === undefined) return undefined;
+        if (field === Field.SRC) src = address;
+        else if (field === Field.DST) dst = address;
+        else if (field === Field.REPLY_SRC) replySrc = address;
+        else replyDst = address;
         break;
+      }
       case Field.PROTO:
-        if (value !== 'udp') return undefined;
+        if (!words.is('udp')) return undefined;
         break;
       case Field.SPORT: case Field.DPORT: case Field.REPLY_SPORT: case Field.REPLY_DPORT: {
-        const port = decimal(value, 0, value.length, 5);
+        const port = words.decimal(5);
         if (!(seen & (1 << Field.PROTO)) || port === undefined || port > PORT_MAX) return undefined;
         if (field === Field.SPORT) sport = port;
         else if (field === Field.DPORT) dport = port;
@@ -76,19 +86,20 @@ export function fastCreate(argv: readonly string[]): FastCreate | undefined {
         break;
       }
       case Field.TIMEOUT: {
-        const t = decimal(value, 0, value.length, TIMEOUT_DIGITS_MAX);
+        const t = words.decimal(TIMEOUT_DIGITS_MAX);
         if (t === undefined) return undefined;
         timeout = t;
         break;
       }
       case Field.STATUS: {
-        const bits = STATUS_BITS.get(value);
-        if (bits === undefined) return undefined;
-        status = bits;
+        const keyword = STATUS_KEYWORDS.find(([name]) => words.is(name));
+        if (keyword === undefined) return undefined;
+        status = keyword[1];
         break;
       }
     }
   }
+  if (!words.clean) return undefined;
   const origFields = bits(Field.SRC, Field.DST, Field.PROTO, Field.SPORT, Field.DPORT, Field.TIMEOUT);
   const replyFields = bits(Field.REPLY_SRC, Field.REPLY_DST, Field.REPLY_SPORT, Field.REPLY_DPORT);
   // The original direction in full; the reply in full or not at all (then it is derived).
@@ -104,33 +115,77 @@ export function fastCreate(argv: readonly string[]): FastCreate | undefined {
   return { command, flow };
 }
 
+/**
+ * The words of a line, one after the other, as byte ranges. A byte the
+ * fast path leaves to the tokenizer (a quote, a NUL, a control or non-ASCII
+ * byte, a newline before the end) ends the words and clears `clean`.
+ */
+class Words {
+  start = 0;
+  end = 0;
+  clean = true;
+
+  constructor(private readonly line: Buffer) {}
+
+  /** Moves to the next word; false at the end of the line or at a byte left to the tokenizer. */
+  next(): boolean {
+    const line = this.line;
+    let i = this.end;
+    while (i < line.length && (line[i] === SPACE || line[i] === TAB)) i++;
+    if (i === line.length || (line[i] === NEWLINE && i === line.length - 1)) return false;
+    this.start = i;
+    while (i < line.length) {
+      const c = line[i]!;
+      if (c === SPACE || c === TAB || c === NEWLINE) break;
+      if (c <= SPACE || c >= 0x7f || c === QUOTE) {
+        this.clean = false;
+        return false;
+      }
+      i++;
+    }
+    this.end = i;
+    return true;
+  }
+
+  is(word: string): boolean {
+    if (this.end - this.start !== word.length) return false;
+    for (let i = 0; i < word.length; i++) if (this.line[this.start + i] !== word.charCodeAt(i)) return false;
+    return true;
+  }
+
+  option(): Field | undefined {
+    for (const [name, field] of OPTIONS) if (this.is(name)) return field;
+    return undefined;
+  }
+
+  /** The word as a decimal number of at most `digits` digits, without a leading zero (but `0`). */
+  decimal(digits: number, start = this.start, end = this.end): number | undefined {
+    const length = end - start;
+    if (length === 0 || length > digits || (length > 1 && this.line[start] === 0x30)) return undefined;
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      const d = this.line[i]! - 0x30;
+      if (d < 0 || d > 9) return undefined;
+      n = n * 10 + d;
+    }
+    return n;
+  }
+
+  /** The word when it is four decimal octets 0-255 without leading zeros (inet_aton() reads those as octal). */
+  dottedQuad(): string | undefined {
+    let parts = 0;
+    let start = this.start;
+    for (let i = start; i <= this.end; i++) {
+      if (i < this.end && this.line[i] !== 0x2e) continue;
+      const octet = this.decimal(3, start, i);
+      if (octet === undefined || octet > 255) return undefined;
+      parts++;
+      start = i + 1;
+    }
+    return parts === 4 ? this.line.toString('latin1', this.start, this.end) : undefined;
+  }
+}
+
 function bits(...fields: Field[]): number {
   return fields.reduce((mask, f) => mask | (1 << f), 0);
-}
-
-/** s[start, end) as a decimal number of at most `digits` digits, without a leading zero (but `0`). */
-function decimal(s: string, start: number, end: number, digits: number): number | undefined {
-  const length = end - start;
-  if (length === 0 || length > digits || (length > 1 && s.charCodeAt(start) === 0x30)) return undefined;
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const d = s.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return undefined;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
-/** Four decimal octets 0-255 without leading zeros (which inet_aton() would read as octal). */
-function isDottedQuad(s: string): boolean {
-  let parts = 0;
-  let start = 0;
-  for (let i = 0; i <= s.length; i++) {
-    if (i < s.length && s.charCodeAt(i) !== 0x2e) continue;
-    const octet = decimal(s, start, i, 3);
-    if (octet === undefined || octet > 255) return false;
-    parts++;
-    start = i + 1;
-  }
-  return parts === 4;
 }

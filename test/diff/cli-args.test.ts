@@ -272,7 +272,7 @@ function runOurs(argv: readonly string[], c: Case): Outcome {
       invocation.script.check(
         (line) => (warnings += `${line}\n`),
         // A line of the fast path is an -I/-A, which has nothing to validate before it runs.
-        (command) => 'flow' in command || commands.push(command),
+        (line) => 'cmd' in line && commands.push(line.cmd),
       );
       for (const command of commands) validateForExecution(command);
     }

@@ -10,6 +10,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { flowToCreate } from '../../src/cli/commands/create';
+import { tokenizeLine } from '../../src/cli/load-file';
 import { fastCreate } from '../../src/cli/load-file-fast';
 import { parseCommandLine } from '../../src/cli/parse';
 import { CliProblem } from '../../src/cli/problems';
@@ -66,28 +67,38 @@ const mutated = fc
     if (drop === 0) out.pop();
     return out;
   });
-const line = fc.oneof(insertShape, saveShape, mutated, fc.tuple(fc.constantFrom('-I', '-A', '-D', '-U'), fc.array(option, { maxLength: 8 })).map(([c, o]) => [c, ...o.flat()]));
+const words = fc.oneof(insertShape, saveShape, mutated, fc.tuple(fc.constantFrom('-I', '-A', '-D', '-U'), fc.array(option, { maxLength: 8 })).map(([c, o]) => [c, ...o.flat()]));
+const odd = fc.oneof({ weight: 8, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom(' ', '#', '"', '\0', '\r', 'é', '\n', '\\') });
+/** The words as a line of a file: blanks between them, a newline or not, now and then a byte the tokenizer must see. */
+const line = fc
+  .tuple(words, fc.constantFrom(' ', ' ', ' ', '  ', '\t', ' \t '), fc.constantFrom('\n', '\n', '', ' \n', '\t\n'), odd, fc.nat())
+  .map(([w, blank, end, odd, at]) => {
+    const text = w.join(blank) + end;
+    const i = at % (text.length + 1);
+    return Buffer.from(text.slice(0, i) + odd + text.slice(i));
+  });
 
 test('the fast path gives the full parser\'s request, or leaves the line to it', () => {
   let taken = 0;
   let runs = 0;
   fc.assert(
-    fc.property(line, (words) => {
+    fc.property(line, (bytes) => {
       runs++;
-      const argv = ['conntrack', ...words];
-      const fast = fastCreate(argv);
+      const fast = fastCreate(bytes);
       let full: ReturnType<typeof parseCommandLine> | undefined;
       try {
-        full = parseCommandLine(argv);
+        const argv = tokenizeLine(bytes, 'conntrack');
+        full = argv && parseCommandLine(argv);
       } catch (e) {
         if (!(e instanceof CliProblem)) throw e;
       }
       if (fast === undefined) return;
       taken++;
-      assert.ok(full, `the full parser refuses ${words.join(' ')}`);
-      assert.deepEqual(full.warnings, [], `the full parser warns on ${words.join(' ')}`);
+      const text = JSON.stringify(bytes.toString('latin1'));
+      assert.ok(full, `the tokenizer or the full parser refuses ${text}`);
+      assert.deepEqual(full.warnings, [], `the full parser warns on ${text}`);
       assert.equal(fast.command, full.command);
-      assert.deepEqual(request(fast.flow, true), request(flowToCreate(full), true), words.join(' '));
+      assert.deepEqual(request(fast.flow, true), request(flowToCreate(full), true), text);
     }),
     { numRuns: 3000 },
   );
@@ -95,14 +106,16 @@ test('the fast path gives the full parser\'s request, or leaves the line to it',
   assert.ok(taken > runs / 10, `fast path taken ${taken} times of ${runs}`);
 });
 
-test('a line one word off the shapes goes to the full parser', () => {
-  // Out of range, octal, another protocol or spelling, a missing or repeated option.
-  const base = ['-I', '-s', '10.0.0.1', '-d', '10.0.0.2', '-p', 'udp', '--sport', '1', '--dport', '2', '-t', '600'];
-  assert.ok(fastCreate(['conntrack', ...base]));
-  for (const [at, value] of [[2, '10.0.0.256'], [2, '010.0.0.1'], [8, '65536'], [12, '-1'], [6, 'tcp'], [1, '--src']] as const) {
-    const words = base.map((w, i) => (i === at ? value : w));
-    assert.equal(fastCreate(['conntrack', ...words]), undefined, words.join(' '));
+test('a line one word or byte off the shapes goes to the tokenizer and the full parser', () => {
+  const base = '-I -s 10.0.0.1 -d 10.0.0.2 -p udp --sport 1 --dport 2 -t 600\n';
+  assert.ok(fastCreate(Buffer.from(base)));
+  // Out of range, octal, another protocol or spelling, a missing or repeated option, quotes, NUL, a comment.
+  for (const [from, to] of [
+    ['10.0.0.1', '10.0.0.256'], ['10.0.0.1', '010.0.0.1'], ['--sport 1', '--sport 65536'], ['600', '-1'],
+    ['udp', 'tcp'], ['-s', '--src'], [' -t 600', ''], ['\n', ' -s 10.0.0.3\n'], ['udp', '"udp"'], ['600', '6\x000'],
+    ['-I', '#-I'], ['\n', '\r\n'],
+  ]) {
+    const line = base.replace(from!, to!);
+    assert.equal(fastCreate(Buffer.from(line, 'latin1')), undefined, JSON.stringify(line));
   }
-  assert.equal(fastCreate(['conntrack', ...base.slice(0, -2)]), undefined, 'without -t');
-  assert.equal(fastCreate(['conntrack', ...base, '-s', '10.0.0.3']), undefined, 'a repeated option');
 });
