@@ -40,6 +40,18 @@ const OPTIONS: readonly (readonly [string, Field])[] = [
   ['-t', Field.TIMEOUT], ['-u', Field.STATUS],
 ];
 
+/**
+ * The options by length, third (or second) byte and last byte, which tell
+ * them apart: one lookup and one comparison per option word.
+ */
+const optionKey = (length: number, third: number, last: number): number => (length << 16) | (third << 8) | last;
+const OPTION_INDEX: ReadonlyMap<number, readonly [string, Field]> = new Map(
+  OPTIONS.map((option) => {
+    const [name] = option;
+    return [optionKey(name.length, name.charCodeAt(Math.min(2, name.length - 1)), name.charCodeAt(name.length - 1)), option];
+  }),
+);
+
 const SPACE = 0x20;
 const TAB = 0x09;
 const NEWLINE = 0x0a;
@@ -154,8 +166,9 @@ class Words {
   }
 
   option(): Field | undefined {
-    for (const [name, field] of OPTIONS) if (this.is(name)) return field;
-    return undefined;
+    const length = this.end - this.start;
+    const option = OPTION_INDEX.get(optionKey(length, this.line[this.start + Math.min(2, length - 1)]!, this.line[this.end - 1]!));
+    return option && this.is(option[0]) ? option[1] : undefined;
   }
 
   /** The word as a decimal number of at most `digits` digits, without a leading zero (but `0`). */
