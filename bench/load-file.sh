@@ -4,7 +4,9 @@
 # file into the empty table of a throw-away network namespace. Two files per
 # N: `-I` lines, and `-A` lines as `-o save` prints them. Ours also reads the
 # save file from a pipe (`cat FILE | conntrack -R -`, spooled to a temporary
-# file). Prints one Markdown table; paste it into README.md.
+# file). Prints one Markdown table; paste it into README.md. On a shared
+# machine compare the CPU ratio (ours / reference, user+sys): wall time
+# depends on what else runs.
 #
 #   sudo bash bench/load-file.sh [N...]      (default: 100000 1000000)
 #   RUNS=5 sudo bash bench/load-file.sh      (runs per row, the median is shown; default 3)
@@ -69,12 +71,12 @@ for N in $N_LIST; do
     read -r rw rc rr < <(load "$N" "$REF -R $TMP/$format")
     log "N=$N $format: conntrack-ts"
     read -r ow oc orr < <(load "$N" "$OURS -R $TMP/$format")
-    ROWS+=("$(printf '| %s | %s | file | %.2f | %.2f | %s | %.2f | %.2f | %s | %.1f |' \
-      "$N" "$what" "$rw" "$rc" "$rr" "$ow" "$oc" "$orr" "$(awk "BEGIN{print $ow / $rw}")")")
+    ROWS+=("$(printf '| %s | %s | file | %.2f | %.2f | %s | %.2f | %.2f | %s | %.2f | %.2f |' \
+      "$N" "$what" "$rw" "$rc" "$rr" "$ow" "$oc" "$orr" "$(awk "BEGIN{print $ow / $rw}")" "$(awk "BEGIN{print $oc / $rc}")")")
     if [[ $format == save ]]; then
       log "N=$N $format: conntrack-ts from a pipe"
       read -r pw pc pr < <(load "$N" "cat $TMP/$format | $OURS -R -")
-      ROWS+=("$(printf '| %s | %s | pipe | | | | %.2f | %.2f | %s | |' "$N" "$what" "$pw" "$pc" "$pr")")
+      ROWS+=("$(printf '| %s | %s | pipe | | | | %.2f | %.2f | %s | | |' "$N" "$what" "$pw" "$pc" "$pr")")
     fi
   done
   ip netns del "$NS"
@@ -83,6 +85,6 @@ done
 echo
 echo "$(uname -r), $(nproc) CPUs, node $(node --version), reference $($REF -V 2>&1 | head -1); median of $RUNS runs"
 echo
-echo "| lines | lines are | input | ref wall s | ref CPU s | ref RSS MB | ours wall s | ours CPU s | ours RSS MB | wall ratio |"
-echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| lines | lines are | input | ref wall s | ref CPU s | ref RSS MB | ours wall s | ours CPU s | ours RSS MB | wall ratio | CPU ratio |"
+echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"

@@ -2,6 +2,7 @@ import { MessageWriter } from '../netlink/attributes';
 import { NetlinkChannel } from '../netlink/channel';
 import { NetlinkOption } from '../netlink/constants';
 import { DumpInterruptedError, isNotFound, NetlinkError } from '../netlink/errors';
+import type { MessageCursor } from '../netlink/messages';
 import { NetlinkSocket, type Transport } from '../netlink/socket';
 import { messageType, NFGENMSG_LEN, Subsystem } from '../nfnetlink/header';
 import { CtMsg, Family } from '../ctnetlink/constants';
@@ -67,8 +68,10 @@ export interface DumpOptions {
 /** For single requests and bulk changes. */
 export interface AbortOptions {
   /**
-   * Aborting rejects with the signal's reason. A bulk change stops dumping;
-   * changes the kernel already made stay made.
+   * Aborting rejects with the signal's reason, at once. Nothing is sent once
+   * it has aborted; a change already sent may still be made by the kernel
+   * (its answer is left unread), and changes the kernel already made stay
+   * made. A bulk change stops dumping.
    */
   signal?: AbortSignal;
 }
@@ -342,6 +345,7 @@ export class Conntrack {
    * (backpressure), where the answer would never be read.
    */
   async get(template: FlowInput, options: AbortOptions = {}): Promise<Flow | undefined> {
+    options.signal?.throwIfAborted();
     const channel = this.modify();
     const seq = channel.nextSeq();
     let found: Flow | undefined;
@@ -365,10 +369,11 @@ export class Conntrack {
    * Minimum: original tuple with protocol, and a timeout; a missing reply
    * tuple is derived from the original.
    */
-  async create(flow: FlowInput, options: { exclusive?: boolean } = {}): Promise<void> {
+  async create(flow: FlowInput, options: { exclusive?: boolean } & AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     const channel = this.modify();
     const seq = channel.nextSeq();
-    await channel.request(createRequest(seq, toFlow(flow), options.exclusive ?? true), seq);
+    await abortable(channel.request(createRequest(seq, toFlow(flow), options.exclusive ?? true), seq), options.signal);
   }
 
   /**
@@ -376,8 +381,8 @@ export class Conntrack {
    * tuple (and zone). Resolves false when there is no such entry, like
    * delete(); `conntrack -U`.
    */
-  async update(flow: FlowInput): Promise<boolean> {
-    return this.unlessGone((seq) => updateRequest(seq, toFlow(flow)));
+  async update(flow: FlowInput, options: AbortOptions = {}): Promise<boolean> {
+    return this.unlessGone((seq) => updateRequest(seq, toFlow(flow)), options.signal);
   }
 
   /**
@@ -385,8 +390,8 @@ export class Conntrack {
    * when it no longer exists — in a busy table entries vanish between a dump
    * and a delete, and that is not an error.
    */
-  async delete(flow: FlowInput): Promise<boolean> {
-    return this.unlessGone((seq) => deleteRequest(seq, toFlow(flow)));
+  async delete(flow: FlowInput, options: AbortOptions = {}): Promise<boolean> {
+    return this.unlessGone((seq) => deleteRequest(seq, toFlow(flow)), options.signal);
   }
 
   /**
@@ -607,11 +612,12 @@ export class Conntrack {
   }
 
   /** Sends one change; false when the entry was gone already (ENOENT). */
-  private async unlessGone(request: (seq: number) => Buffer): Promise<boolean> {
+  private async unlessGone(request: (seq: number) => Buffer, signal: AbortSignal | undefined): Promise<boolean> {
+    signal?.throwIfAborted();
     const channel = this.modify();
     const seq = channel.nextSeq();
     try {
-      await channel.request(request(seq), seq);
+      await abortable(channel.request(request(seq), seq), signal);
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -627,32 +633,35 @@ export class Conntrack {
    */
   async flush(filter?: FlowFilterInput, options: AbortOptions = {}): Promise<number> {
     if (filter === undefined) {
-      const entries = await this.count();
+      const entries = await this.count(options);
+      options.signal?.throwIfAborted();
       const channel = this.modify();
       const seq = channel.nextSeq();
-      await channel.request(flushRequest(seq), seq);
+      await abortable(channel.request(flushRequest(seq), seq), options.signal);
       return entries;
     }
     return this.deleteEntries(filter, () => {}, options);
   }
 
   /** Number of entries in the namespace's table (`conntrack -C`). */
-  async count(): Promise<number> {
+  async count(options: AbortOptions = {}): Promise<number> {
+    options.signal?.throwIfAborted();
     const channel = this.query();
     const seq = channel.nextSeq();
     let entries: number | undefined;
-    await channel.request(globalStatsRequest(seq), seq, (m) => {
+    const request = channel.request(globalStatsRequest(seq), seq, (m) => {
       for (const s of decodeStats(m.buf, m.payload + NFGENMSG_LEN, m.end)) {
         if (s.type === 1 /* CTA_STATS_GLOBAL_ENTRIES */) entries = s.value;
       }
     });
+    await abortable(request, options.signal);
     if (entries === undefined) throw new NetlinkError(61 /* ENODATA */, 'recvmsg', 'no CTA_STATS_GLOBAL_ENTRIES in the reply');
     return entries;
   }
 
   /** Per-CPU counters (`conntrack -S`). */
-  async stats(): Promise<CpuStats[]> {
-    return this.cpuStats(cpuStatsRequest, CPU_STATS_NAMES);
+  async stats(options: AbortOptions = {}): Promise<CpuStats[]> {
+    return this.cpuStats(cpuStatsRequest, CPU_STATS_NAMES, options.signal);
   }
 
   /**
@@ -770,15 +779,18 @@ export class Conntrack {
   }
 
   /** One message per CPU (res_id = the CPU), its counters in wire order. */
-  private async cpuStats(request: (seq: number) => Buffer, names: readonly string[]): Promise<CpuStats[]> {
-    const channel = this.query();
-    const seq = channel.nextSeq();
-    const all: CpuStats[] = [];
-    for await (const batch of channel.dump(request(seq), seq, (m) => {
+  /** A per-CPU dump; an abort ends it as it ends any dump (see wholeDump). */
+  private async cpuStats(request: (seq: number) => Buffer, names: readonly string[], signal?: AbortSignal): Promise<CpuStats[]> {
+    const decode = (m: MessageCursor): CpuStats => {
       const counters = decodeStats(m.buf, m.payload + NFGENMSG_LEN, m.end);
       const named: Record<string, number> = {};
       for (const { type, value } of counters) if (names[type - 1] !== undefined) named[names[type - 1]!] = value;
       return { cpu: m.buf.readUInt16BE(m.payload + 2), counters, named };
+    };
+    const all: CpuStats[] = [];
+    for await (const batch of this.wholeDump(signal, async function* (query) {
+      const seq = query.nextSeq();
+      yield* query.dump(request(seq), seq, decode);
     })) {
       all.push(...batch);
     }

@@ -12,6 +12,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { fastCreate, type FastCreate } from './load-file-fast';
 import { ParameterProblem } from './problems';
 
 /** fgets() buffer of 10240 bytes. */
@@ -57,10 +58,16 @@ export class LoadFile {
   /**
    * The argument vectors of the file's command lines, `progname` as
    * argv[0]: blank lines and `#` lines (after leading blanks) yield nothing.
+   * A common `-I`/`-A` line comes decided instead (load-file-fast.ts).
    */
-  *commands(progname: string): Generator<string[]> {
+  *commands(progname: string): Generator<string[] | FastCreate> {
     const read: ReadBytes = (buf, offset, length) => readOrEnd(() => readSync(this.fd, buf, offset, length, null));
     for (const piece of fgetsPieces(read)) {
+      const fast = fastCreate(piece);
+      if (fast) {
+        yield fast;
+        continue;
+      }
       const words = tokenizeLine(piece, progname);
       if (words) yield words;
     }

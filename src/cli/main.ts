@@ -40,7 +40,7 @@ async function run(argv: string[], netns: string | undefined): Promise<number> {
       try {
         script.check(
           (w) => stderr.write(`${w}\n`),
-          (cmd, words) => spool.add(cmd, words),
+          (line) => spool.add(line),
         );
       } finally {
         script.close();

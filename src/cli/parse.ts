@@ -25,6 +25,8 @@ import { Getopt, type LongOption } from './getopt';
 import { labelBitmap, loadLabelMap, type LabelMap } from './labelmap';
 import { checkGenericOptions, checkProtocolOptions } from './legality';
 import { LoadFile } from './load-file';
+import type { FastCreate } from './load-file-fast';
+import { STATUS_KEYWORDS } from './status-keywords';
 import {
   commandByLetter,
   GENERIC_LONG_OPTIONS,
@@ -191,11 +193,6 @@ const UNSPECIFIED_FAMILY_COMMANDS: ReadonlySet<CommandSelection> = new Set<Comma
   'CT_LIST', 'CT_UPDATE', 'CT_DELETE', 'CT_GET', 'CT_FLUSH', 'CT_EVENT',
 ]);
 
-const STATUS_KEYWORDS: readonly (readonly [string, number])[] = [
-  ['ASSURED', Status.ASSURED], ['SEEN_REPLY', Status.SEEN_REPLY], ['UNSET', 0],
-  ['FIXED_TIMEOUT', Status.FIXED_TIMEOUT], ['EXPECTED', Status.EXPECTED], ['OFFLOAD', Status.OFFLOAD],
-  ['HW_OFFLOAD', Status.HW_OFFLOAD],
-];
 const EVENT_KEYWORDS: readonly (readonly [string, number])[] = [
   ['ALL', 7], ['NEW', 1], ['UPDATES', 2], ['DESTROY', 4],
 ];
@@ -249,6 +246,9 @@ export function parseInvocation(argv: readonly string[], env: ParseEnvironment =
   return { kind: 'load-file', script: new LoadFileScript(LoadFile.open(argv[2]!), argv[0]!, new ParseSession(env)) };
 }
 
+/** A line of a `-R` file as check() passes it on: decided by the fast path, or parsed with its words. */
+export type CheckedLine = FastCreate | { readonly cmd: CommandLine; readonly argv: readonly string[] };
+
 /**
  * The command lines of a `-R` file: check() parses every line as
  * 1.4.7 does before it runs any, and only then checks each command against
@@ -269,14 +269,19 @@ export class LoadFileScript {
    * line, parsed, and its words, as long as no command refused in a file
    * was seen.
    */
-  check(warn: (line: string) => void, keep: (cmd: CommandLine, argv: readonly string[]) => void): void {
+  check(warn: (line: string) => void, keep: (line: CheckedLine) => void): void {
     let refused: CommandSelection | undefined;
     for (const argv of this.file.commands(this.progname)) {
+      // The common -I/-A line came decided: it cannot fail, warn or be refused.
+      if (!Array.isArray(argv)) {
+        if (refused === undefined) keep(argv);
+        continue;
+      }
       const cmd = withWarnings(this.session, () => new CommandLineParser(argv, this.session).parse());
       // Most lines print nothing: no array is taken off then.
       if (this.session.warnings.length > 0) for (const line of this.session.warnings.splice(0)) warn(line);
       if (refused === undefined && !LOAD_FILE_COMMANDS.has(cmd.command)) refused = cmd.command;
-      if (refused === undefined) keep(cmd, argv);
+      if (refused === undefined) keep({ cmd, argv });
     }
     if (refused !== undefined) {
       throw new ParameterProblem(`Cannot use command \`${LOAD_FILE_NAMES[refused] ?? 'unknown'}' with --load-file`);

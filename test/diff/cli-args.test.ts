@@ -271,7 +271,8 @@ function runOurs(argv: readonly string[], c: Case): Outcome {
       const commands: CommandLine[] = [];
       invocation.script.check(
         (line) => (warnings += `${line}\n`),
-        (command) => commands.push(command),
+        // A line of the fast path is an -I/-A, which has nothing to validate before it runs.
+        (line) => 'cmd' in line && commands.push(line.cmd),
       );
       for (const command of commands) validateForExecution(command);
     }

@@ -212,7 +212,7 @@ describe('-R files are read once, never held whole', () => {
   let dir = '';
   before(() => (dir = mkdtempSync(path.join(tmpdir(), 'ctts-load-file-'))));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const read = (file: LoadFile): string[][] => {
+  const read = (file: LoadFile): unknown[] => {
     try {
       return [...file.commands('ct')];
     } finally {

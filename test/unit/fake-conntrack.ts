@@ -17,13 +17,19 @@ export function flow(i: number): Flow {
   return { family: 2, orig: { l3: 2, src: `10.0.${i >> 8}.${i & 255}`, dst: '10.1.0.1', proto: 17, sport: 1, dport: 2 }, reply: {} };
 }
 
-/** One datagram of `count` dump entries answering `seq`. */
-export function entries(seq: number, from: number, count: number): Buffer {
+/** An IPv6 counterpart of flow(i). */
+export function flow6(i: number): Flow {
+  return { family: 10, orig: { l3: 10, src: `fd00::${i.toString(16)}`, dst: 'fd00::1:1', proto: 17, sport: 1, dport: 2 }, reply: {} };
+}
+
+/** One datagram of `count` dump entries answering `seq`: make(from) … make(from + count - 1). */
+export function entries(seq: number, from: number, count: number, make: (i: number) => Flow = flow): Buffer {
   const messages: Buffer[] = [];
   for (let i = from; i < from + count; i++) {
     const w = new MessageWriter();
-    const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.NEW, MessageFlags.MULTI, seq, 2);
-    encodeFlow(w, flow(i));
+    const f = make(i);
+    const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.NEW, MessageFlags.MULTI, seq, f.family);
+    encodeFlow(w, f);
     w.endMessage(start);
     const message = w.toBuffer();
     message.writeUInt32LE(PORTID, 12); // nlmsg_pid: a reply to our socket

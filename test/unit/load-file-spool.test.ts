@@ -26,7 +26,7 @@ describe('-R spool', () => {
   test('a file whose records fit in memory needs no temporary file', () => {
     withoutTmpdir(() => {
       const spool = new ScriptSpool();
-      for (let i = 0; i < 1000; i++) spool.add(parseCommandLine(argvOf('-F')), argvOf('-F'));
+      for (let i = 0; i < 1000; i++) spool.add({ cmd: parseCommandLine(argvOf('-F')), argv: argvOf('-F') });
       assert.equal([...spool.steps(parseCommandLine)].length, 1000);
       spool.close();
     });
@@ -40,7 +40,7 @@ describe('-R spool', () => {
       if (i % 700 === 0) lines.push(`-D -s 10.0.0.${i % 256}`, `-U -m ${i} -p tcp --state CLOSE`);
     }
     try {
-      for (const text of lines) spool.add(parseCommandLine(argvOf(text)), argvOf(text));
+      for (const text of lines) spool.add({ cmd: parseCommandLine(argvOf(text)), argv: argvOf(text) });
       let n = 0;
       for (const step of spool.steps(parseCommandLine)) {
         const text = lines[n++]!;
@@ -58,7 +58,7 @@ describe('-R spool', () => {
     withoutTmpdir((absent) => {
       const spool = new ScriptSpool(16);
       assert.throws(() => {
-        for (let i = 0; i < 10; i++) spool.add(parseCommandLine(argvOf('-F')), argvOf('-F'));
+        for (let i = 0; i < 10; i++) spool.add({ cmd: parseCommandLine(argvOf('-F')), argv: argvOf('-F') });
       }, (e: unknown) => {
         return (
           e instanceof OtherProblem &&
