@@ -187,7 +187,7 @@ export class Conntrack {
   private queryChannel: NetlinkChannel | undefined;
   private modifyChannel: NetlinkChannel | undefined;
   private readonly sockets = new Map<NetlinkChannel, NetlinkSocket>();
-  /** Event streams opened by events() / expectationEvents(): close() ends them too. */
+  /** Event streams opened by events() / expectationEvents() / rawEvents(): close() ends them too. */
   private readonly streams = new Set<EventStream<unknown>>();
   private closed = false;
   /** What the kernel filters in dumps: probed once, by the first dump that could use CTA_FILTER. */
@@ -735,7 +735,8 @@ export class Conntrack {
    * buffer is the kernel's default unless `options.bufferSize` says otherwise.
    */
   rawEvents(options: RawEventOptions = {}): EventStream<RawConntrackEvent> {
-    return rawConntrackEvents({ ...options, netns: this.options.netns });
+    if (this.closed) throw closedError();
+    return this.track(rawConntrackEvents({ ...options, netns: this.options.netns }));
   }
 
   /**

@@ -59,10 +59,10 @@ test('a throw out of a dump loop, or out of dumpRaw\'s visitor, leaves the next 
 test('close() ends the event streams it opened; their for await loops finish', async (t) => {
   const ns = await withNetns(t, 'lcevents');
   const ct = Conntrack.open({ netns: ns.name });
-  const streams = [ct.events(), ct.expectationEvents()];
+  const streams = [ct.events(), ct.expectationEvents(), ct.rawEvents()];
   const loops = streams.map((stream) => count(stream));
   ct.close();
-  assert.deepEqual(await Promise.all(loops), [0, 0]);
+  assert.deepEqual(await Promise.all(loops), [0, 0, 0]);
 });
 
 test('after close() every method fails with NetlinkError EBADF, and nothing is reopened', async (t) => {
@@ -96,6 +96,7 @@ test('after close() every method fails with NetlinkError EBADF, and nothing is r
   for (const [name, call] of Object.entries(calls)) await assert.rejects(call(), closed, name);
   assert.throws(() => ct.events(), closed);
   assert.throws(() => ct.expectationEvents(), closed);
+  assert.throws(() => ct.rawEvents(), closed);
 });
 
 test('using / await using close the table and its streams', async (t) => {
