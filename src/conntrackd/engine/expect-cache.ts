@@ -130,7 +130,11 @@ export class ExternalExpectations extends ReplicatedCache<ExpectMessage, Externa
     return expectationKey(msg.expectation);
   }
 
-  protected contentOf(msg: ExpectMessage): Omit<ExternalExpectation, keyof ReplicatedEntry> {
-    return { expectation: msg.expectation };
+  protected entryOf(msg: ExpectMessage, since: number, updatedAt: number): ExternalExpectation {
+    return { expectation: msg.expectation, since, updatedAt };
+  }
+
+  protected refresh(entry: ExternalExpectation, msg: ExpectMessage): void {
+    entry.expectation = msg.expectation;
   }
 }

@@ -75,7 +75,7 @@ import {
   type ReplicationHost,
   type SyncObject,
 } from './replication';
-import { seqBefore, seqBetween } from './seq';
+import { seqAfter, seqBefore } from './seq';
 
 /** A control message waiting to be (re)sent: ACK / NACK [from, to], RESYNC or ALIVE. */
 interface Control {
@@ -181,14 +181,17 @@ export class FtfwReplication extends Replication {
 
   /** Moves every element whose ACK is overdue back to the transmit queue; the next wait is twice as long. */
   private retransmitDue(now: number): void {
-    const overdue = [...this.due].filter(([item, at]) => at <= now && this.rsQueue.has(item)).map(([item]) => item);
-    if (overdue.length > 0) this.retransmitWait = Math.min(2 * this.retransmitWait, RETRANSMIT_MAX_MS);
-    for (const item of overdue) {
-      this.rsQueue.delete(item);
+    const wait = Math.min(2 * this.retransmitWait, RETRANSMIT_MAX_MS);
+    let resent = 0;
+    for (const [item, at] of this.due) {
+      if (at > now || !this.rsQueue.delete(item)) continue;
       this.txQueue.set(item, item);
-      this.due.set(item, now + this.retransmitWait);
-      this.counters.sendResent++;
+      // Updating the value of the key being visited does not revisit it.
+      this.due.set(item, now + wait);
+      resent++;
     }
+    if (resent > 0) this.retransmitWait = wait;
+    this.counters.sendResent += resent;
     this.retransmitAt = now + ALIVE_INTERVAL_MS;
   }
 
@@ -326,8 +329,7 @@ export class FtfwReplication extends Replication {
     if (isData(h)) return Verdict.DATA;
     if (isControl(h, MessageFlag.ACK)) {
       if (seqBefore(h.to!, h.from!)) return Verdict.BAD;
-      for (const [item, sent] of this.rsQueue) {
-        if (!seqBetween(sent.seq, h.from!, h.to!)) continue;
+      for (const item of this.sentBetween(h.from!, h.to!)) {
         this.rsQueue.delete(item);
         if (!isObject(item)) continue;
         this.due.delete(item);
@@ -339,8 +341,7 @@ export class FtfwReplication extends Replication {
       if (seqBefore(h.to!, h.from!)) return Verdict.BAD;
       // What the peer asks for may be gone from the full queue: only a bulk send still has it.
       if (this.dropped !== undefined && !seqBefore(this.dropped, h.from!)) this.sendBulk();
-      for (const [item, sent] of this.rsQueue) {
-        if (!seqBetween(sent.seq, h.from!, h.to!)) continue;
+      for (const item of this.sentBetween(h.from!, h.to!)) {
         this.rsQueue.delete(item);
         this.counters.sendResent++;
         if (!this.txQueue.has(item)) this.txQueue.set(item, item);
@@ -354,6 +355,19 @@ export class FtfwReplication extends Replication {
     }
     if (isControl(h, MessageFlag.ALIVE)) return Verdict.CONTROL;
     return Verdict.BAD;
+  }
+
+  /**
+   * The resend queue's elements sent with a number in [from, to]. The queue
+   * is in the order of its numbers (every element is appended with a new
+   * one), so the walk stops at the first number past `to`: an ACK costs
+   * what it acknowledges, not the length of the queue.
+   */
+  private *sentBetween(from: number, to: number): Generator<Element> {
+    for (const [item, sent] of this.rsQueue) {
+      if (seqAfter(sent.seq, to)) return;
+      if (!seqBefore(sent.seq, from)) yield item;
+    }
   }
 
   /** Notes the handshake bits of a received header; true when it carries HELLO. */
