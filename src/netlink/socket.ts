@@ -81,6 +81,39 @@ export function unixDatagramSend(address: Buffer, data: Buffer): number {
 }
 
 /**
+ * Sets an int-valued option of any socket (`fd` need not be netlink's): the
+ * buffer sizes beyond `rmem_max` / `wmem_max` that SO_RCVBUFFORCE and
+ * SO_SNDBUFFORCE give a privileged process, which Node's own sockets cannot
+ * ask for. Throws NetlinkError (EPERM without CAP_NET_ADMIN…).
+ */
+export function setIntSocketOption(fd: number, level: number, name: number, value: number): void {
+  native().setsockopt(fd, level, name, value);
+}
+
+/** Reads an int-valued option of any socket. */
+export function getIntSocketOption(fd: number, level: number, name: number): number {
+  return native().getsockopt(fd, level, name);
+}
+
+/**
+ * The receive accounting of any socket (SO_MEMINFO): bytes queued for
+ * reading and messages dropped because they did not fit. Undefined where
+ * the kernel lacks SO_MEMINFO (before Linux 4.12).
+ */
+export function receiveQueueOf(fd: number): { queued: number; drops: number } | undefined {
+  const info = Buffer.alloc(MemInfo.VARS * 4);
+  let length: number;
+  try {
+    length = native().getsockoptBuffer(fd, SOL_SOCKET, SocketOption.SO_MEMINFO, info);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOPROTOOPT') return undefined;
+    throw err;
+  }
+  if (length < MemInfo.VARS * 4) return undefined;
+  return { queued: info.readUInt32LE(MemInfo.RMEM_ALLOC * 4), drops: info.readUInt32LE(MemInfo.DROPS * 4) };
+}
+
+/**
  * The addon with its system errors (socket, setns, bind, setsockopt …) turned
  * into NetlinkError, the one error type the library documents for what the
  * kernel refused.
@@ -252,16 +285,7 @@ export class NetlinkSocket implements Transport {
    * Undefined where the kernel lacks SO_MEMINFO (before Linux 4.12).
    */
   receiveQueue(): { queued: number; drops: number } | undefined {
-    const info = Buffer.alloc(MemInfo.VARS * 4);
-    let length: number;
-    try {
-      length = native().getsockoptBuffer(this.fd, SOL_SOCKET, SocketOption.SO_MEMINFO, info);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOPROTOOPT') return undefined;
-      throw err;
-    }
-    if (length < MemInfo.VARS * 4) return undefined;
-    return { queued: info.readUInt32LE(MemInfo.RMEM_ALLOC * 4), drops: info.readUInt32LE(MemInfo.DROPS * 4) };
+    return receiveQueueOf(this.fd);
   }
 
   joinGroup(group: number): void {

@@ -250,3 +250,14 @@ test('EventIterationLimit: at most that many events are handled per turn of the 
   assert.ok(Math.max(...perTurn.values()) <= 5, `most in one turn: ${Math.max(...perTurn.values())}`);
   assert.ok(perTurn.size >= 40);
 });
+
+test('HashLimit: the first flow the full cache refuses is logged once, with the setting to raise; the later ones are counted', async (t) => {
+  const { ns, engine, logs } = await started(t, 'cde-limit', { hashLimit: 3 }, (ns) => ctFill(ns, udpEntries(5)));
+  assert.equal(engine.cache.size, 3);
+  assert.equal(engine.cache.counters.addFailNoSpace, 2);
+  const warning = /^WARNING internal cache full \(HashLimit 3\): a flow was not cached; raise HashLimit \(further losses are counted in `conntrackd -s'\)$/;
+  assert.deepEqual(logs.filter((line) => line.startsWith('WARNING')).map((line) => warning.test(line)), [true]);
+  await ctFill(ns, udpEntries(2, 7));
+  assert.ok(await until(() => engine.cache.counters.addFailNoSpace === 4));
+  assert.equal(logs.filter((line) => line.startsWith('WARNING')).length, 1);
+});

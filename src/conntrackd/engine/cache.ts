@@ -65,6 +65,8 @@ export class FlowCache {
   private since: Float64Array;
   private seen: Uint32Array;
   private states: Uint8Array;
+  /** The timeout the last event or dump of each flow carried (0: none yet); records keep no timeout. */
+  private timeouts: Uint32Array;
   private readonly freeSlots: number[] = [];
   /** Slots ever used: [0, used). */
   private used = 0;
@@ -94,6 +96,7 @@ export class FlowCache {
     this.since = new Float64Array(capacity);
     this.seen = new Uint32Array(capacity);
     this.states = new Uint8Array(capacity).fill(FREE);
+    this.timeouts = new Uint32Array(capacity);
     this.arena = new Arena(capacity * RECORD_BYTES);
   }
 
@@ -116,6 +119,21 @@ export class FlowCache {
 
   flowOf(slot: number): Flow {
     return decodeRecord(this.arena.buf, this.at[slot]!, this.keyLength[slot]!, this.length[slot]!);
+  }
+
+  /**
+   * The timeout last noted for the flow of `slot` (undefined when none
+   * was): what a sync daemon replicates with it, as 1.4.7's cache objects
+   * keep the timeout of the event that last set them.
+   */
+  timeoutOf(slot: number): number | undefined {
+    const t = this.timeouts[slot]!;
+    return t === 0 ? undefined : t;
+  }
+
+  /** Notes the timeout an event or a dump gave the flow of `slot` (0 is taken as none). */
+  noteTimeout(slot: number, seconds: number): void {
+    this.timeouts[slot] = seconds;
   }
 
   /** A NEW event: adds the flow unless its key is cached already (then nothing changes). */
@@ -220,6 +238,7 @@ export class FlowCache {
     this.since[slot] = this.now();
     this.seen[slot] = this.round;
     this.states[slot] = FlowState.NEW;
+    this.timeouts[slot] = 0;
     this.counters.addOk++;
     this.counters.active++;
     this.counters.total++;
@@ -285,6 +304,7 @@ export class FlowCache {
     this.since = widen(this.since, (n) => new Float64Array(n));
     this.seen = widen(this.seen, (n) => new Uint32Array(n));
     this.states = widen(this.states, (n) => new Uint8Array(n).fill(FREE));
+    this.timeouts = widen(this.timeouts, (n) => new Uint32Array(n));
     this.capacity = capacity;
   }
 }

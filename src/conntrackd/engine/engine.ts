@@ -10,6 +10,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { EventType } from '../../ctnetlink/event';
+import type { Flow } from '../../ctnetlink/flow';
 import { Slot, type WireEntry } from '../../ctnetlink/wire-entry';
 import type { Config, SyncConfig } from '../config/config';
 import { Request } from '../control/codes';
@@ -23,6 +24,8 @@ import { ExternalInject } from './external-inject';
 import { externalLine, externalXml, internalLine, internalXml, writeLines } from './dump-text';
 import { compileFlowFilter, kernelFilterOf } from './filter';
 import { KernelSide, type KernelSink, type Origin } from './kernel';
+import { LimitWarnings } from './limit-warnings';
+import type { FlowState } from './record';
 import { statsText } from './stats-text';
 import type { StatsLog } from './stats-log';
 import { SyncSide } from './sync-side';
@@ -69,6 +72,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   /** Resyncs after overruns so far. */
   overrunResyncs = 0;
   private readonly log: Log;
+  private readonly limits: LimitWarnings;
   private readonly config: Config;
   private readonly statsLog: StatsLog | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -106,6 +110,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
   constructor(options: EngineOptions) {
     this.config = options.config;
     this.log = options.log;
+    this.limits = new LimitWarnings(this.log);
     this.statsLog = options.statsLog;
     this.startedAt = wallSeconds();
     this.mode = modeOf(this.config);
@@ -114,12 +119,16 @@ export class ConntrackdEngine implements Engine, KernelSink {
       // A flow a resync found gone is logged as destroyed, as its lost DESTROY event would have been.
       if (change === 'destroy' && this.sweeping) this.destroyed?.record(flow.flow());
       if (!this.sync) return;
+      if (change !== 'destroy' && this.timeout !== undefined) this.cache.noteTimeout(flow.slot, this.timeout);
+      // Nothing to send and no object to keep in step: the flow is replicated
+      // from the cache if a bulk send asks for it (a start-up dump decodes nothing).
+      if (!this.replicating && !this.sync.tracksObjects()) return;
       const replicated = flow.flow();
       if (this.timeout !== undefined) replicated.timeout = this.timeout;
       // A resync that finds a flow the peer sent us found our own commit's
       // entry (its events were lost): sending it back would be 1.4.7's
       // "commit echo".
-      const echo = this.dumping && this.sync.external.has(replicated);
+      const echo = this.replicating && this.dumping && this.sync.external.has(replicated);
       this.sync.cacheChanged(change, replicated, this.replicating && !echo);
     });
     if (this.mode === 'none') return;
@@ -149,7 +158,17 @@ export class ConntrackdEngine implements Engine, KernelSink {
             inject: sync.disableExternalCache,
           })
         : undefined;
-      this.sync = new SyncSide(sync, general.hashLimit, this.log, inject, expectations);
+      this.sync = new SyncSide(sync, general.hashLimit, this.log, this.limits, () => this.replicatedFlows(), inject, expectations);
+    }
+  }
+
+  /** Every cached flow as sync mode replicates it: with the timeout its last event or dump carried. */
+  private *replicatedFlows(): Iterable<{ flow: Flow; state: FlowState }> {
+    for (const cached of this.cache.values()) {
+      const flow = cached.flow();
+      const timeout = this.cache.timeoutOf(cached.slot);
+      if (timeout !== undefined) flow.timeout = timeout;
+      yield { flow, state: cached.state };
     }
   }
 
@@ -195,6 +214,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
     else if (type === 'update') this.cache.update(entry);
     else if (this.cache.remove(entry)) this.destroyed?.record(entry.flow());
     this.replicating = false;
+    this.checkCacheLimit();
   }
 
   dumped(entry: WireEntry): void {
@@ -203,6 +223,12 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.dumping = true;
     this.cache.update(entry);
     this.replicating = this.dumping = false;
+    this.checkCacheLimit();
+  }
+
+  private checkCacheLimit(): void {
+    const refused = this.cache.counters.addFailNoSpace;
+    if (refused !== 0) this.limits.check('HashLimit', refused, () => `internal cache full (HashLimit ${this.cache.limit}): a flow was not cached`);
   }
 
   /** Lost events: re-dump after NetlinkOverrunResync seconds (0 = never), once per burst of overruns. */

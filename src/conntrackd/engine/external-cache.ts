@@ -33,7 +33,8 @@ export abstract class ReplicatedCache<M extends DataMessage, E extends Replicate
   readonly counters = newCacheCounters();
   private readonly entries = new Map<string, E>();
 
-  constructor(private readonly limit: number) {}
+  /** `limit`: HashLimit, the most entries the cache holds. */
+  constructor(readonly limit: number) {}
 
   get size(): number {
     return this.entries.size;

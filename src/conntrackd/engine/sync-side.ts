@@ -23,7 +23,10 @@
  * The machine keeps internal-cache objects by identity and rebuilds each
  * message from the object's current contents, so there is one object per
  * key here, updated in place; a destroyed one stays (DEAD) until the peer
- * acknowledges its deletion, and comes back to life if its key does.
+ * acknowledges its deletion, and comes back to life if its key does. An
+ * object is made when its flow is first replicated, or sent by a bulk send:
+ * a flow that only a dump brought (the start-up dump of a million entries)
+ * stays a record of the internal cache until then.
  */
 import { readFileSync } from 'node:fs';
 import type { Flow } from '../../ctnetlink/flow';
@@ -31,7 +34,7 @@ import type { ChannelConfig, SyncConfig } from '../config/config';
 import type { Log } from '../daemon/contract';
 import { newChannelCounters, type ExternalCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
 import { batchMessages, maxBatchSize } from '../sync/batch';
-import type { DatagramChannel } from '../sync/channels/datagram';
+import { DatagramChannel } from '../sync/channels/datagram';
 import { openMulticastChannel } from '../sync/channels/multicast';
 import { TcpChannel } from '../sync/channels/tcp';
 import { openUdpChannel } from '../sync/channels/udp';
@@ -43,9 +46,11 @@ import type { DataMessage } from '../sync/message';
 import { NotrackReplication } from '../sync/notrack';
 import type { Replication, ReplicationHost, SyncObject } from '../sync/replication';
 import type { CacheChange } from './cache';
+import { FlowState } from './record';
 import type { InternalExpectation } from './expect-cache';
 import type { ExpectationSync } from './expect-sync';
 import { ExternalCache } from './external-cache';
+import type { LimitWarnings } from './limit-warnings';
 import type { ExternalInject } from './external-inject';
 
 /** An internal-cache flow as the mode keeps it. */
@@ -57,6 +62,9 @@ class InternalObject implements SyncObject {
 }
 
 const STATE_OF: Record<CacheChange, InternalObject['state']> = { new: 'new', update: 'alive', destroy: 'dead' };
+
+/** The internal cache's flows, as a bulk send reads them. */
+export type CachedFlows = () => Iterable<{ flow: Flow; state: FlowState }>;
 
 /** The MTU 1.4.7 assumes when the link's interface does not say. */
 const DEFAULT_MTU = 1500;
@@ -94,6 +102,9 @@ export class SyncSide implements ReplicationHost {
     private readonly config: SyncConfig,
     hashLimit: number,
     private readonly log: Log,
+    private readonly limits: LimitWarnings,
+    /** The internal cache's flows. */
+    private readonly cachedFlows: CachedFlows,
     /** With DisableExternalCache: where the peer's changes go instead of the external cache. */
     private readonly inject?: ExternalInject,
     /** With ExpectationSync: the expectation caches. */
@@ -189,7 +200,7 @@ export class SyncSide implements ReplicationHost {
     const key = flowKey(flow);
     let obj = this.objects.get(key);
     if (obj === undefined) {
-      if (change === 'destroy') return;
+      if (change === 'destroy' || !replicate) return;
       obj = new InternalObject(STATE_OF[change], flow);
       this.objects.set(key, obj);
     } else {
@@ -207,6 +218,11 @@ export class SyncSide implements ReplicationHost {
     }
     this.mode.changed(obj, Date.now());
     this.queueTurn();
+  }
+
+  /** Whether some flow has an object: else a change that is not replicated has nothing to update. */
+  tracksObjects(): boolean {
+    return this.objects.size > 0;
   }
 
   /** An internal expectation changed: as cacheChanged(), with the expectation cache keeping the object. */
@@ -236,7 +252,17 @@ export class SyncSide implements ReplicationHost {
   // ReplicationHost ---------------------------------------------------------
 
   *internalObjects(): Iterable<SyncObject> {
-    for (const obj of this.objects.values()) if (obj.state !== 'dead') yield obj;
+    // Every cached flow, with the object it has or one made now (the
+    // objects that are not dead are exactly the cached flows that have one).
+    for (const { flow, state } of this.cachedFlows()) {
+      const key = flowKey(flow);
+      let obj = this.objects.get(key);
+      if (obj === undefined) {
+        obj = new InternalObject(state === FlowState.NEW ? 'new' : 'alive', flow);
+        this.objects.set(key, obj);
+      }
+      yield obj;
+    }
     if (this.expectations) yield* this.expectations.internal.values();
   }
 
@@ -287,6 +313,21 @@ export class SyncSide implements ReplicationHost {
     }, TURN_DELAY_MS);
   }
 
+  /** Warns of the first loss a configured size caused: the external cache's HashLimit, ResendQueueSize, a link's RcvSocketBuffer. */
+  private checkLimits(): void {
+    const external = this.external.counters.addFailNoSpace;
+    this.limits.check('HashLimit', external, () => `external cache full (HashLimit ${this.external.limit}): a flow of the peer was not cached`);
+    if (this.mode instanceof FtfwReplication) {
+      const pushed = this.mode.resendQueueDrops;
+      this.limits.check('ResendQueueSize', pushed, () => `resend queue full (ResendQueueSize ${this.config.resendQueueSize}): unacknowledged messages were dropped, a bulk send repairs what the peer asks for`);
+    }
+    this.channels.forEach((channel, i) => {
+      if (!(channel instanceof DatagramChannel)) return;
+      const size = this.config.channels[i]!.rcvSocketBuffer;
+      this.limits.check('RcvSocketBuffer', channel.receiveDrops(), () => `sync link receive buffer full (${size === undefined ? 'RcvSocketBuffer unset' : `RcvSocketBuffer ${size}`}): datagrams were dropped, FTFW asks for them again`);
+    });
+  }
+
   /** Reports the links' interface states; a switch of the active link is logged as 1.4.7 logs it. */
   private checkCarriers(now: number): void {
     this.carrierCheckAt = now + CARRIER_CHECK_MS;
@@ -307,7 +348,10 @@ export class SyncSide implements ReplicationHost {
     const active = this.links.active;
     const channel = this.channels[active];
     if (channel) for (const datagram of batchMessages(messages, this.maxBatch[active]!)) channel.send(datagram);
-    if (now >= this.carrierCheckAt) this.checkCarriers(now);
+    if (now >= this.carrierCheckAt) {
+      this.checkCarriers(now);
+      this.checkLimits();
+    }
     this.armTimer(this.mode.nextTimer());
   }
 

@@ -133,16 +133,22 @@ export function walkAttributes(
 }
 
 /**
- * Appends attributes to a growing buffer. Padding bytes are zero because
- * the buffer is allocated zeroed and never reused.
+ * Appends attributes to a growing buffer. The buffer is one scratch area
+ * shared by every writer (a message is written whole before the next one
+ * starts) and finish() copies the message out of it: a burst encodes
+ * hundreds of thousands of messages, and a zeroed buffer of its own for
+ * each was most of the sender's garbage. Padding is zeroed by put(), as
+ * the scratch holds the previous message's bytes.
  */
 export class AttrWriter {
+  private static scratch = Buffer.alloc(1024);
   private buf: Buffer;
   private len: number;
 
   /** `reserve` bytes at the start stay free for the header. */
   constructor(reserve: number) {
-    this.buf = Buffer.alloc(Math.max(256, reserve));
+    if (AttrWriter.scratch.length < reserve) AttrWriter.scratch = Buffer.alloc(2 * reserve);
+    this.buf = AttrWriter.scratch;
     this.len = reserve;
   }
 
@@ -152,11 +158,12 @@ export class AttrWriter {
     if (need > this.buf.length) {
       const bigger = Buffer.alloc(Math.max(need, this.buf.length * 2));
       this.buf.copy(bigger, 0, 0, this.len);
-      this.buf = bigger;
+      this.buf = AttrWriter.scratch = bigger;
     }
     this.buf.writeUInt16BE(ATTR_HEADER_SIZE + n, this.len);
     this.buf.writeUInt16BE(type, this.len + 2);
     const at = this.len + ATTR_HEADER_SIZE;
+    if (at + n < need) this.buf.fill(0, at + n, need);
     this.len = need;
     return at;
   }
@@ -211,8 +218,10 @@ export class AttrWriter {
     this.bytes(type, b, new Uint8Array(1));
   }
 
-  /** The buffer written so far, header room included. */
+  /** A copy of what was written, header room included (its bytes unset: the caller writes the header). */
   finish(): Buffer {
-    return this.buf.subarray(0, this.len);
+    const out = Buffer.allocUnsafe(this.len);
+    this.buf.copy(out, 0, 0, this.len);
+    return out;
   }
 }

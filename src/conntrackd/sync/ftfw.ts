@@ -118,6 +118,8 @@ export class FtfwReplication extends Replication {
   private retransmitWait = RETRANSMIT_MS;
   /** When the resend queue is next looked through for elements due. */
   private retransmitAt = 0;
+  /** Elements the full resend queue has dropped unacknowledged, ever. */
+  private pushedOut = 0;
   /** The newest sequence number the full resend queue dropped unacknowledged, until a bulk send covers it. */
   private dropped: number | undefined;
   private window: number;
@@ -226,6 +228,11 @@ export class FtfwReplication extends Replication {
     return [...this.rsQueue].map(([item, sent]) =>
       isObject(item) ? { kind: 'object', seq: sent.seq } : { kind: 'control', seq: sent.seq, flags: sent.flags },
     );
+  }
+
+  /** Elements the full resend queue has dropped unacknowledged, ever. */
+  get resendQueueDrops(): number {
+    return this.pushedOut;
   }
 
   /** Elements waiting in the transmit and resend queues (`-s queue`). */
@@ -408,6 +415,7 @@ export class FtfwReplication extends Replication {
       this.rsQueue.delete(oldest!);
       if (isObject(oldest!)) this.due.delete(oldest);
       this.dropped = sent!.seq;
+      this.pushedOut++;
       if (isObject(oldest!) && oldest.state === 'dead') this.host.release(oldest);
     }
     if (isObject(item)) {

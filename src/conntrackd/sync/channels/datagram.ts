@@ -5,8 +5,13 @@
  * `openMulticastChannel` (udp.ts, multicast.ts) set the sockets up; this
  * class moves the datagrams.
  *
- * `SndSocketBuffer` / `RcvSocketBuffer` set SO_SNDBUF / SO_RCVBUF (Node has
- * no SO_*BUFFORCE, so the system's maximum applies). `Checksum off` has no
+ * `SndSocketBuffer` / `RcvSocketBuffer` set the buffers with
+ * SO_SNDBUFFORCE / SO_RCVBUFFORCE, as 1.4.7 does, so that the system's
+ * `rmem_max` does not cap them. Without `RcvSocketBuffer` the receive
+ * buffer is `DEFAULT_RECEIVE_BUFFER`, not the system's default (1.4.7's):
+ * a bulk send or a burst queues thousands of datagrams at once, and what
+ * overflows a small buffer comes back only after NACKs and resends.
+ * `Checksum off` has no
  * equivalent in Node (SO_NO_CHECK) and is ignored: datagrams always carry
  * a checksum, which every receiver accepts.
  *
@@ -18,6 +23,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import net from 'node:net';
+import { forceSocketBuffers, receiveDrops } from '../../../api/socket-buffers';
 import type { ChannelConfig } from '../../config/config';
 import { newChannelCounters, type ChannelCounters } from '../../stats/counters';
 
@@ -67,6 +73,11 @@ export class DatagramChannel {
     });
   }
 
+  /** Datagrams the kernel dropped because the receive buffer was full (0 where it does not say). */
+  receiveDrops(): number {
+    return receiveDrops(this.receiver) ?? 0;
+  }
+
   /** The local address and port datagrams are received on. */
   get local(): { address: string; port: number } {
     return this.receiver.address();
@@ -78,13 +89,13 @@ export class DatagramChannel {
   }
 }
 
-/** The two unconfigured sockets of a block, with its buffer sizes. */
+/** The receive buffer asked for when the config sets none: a bulk send of 100,000 flows is about 10 MB of datagrams. */
+export const DEFAULT_RECEIVE_BUFFER = 16 << 20;
+
+/** The two unconfigured sockets of a block. */
 export function createSockets(config: ChannelConfig): { receiver: dgram.Socket; sender: dgram.Socket } {
   const type = config.family === 6 ? 'udp6' : 'udp4';
-  return {
-    receiver: dgram.createSocket({ type, reuseAddr: true, recvBufferSize: config.rcvSocketBuffer }),
-    sender: dgram.createSocket({ type, sendBufferSize: config.sndSocketBuffer }),
-  };
+  return { receiver: dgram.createSocket({ type, reuseAddr: true }), sender: dgram.createSocket({ type }) };
 }
 
 /** Binds `socket`; a failure (EADDRNOTAVAIL: the address is not on this host…) rejects. */
@@ -93,14 +104,19 @@ export async function bindSocket(socket: dgram.Socket, port: number, address?: s
   await Promise.race([once(socket, 'listening'), once(socket, 'error').then(([e]) => Promise.reject(e as Error))]);
 }
 
-/** Runs `setup`; on failure closes both sockets and rethrows, as a failed set-up must stop the daemon. */
+/** Runs `setup` (which binds the sockets), then sizes their buffers; on failure closes both sockets and rethrows, as a failed set-up must stop the daemon. */
 export async function openOrClose(
+  config: ChannelConfig,
   sockets: { receiver: dgram.Socket; sender: dgram.Socket },
   setup: () => Promise<{ address: string; port: number }>,
   peer?: string,
 ): Promise<DatagramChannel> {
   try {
-    return new DatagramChannel(sockets.receiver, sockets.sender, await setup(), peer);
+    const to = await setup();
+    // Bound now, the sockets have their descriptors.
+    forceSocketBuffers(sockets.receiver, { receive: config.rcvSocketBuffer ?? DEFAULT_RECEIVE_BUFFER });
+    if (config.sndSocketBuffer !== undefined) forceSocketBuffers(sockets.sender, { send: config.sndSocketBuffer });
+    return new DatagramChannel(sockets.receiver, sockets.sender, to, peer);
   } catch (err) {
     sockets.receiver.close();
     sockets.sender.close();

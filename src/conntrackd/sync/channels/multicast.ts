@@ -20,7 +20,7 @@ export async function openMulticastChannel(config: ChannelConfig): Promise<Datag
     throw new RangeError('a Multicast sync link needs its group address, Group (port) and interface');
   }
   const sockets = createSockets(config);
-  return openOrClose(sockets, async () => {
+  return openOrClose(config, sockets, async () => {
     await bindSocket(sockets.receiver, port, group);
     sockets.receiver.addMembership(group, iface);
     await bindSocket(sockets.sender, 0);

@@ -19,7 +19,7 @@ export async function openUdpChannel(config: ChannelConfig): Promise<DatagramCha
     throw new RangeError('a UDP sync link needs its address, destination address and port');
   }
   const sockets = createSockets(config);
-  return openOrClose(sockets, async () => {
+  return openOrClose(config, sockets, async () => {
     await bindSocket(sockets.receiver, port, scoped(address, config));
     await bindSocket(sockets.sender, 0);
     return { address: scoped(destination, config), port };

@@ -1,0 +1,27 @@
+/**
+ * One clear line the first time a configured limit costs something: 1.4.7
+ * counts a flow refused by a full cache (`HashLimit`), an element pushed out
+ * of the full resend queue (`ResendQueueSize`) or a datagram the full sync
+ * socket dropped (`RcvSocketBuffer`) where only `conntrackd -s` shows it, if
+ * at all, and an operator learns of it when flows are missing. The first
+ * loss of each limit is logged with the setting to raise; the later ones
+ * are only counted, so that a limit hit in every second does not flood the
+ * log.
+ */
+import type { Log } from '../daemon/contract';
+
+export class LimitWarnings {
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly log: Log) {}
+
+  /**
+   * `lost`: what the limit named `limit` has cost so far. The first time it
+   * is not zero, logs `message()` (built only then) as a WARNING.
+   */
+  check(limit: string, lost: number, message: () => string): void {
+    if (lost === 0 || this.warned.has(limit)) return;
+    this.warned.add(limit);
+    this.log.write('WARNING', `${message()}; raise ${limit} (further losses are counted in \`conntrackd -s')`);
+  }
+}
