@@ -67,6 +67,8 @@ export class FlowCache {
   private states: Uint8Array;
   /** The timeout the last event or dump of each flow carried (0: none yet); records keep no timeout. */
   private timeouts: Uint32Array;
+  /** 1 for a flow its user has marked (a sync daemon: the flow has its sync object), until the slot is reused. */
+  private marks: Uint8Array;
   private readonly freeSlots: number[] = [];
   /** Slots ever used: [0, used). */
   private used = 0;
@@ -97,6 +99,7 @@ export class FlowCache {
     this.seen = new Uint32Array(capacity);
     this.states = new Uint8Array(capacity).fill(FREE);
     this.timeouts = new Uint32Array(capacity);
+    this.marks = new Uint8Array(capacity);
     this.arena = new Arena(capacity * RECORD_BYTES);
   }
 
@@ -129,6 +132,15 @@ export class FlowCache {
   timeoutOf(slot: number): number | undefined {
     const t = this.timeouts[slot]!;
     return t === 0 ? undefined : t;
+  }
+
+  /** Marks the flow of `slot` for the cache's user; a new flow in the slot starts unmarked. */
+  mark(slot: number): void {
+    this.marks[slot] = 1;
+  }
+
+  isMarked(slot: number): boolean {
+    return this.marks[slot] === 1;
   }
 
   /** Notes the timeout an event or a dump gave the flow of `slot` (0 is taken as none). */
@@ -239,6 +251,7 @@ export class FlowCache {
     this.seen[slot] = this.round;
     this.states[slot] = FlowState.NEW;
     this.timeouts[slot] = 0;
+    this.marks[slot] = 0;
     this.counters.addOk++;
     this.counters.active++;
     this.counters.total++;
@@ -305,6 +318,7 @@ export class FlowCache {
     this.seen = widen(this.seen, (n) => new Uint32Array(n));
     this.states = widen(this.states, (n) => new Uint8Array(n).fill(FREE));
     this.timeouts = widen(this.timeouts, (n) => new Uint32Array(n));
+    this.marks = widen(this.marks, (n) => new Uint8Array(n));
     this.capacity = capacity;
   }
 }

@@ -129,7 +129,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
       // entry (its events were lost): sending it back would be 1.4.7's
       // "commit echo".
       const echo = this.replicating && this.dumping && this.sync.external.has(replicated);
-      this.sync.cacheChanged(change, replicated, this.replicating && !echo);
+      const replicate = this.replicating && !echo;
+      this.sync.cacheChanged(change, replicated, replicate);
+      if (replicate && change !== 'destroy') this.cache.mark(flow.slot);
     });
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
@@ -158,13 +160,20 @@ export class ConntrackdEngine implements Engine, KernelSink {
             inject: sync.disableExternalCache,
           })
         : undefined;
-      this.sync = new SyncSide(sync, general.hashLimit, this.log, this.limits, () => this.replicatedFlows(), inject, expectations);
+      this.sync = new SyncSide(sync, general.hashLimit, this.log, this.limits, () => this.unreplicatedFlows(), inject, expectations);
     }
   }
 
-  /** Every cached flow as sync mode replicates it: with the timeout its last event or dump carried. */
-  private *replicatedFlows(): Iterable<{ flow: Flow; state: FlowState }> {
+  /**
+   * The cached flows that no sync object stands for yet (the cache marks the
+   * others, which the sync side has), as sync mode replicates them: with the
+   * timeout their last event or dump carried. Each is marked as it goes, as
+   * the sync side makes its object.
+   */
+  private *unreplicatedFlows(): Iterable<{ flow: Flow; state: FlowState }> {
     for (const cached of this.cache.values()) {
+      if (this.cache.isMarked(cached.slot)) continue;
+      this.cache.mark(cached.slot);
       const flow = cached.flow();
       const timeout = this.cache.timeoutOf(cached.slot);
       if (timeout !== undefined) flow.timeout = timeout;

@@ -63,7 +63,7 @@ class InternalObject implements SyncObject {
 
 const STATE_OF: Record<CacheChange, InternalObject['state']> = { new: 'new', update: 'alive', destroy: 'dead' };
 
-/** The internal cache's flows, as a bulk send reads them. */
+/** Internal-cache flows, as a bulk send reads them. */
 export type CachedFlows = () => Iterable<{ flow: Flow; state: FlowState }>;
 
 /** The MTU 1.4.7 assumes when the link's interface does not say. */
@@ -103,8 +103,8 @@ export class SyncSide implements ReplicationHost {
     hashLimit: number,
     private readonly log: Log,
     private readonly limits: LimitWarnings,
-    /** The internal cache's flows. */
-    private readonly cachedFlows: CachedFlows,
+    /** The internal cache's flows that have no object yet (it keeps count of those it gave). */
+    private readonly unreplicated: CachedFlows,
     /** With DisableExternalCache: where the peer's changes go instead of the external cache. */
     private readonly inject?: ExternalInject,
     /** With ExpectationSync: the expectation caches. */
@@ -252,17 +252,19 @@ export class SyncSide implements ReplicationHost {
   // ReplicationHost ---------------------------------------------------------
 
   *internalObjects(): Iterable<SyncObject> {
-    // Every cached flow, with the object it has or one made now (the
-    // objects that are not dead are exactly the cached flows that have one).
-    for (const { flow, state } of this.cachedFlows()) {
+    // Every cached flow: those with an object (the objects not dead), then
+    // those a dump alone brought, whose objects are made now.
+    for (const { flow, state } of this.unreplicated()) {
       const key = flowKey(flow);
-      let obj = this.objects.get(key);
-      if (obj === undefined) {
-        obj = new InternalObject(state === FlowState.NEW ? 'new' : 'alive', flow);
-        this.objects.set(key, obj);
+      const obj = this.objects.get(key);
+      const now = state === FlowState.NEW ? 'new' : 'alive';
+      if (obj === undefined) this.objects.set(key, new InternalObject(now, flow));
+      else if (obj.state === 'dead') {
+        obj.state = now;
+        obj.flow = flow;
       }
-      yield obj;
     }
+    for (const obj of this.objects.values()) if (obj.state !== 'dead') yield obj;
     if (this.expectations) yield* this.expectations.internal.values();
   }
 

@@ -35,7 +35,8 @@
  * leave the flows missing for good (defect 21 of docs/1.4.7-defects.md).
  * Here the ACK is the only proof of delivery: every object in the resend
  * queue goes again, unasked, `RETRANSMIT_MS` after it was first sent and
- * not acknowledged, the wait doubling up to `RETRANSMIT_MAX_MS` while the
+ * not acknowledged (unless the peer's ACKs are still moving forward and have
+ * not reached it: then it waits its turn at the peer), the wait doubling up to `RETRANSMIT_MAX_MS` while the
  * peer is silent (a dead peer costs a round every half minute) and back to
  * the start as soon as a message of the peer arrives. A NACK's resend does not
  * move that deadline, so a resend that the link's pattern keeps dropping is
@@ -118,6 +119,9 @@ export class FtfwReplication extends Replication {
   private retransmitWait = RETRANSMIT_MS;
   /** When the resend queue is next looked through for elements due. */
   private retransmitAt = 0;
+  /** The newest sequence number the peer's ACKs have reached, and when they last reached further. */
+  private ackedTo: number | undefined;
+  private progressAt = 0;
   /** Elements the full resend queue has dropped unacknowledged, ever. */
   private pushedOut = 0;
   /** The newest sequence number the full resend queue dropped unacknowledged, until a bulk send covers it. */
@@ -181,12 +185,23 @@ export class FtfwReplication extends Replication {
     return this.rsQueue.size > 0 ? Math.min(this.aliveAt, this.retransmitAt) : this.aliveAt;
   }
 
-  /** Moves every element whose ACK is overdue back to the transmit queue; the next wait is twice as long. */
+  /**
+   * Moves every element whose ACK is overdue back to the transmit queue; the
+   * next wait is twice as long. While the peer's ACKs keep moving forward,
+   * what they have not reached yet is queued at the peer, not lost: a bulk
+   * send of 300,000 flows takes the peer seconds to apply, and sending it
+   * all again after one second only doubles its work.
+   */
   private retransmitDue(now: number): void {
     const wait = Math.min(2 * this.retransmitWait, RETRANSMIT_MAX_MS);
+    const progressing = now - this.progressAt < RETRANSMIT_MS;
     let resent = 0;
     for (const [item, at] of this.due) {
-      if (at > now || !this.rsQueue.delete(item)) continue;
+      if (at > now) continue;
+      const sent = this.rsQueue.get(item);
+      if (sent === undefined) continue;
+      if (progressing && (this.ackedTo === undefined || !seqBefore(sent.seq, this.ackedTo))) continue;
+      this.rsQueue.delete(item);
       this.txQueue.set(item, item);
       // Updating the value of the key being visited does not revisit it.
       this.due.set(item, now + wait);
@@ -240,7 +255,7 @@ export class FtfwReplication extends Replication {
     return { tx: this.txQueue.size, rs: this.rsQueue.size };
   }
 
-  protected judge(h: Header): Verdict {
+  protected judge(h: Header, now: number): Verdict {
     let verdict: Verdict;
     const hello = this.digestHello(h);
     if (hello && (!this.peerGreeting || this.isLate(h.seq))) {
@@ -258,11 +273,11 @@ export class FtfwReplication extends Replication {
         this.sendBulk();
       }
       this.peerGreeting = true;
-      verdict = this.inSync(h);
+      verdict = this.inSync(h, now);
     } else {
       switch (this.tracker.check(h.seq)) {
         case SeqCheck.AFTER: {
-          verdict = this.digest(h);
+          verdict = this.digest(h, now);
           if (verdict === Verdict.BAD) return verdict;
           const expected = this.tracker.expected;
           if (this.ackPending) this.queueControl(MessageFlag.ACK, this.ackFrom, (expected - 1) >>> 0);
@@ -274,7 +289,7 @@ export class FtfwReplication extends Replication {
         }
         case SeqCheck.BEFORE: {
           if (!this.followsBehindRun(h.seq)) return Verdict.DROP;
-          verdict = this.digest(h);
+          verdict = this.digest(h, now);
           if (verdict === Verdict.BAD) return verdict;
           this.queueControl(MessageFlag.NACK, this.behindFrom, (h.seq - 1) >>> 0);
           this.behindLength = 0;
@@ -284,7 +299,7 @@ export class FtfwReplication extends Replication {
           break;
         }
         default:
-          verdict = this.inSync(h);
+          verdict = this.inSync(h, now);
       }
     }
     if (verdict !== Verdict.BAD) {
@@ -317,8 +332,8 @@ export class FtfwReplication extends Replication {
   }
 
   /** The expected message (or the first, or a hello): digest it and count it in the ACK window. */
-  private inSync(h: Header): Verdict {
-    const verdict = this.digest(h);
+  private inSync(h: Header, now: number): Verdict {
+    const verdict = this.digest(h, now);
     if (verdict === Verdict.BAD) return verdict;
     if (!this.ackPending) {
       this.ackPending = true;
@@ -332,10 +347,14 @@ export class FtfwReplication extends Replication {
     return verdict;
   }
 
-  private digest(h: Header): Verdict {
+  private digest(h: Header, now: number): Verdict {
     if (isData(h)) return Verdict.DATA;
     if (isControl(h, MessageFlag.ACK)) {
       if (seqBefore(h.to!, h.from!)) return Verdict.BAD;
+      if (this.ackedTo === undefined || seqAfter(h.to!, this.ackedTo)) {
+        this.ackedTo = h.to!;
+        this.progressAt = now;
+      }
       for (const item of this.sentBetween(h.from!, h.to!)) {
         this.rsQueue.delete(item);
         if (!isObject(item)) continue;
@@ -437,6 +456,7 @@ export class FtfwReplication extends Replication {
     this.rsQueue.clear();
     this.due.clear();
     this.dropped = undefined;
+    this.ackedTo = undefined;
   }
 }
 
