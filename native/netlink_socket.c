@@ -431,6 +431,19 @@ static int wait_for_room(reader_t *r, size_t *at) {
   for (;;) {
     size_t head = atomic_load(&r->head);
     size_t offset = head % r->size;
+    /* Empty, and the start of the ring holds a whole record: the next one
+       goes there, so the pages ever touched are those of the largest
+       backlog, not the whole ring (a ring sized for bursts then costs
+       memory only while a burst waits in it). [0, offset) was all read, so
+       the record cannot reach the wrap record, which JS reads when the next
+       publish() wakes it. */
+    if (offset >= RECORD_HDR + MAX_DATAGRAM && head == atomic_load(&r->tail)) {
+      int32_t wrap[2] = {RECORD_WRAP, 0};
+      memcpy(r->ring + offset, wrap, sizeof wrap);
+      atomic_store(&r->head, head + (r->size - offset));
+      *at = 0;
+      return 1;
+    }
     size_t contiguous = r->size - offset;
     size_t need = RECORD_HDR + MAX_DATAGRAM;
     /* A record never wraps: jumping to the start costs the rest of the ring. */

@@ -57,11 +57,14 @@ export interface EventStreamOptions {
 const HIGH_WATER = 1024;
 
 /**
- * Receive ahead on a second core into this much memory: the recvmsg() per
- * event leaves the JavaScript thread, and a burst waits here (~260 bytes an
- * event) rather than in the kernel (~1.3 KB an event).
+ * Receive ahead on a second core into at most this much memory: the
+ * recvmsg() per event leaves the JavaScript thread, and a burst waits here
+ * (~260 bytes an event: half a million events) rather than in the kernel
+ * (~1.3 KB an event), where a full buffer loses events. The reader goes back
+ * to the ring's start whenever the consumer has caught up, so the memory in
+ * use is that of the largest backlog, not of the whole ring.
  */
-const READ_AHEAD = 16 * 1024 * 1024;
+const READ_AHEAD = 128 * 1024 * 1024;
 
 export interface EventStreamEvents<T> {
   /** One event, as soon as it is decoded (and passed the userspace filter). */
