@@ -4,7 +4,8 @@
  * keeps what it sent until it is acknowledged.
  *
  * Sender: objects and control messages wait in the transmit queue; a
- * transmit round sends them (each with a new sequence number) and moves
+ * transmit round sends them (each with a new sequence number; objects only
+ * while fewer than `IN_FLIGHT_MAX` elements await their ACK) and moves
  * every data message and every ACK, NACK and RESYNC to the resend queue
  * (`ResendQueueSize` elements, the oldest dropped when full). An ACK
  * [from, to] from the peer drops what was sent in that range, a NACK moves
@@ -105,12 +106,25 @@ export const BEHIND_RUN = 4;
  * every second datagram then drops every resend.
  */
 export const RETRANSMIT_MS = ALIVE_INTERVAL_MS;
+/**
+ * The most elements sent and not yet acknowledged: more objects wait in the
+ * transmit queue until ACKs make room. A bulk send of a million flows at
+ * the link's speed overflows the receiver's socket (it applies them more
+ * slowly than they arrive) and every overflow costs a NACK and a resend
+ * that overflows again; 10,000 messages are about 1 MB of datagrams, which
+ * fits the smallest buffer a config is likely to set, and many ACK windows
+ * (the peer acknowledges every ACKWindowSize messages), so the link stays busy.
+ */
+export const IN_FLIGHT_MAX = 10_000;
+
 /** The longest wait between two unasked resends while the peer is silent. */
 export const RETRANSMIT_MAX_MS = 32 * ALIVE_INTERVAL_MS;
 
 export class FtfwReplication extends Replication {
   /** Objects (keyed by themselves) and control messages (keyed by their own record), in queue order. */
   private readonly txQueue = new Map<Element, Element>();
+  /** The control messages in the transmit queue (which a full window does not hold back). */
+  private readonly controlsQueued = new Set<Control>();
   /** Sent and not yet acknowledged, oldest first. */
   private readonly rsQueue = new Map<Element, Sent>();
   /** When each unacknowledged object goes again unasked (kept while a NACK moves it back to the transmit queue). */
@@ -214,8 +228,14 @@ export class FtfwReplication extends Replication {
 
   transmit(now: number): Buffer[] {
     const out: Buffer[] = [];
-    if (this.txQueue.size === 0) return out;
     for (const item of this.txQueue.values()) {
+      if (isObject(item) && this.rsQueue.size >= IN_FLIGHT_MAX) {
+        // The window is full: objects wait for ACKs, control messages still go.
+        if (this.controlsQueued.size === 0) break;
+        continue;
+      }
+      this.txQueue.delete(item);
+      if (!isObject(item)) this.controlsQueued.delete(item);
       const seq = this.seq.next(now);
       const flags = this.helloFlags();
       if (isObject(item)) {
@@ -233,8 +253,7 @@ export class FtfwReplication extends Replication {
         if (item.flags !== MessageFlag.ALIVE) this.remember(item, seq, item.flags | flags, now);
       }
     }
-    this.txQueue.clear();
-    this.aliveAt = now + ALIVE_INTERVAL_MS;
+    if (out.length > 0) this.aliveAt = now + ALIVE_INTERVAL_MS;
     return out;
   }
 
@@ -371,6 +390,7 @@ export class FtfwReplication extends Replication {
         this.rsQueue.delete(item);
         this.counters.sendResent++;
         if (!this.txQueue.has(item)) this.txQueue.set(item, item);
+        if (!isObject(item)) this.controlsQueued.add(item);
       }
       return Verdict.CONTROL;
     }
@@ -424,6 +444,7 @@ export class FtfwReplication extends Replication {
   private queueControl(flags: number, from: number, to: number): void {
     const c: Control = { flags, from, to };
     this.txQueue.set(c, c);
+    this.controlsQueued.add(c);
   }
 
   /** Appends to the resend queue (moving an element already there to the end), dropping the oldest when full. */
