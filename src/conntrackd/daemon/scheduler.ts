@@ -4,8 +4,12 @@
  * busy firewall does not starve the daemon of the CPU it needs to keep up
  * with conntrack events.
  *
- * Node has no sched_setscheduler(); util-linux's `chrt` sets it for our
- * main thread (the event loop: where all the daemon's work runs).
+ * Node has no sched_setscheduler(); util-linux's `chrt --all-tasks` sets it
+ * for every thread of the daemon: the event loop, where its work runs, and
+ * the thread that receives kernel events ahead of it (1.4.7 has one thread).
+ * Left at SCHED_OTHER, that thread starved behind two real-time daemons on
+ * a 2-core firewall and the kernel dropped events its small buffer could
+ * not hold. Threads started later inherit the policy.
  */
 import { spawnSync } from 'node:child_process';
 import type { GeneralConfig } from '../config/config';
@@ -27,7 +31,7 @@ export function setScheduler(scheduler: NonNullable<GeneralConfig['scheduler']>,
   // Linux's ranges: sched_setscheduler() says EINVAL outside them, while chrt refuses with words of its own.
   const { type, priority } = scheduler;
   if (type === 'OTHER' ? priority !== 0 : priority < 1 || priority > 99) return 'Invalid argument';
-  const r = spawnSync('chrt', [CHRT_POLICY[scheduler.type], '-p', String(scheduler.priority), String(pid)], {
+  const r = spawnSync('chrt', ['--all-tasks', CHRT_POLICY[scheduler.type], '-p', String(scheduler.priority), String(pid)], {
     encoding: 'utf8',
     env: { ...process.env, LC_ALL: 'C' },
   });
