@@ -10,7 +10,7 @@
 import dgram from 'node:dgram';
 import type net from 'node:net';
 import { SOL_SOCKET, SocketOption } from '../netlink/constants';
-import { getIntSocketOption, receiveQueueOf, setIntSocketOption } from '../netlink/socket';
+import { forceBuffer, getIntSocketOption, receiveQueueOf } from '../netlink/socket';
 
 export interface SocketBufferSizes {
   /** Bytes asked for the receive buffer (the kernel reports twice as many, for its bookkeeping). */
@@ -40,8 +40,8 @@ export function forceSocketBuffers(socket: dgram.Socket | net.Socket, sizes: Soc
   const fd = descriptorOf(socket);
   if (fd === undefined) throw new Error('the socket has no descriptor yet (bind or connect it first)');
   let capped = false;
-  if (sizes.receive !== undefined) capped = force(fd, SocketOption.SO_RCVBUFFORCE, SocketOption.SO_RCVBUF, sizes.receive) || capped;
-  if (sizes.send !== undefined) capped = force(fd, SocketOption.SO_SNDBUFFORCE, SocketOption.SO_SNDBUF, sizes.send) || capped;
+  if (sizes.receive !== undefined) capped = forceBuffer(fd, SocketOption.SO_RCVBUFFORCE, SocketOption.SO_RCVBUF, sizes.receive) || capped;
+  if (sizes.send !== undefined) capped = forceBuffer(fd, SocketOption.SO_SNDBUFFORCE, SocketOption.SO_SNDBUF, sizes.send) || capped;
   return {
     receive: getIntSocketOption(fd, SOL_SOCKET, SocketOption.SO_RCVBUF),
     send: getIntSocketOption(fd, SOL_SOCKET, SocketOption.SO_SNDBUF),
@@ -58,18 +58,6 @@ export function forceSocketBuffers(socket: dgram.Socket | net.Socket, sizes: Soc
 export function receiveDrops(socket: dgram.Socket | net.Socket): number | undefined {
   const fd = descriptorOf(socket);
   return fd === undefined ? undefined : receiveQueueOf(fd)?.drops;
-}
-
-/** Sets one buffer; true when only the capped option was allowed and it capped the size. */
-function force(fd: number, forced: SocketOption, plain: SocketOption, bytes: number): boolean {
-  try {
-    setIntSocketOption(fd, SOL_SOCKET, forced, bytes);
-    return false;
-  } catch {
-    setIntSocketOption(fd, SOL_SOCKET, plain, bytes);
-    // The kernel doubles what it grants; half of it is what the request became.
-    return getIntSocketOption(fd, SOL_SOCKET, plain) / 2 < bytes;
-  }
 }
 
 /**

@@ -86,8 +86,25 @@ export function unixDatagramSend(address: Buffer, data: Buffer): number {
  * SO_SNDBUFFORCE give a privileged process, which Node's own sockets cannot
  * ask for. Throws NetlinkError (EPERM without CAP_NET_ADMIN…).
  */
-export function setIntSocketOption(fd: number, level: number, name: number, value: number): void {
+function setIntSocketOption(fd: number, level: number, name: number, value: number): void {
   native().setsockopt(fd, level, name, value);
+}
+
+/**
+ * Sets a buffer of any socket to `bytes` with the `forced` option
+ * (SO_RCVBUFFORCE / SO_SNDBUFFORCE: past the system's limit, with
+ * CAP_NET_ADMIN), else the `plain` one, which the system caps. True when the
+ * plain option capped the size below `bytes`.
+ */
+export function forceBuffer(fd: number, forced: SocketOption, plain: SocketOption, bytes: number): boolean {
+  try {
+    setIntSocketOption(fd, SOL_SOCKET, forced, bytes);
+    return false;
+  } catch {
+    setIntSocketOption(fd, SOL_SOCKET, plain, bytes);
+    // The kernel doubles what it grants; half of it is what the request became.
+    return getIntSocketOption(fd, SOL_SOCKET, plain) / 2 < bytes;
+  }
 }
 
 /** Reads an int-valued option of any socket. */
@@ -270,11 +287,7 @@ export class NetlinkSocket implements Transport {
    * kernel reports afterwards (it doubles the request for bookkeeping).
    */
   setReceiveBuffer(bytes: number): number {
-    try {
-      this.setOption(SOL_SOCKET, SocketOption.SO_RCVBUFFORCE, bytes);
-    } catch {
-      this.setOption(SOL_SOCKET, SocketOption.SO_RCVBUF, bytes);
-    }
+    forceBuffer(this.fd, SocketOption.SO_RCVBUFFORCE, SocketOption.SO_RCVBUF, bytes);
     return this.getOption(SOL_SOCKET, SocketOption.SO_RCVBUF);
   }
 

@@ -237,7 +237,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
 
   private checkCacheLimit(): void {
     const refused = this.cache.counters.addFailNoSpace;
-    if (refused !== 0) this.limits.check('HashLimit', refused, () => `internal cache full (HashLimit ${this.cache.limit}): a flow was not cached`);
+    if (refused !== 0) this.limits.check('internal HashLimit', 'HashLimit', refused, () => `internal cache full (HashLimit ${this.cache.limit}): a flow was not cached`);
   }
 
   /** Lost events: re-dump after NetlinkOverrunResync seconds (0 = never), once per burst of overruns. */

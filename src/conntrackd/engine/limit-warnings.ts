@@ -11,17 +11,19 @@
 import type { Log } from '../daemon/contract';
 
 export class LimitWarnings {
+  /** The limits warned of already. */
   private readonly warned = new Set<string>();
 
   constructor(private readonly log: Log) {}
 
   /**
-   * `lost`: what the limit named `limit` has cost so far. The first time it
-   * is not zero, logs `message()` (built only then) as a WARNING.
+   * `lost`: what the limit `id` (one place a `setting` applies: the internal
+   * and the external cache both have a HashLimit) has cost so far. The first
+   * time it is not zero, logs `message()` (built only then) as a WARNING.
    */
-  check(limit: string, lost: number, message: () => string): void {
-    if (lost === 0 || this.warned.has(limit)) return;
-    this.warned.add(limit);
-    this.log.write('WARNING', `${message()}; raise ${limit} (further losses are counted in \`conntrackd -s')`);
+  check(id: string, setting: string, lost: number, message: () => string): void {
+    if (lost === 0 || this.warned.has(id)) return;
+    this.warned.add(id);
+    this.log.write('WARNING', `${message()}; raise ${setting} (further losses are counted in \`conntrackd -s')`);
   }
 }

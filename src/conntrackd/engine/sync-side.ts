@@ -103,7 +103,7 @@ export class SyncSide implements ReplicationHost {
     hashLimit: number,
     private readonly log: Log,
     private readonly limits: LimitWarnings,
-    /** The internal cache's flows that have no object yet (it keeps count of those it gave). */
+    /** The internal cache's flows that have no object yet (the cache marks each one it gives, as having one from then on). */
     private readonly unreplicated: CachedFlows,
     /** With DisableExternalCache: where the peer's changes go instead of the external cache. */
     private readonly inject?: ExternalInject,
@@ -252,15 +252,15 @@ export class SyncSide implements ReplicationHost {
   // ReplicationHost ---------------------------------------------------------
 
   *internalObjects(): Iterable<SyncObject> {
-    // Every cached flow: those with an object (the objects not dead), then
-    // those a dump alone brought, whose objects are made now.
+    // Every cached flow: first the flows a dump alone brought get their
+    // objects, then every object not dead is one of them.
     for (const { flow, state } of this.unreplicated()) {
       const key = flowKey(flow);
       const obj = this.objects.get(key);
-      const now = state === FlowState.NEW ? 'new' : 'alive';
-      if (obj === undefined) this.objects.set(key, new InternalObject(now, flow));
+      const objectState = state === FlowState.NEW ? 'new' : 'alive';
+      if (obj === undefined) this.objects.set(key, new InternalObject(objectState, flow));
       else if (obj.state === 'dead') {
-        obj.state = now;
+        obj.state = objectState;
         obj.flow = flow;
       }
     }
@@ -305,7 +305,7 @@ export class SyncSide implements ReplicationHost {
     void work.finally(() => this.injecting.delete(work));
   }
 
-  /** Runs one loop turn once the events already queued in Node's loop are handled. */
+  /** Runs one loop turn `TURN_DELAY_MS` from now, for the events that come in until then. */
   private queueTurn(): void {
     if (this.turnQueued || this.stopped) return;
     this.turnQueued = true;
@@ -318,15 +318,15 @@ export class SyncSide implements ReplicationHost {
   /** Warns of the first loss a configured size caused: the external cache's HashLimit, ResendQueueSize, a link's RcvSocketBuffer. */
   private checkLimits(): void {
     const external = this.external.counters.addFailNoSpace;
-    this.limits.check('HashLimit', external, () => `external cache full (HashLimit ${this.external.limit}): a flow of the peer was not cached`);
+    this.limits.check('external HashLimit', 'HashLimit', external, () => `external cache full (HashLimit ${this.external.limit}): a flow of the peer was not cached`);
     if (this.mode instanceof FtfwReplication) {
       const pushed = this.mode.resendQueueDrops;
-      this.limits.check('ResendQueueSize', pushed, () => `resend queue full (ResendQueueSize ${this.config.resendQueueSize}): unacknowledged messages were dropped, a bulk send repairs what the peer asks for`);
+      this.limits.check('ResendQueueSize', 'ResendQueueSize', pushed, () => `resend queue full (ResendQueueSize ${this.config.resendQueueSize}): unacknowledged messages were dropped, a bulk send repairs what the peer asks for`);
     }
     this.channels.forEach((channel, i) => {
       if (!(channel instanceof DatagramChannel)) return;
       const size = this.config.channels[i]!.rcvSocketBuffer;
-      this.limits.check('RcvSocketBuffer', channel.receiveDrops(), () => `sync link receive buffer full (${size === undefined ? 'RcvSocketBuffer unset' : `RcvSocketBuffer ${size}`}): datagrams were dropped, FTFW asks for them again`);
+      this.limits.check(`RcvSocketBuffer of link ${i}`, 'RcvSocketBuffer', channel.receiveDrops(), () => `sync link receive buffer full (${size === undefined ? 'RcvSocketBuffer unset' : `RcvSocketBuffer ${size}`}): datagrams were dropped, FTFW asks for them again`);
     });
   }
 

@@ -37,10 +37,10 @@
  * Here the ACK is the only proof of delivery: every object in the resend
  * queue goes again, unasked, `RETRANSMIT_MS` after it was first sent and
  * not acknowledged (unless the peer's ACKs are still moving forward and have
- * not reached it: then it waits its turn at the peer), the wait doubling up to `RETRANSMIT_MAX_MS` while the
- * peer is silent (a dead peer costs a round every half minute) and back to
- * the start as soon as a message of the peer arrives. A NACK's resend does not
- * move that deadline, so a resend that the link's pattern keeps dropping is
+ * not reached it: then it waits its turn at the peer), the wait doubling up
+ * to `RETRANSMIT_MAX_MS` while the peer is silent (a dead peer costs a round
+ * every half minute) and back to the start as soon as a message of the
+ * peer arrives. A NACK's resend does not move that deadline, so a resend that the link's pattern keeps dropping is
  * followed by a timed one that comes at another moment, and a lost NACK
  * costs a delay, not the object. Control messages keep 1.4.7's rule (sent
  * again only when the peer NACKs them): a timed ACK or RESYNC would only

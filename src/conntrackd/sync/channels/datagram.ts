@@ -11,9 +11,8 @@
  * buffer is `DEFAULT_RECEIVE_BUFFER`, not the system's default (1.4.7's):
  * a bulk send or a burst queues thousands of datagrams at once, and what
  * overflows a small buffer comes back only after NACKs and resends.
- * `Checksum off` has no
- * equivalent in Node (SO_NO_CHECK) and is ignored: datagrams always carry
- * a checksum, which every receiver accepts.
+ * `Checksum off` has no equivalent in Node (SO_NO_CHECK) and is ignored:
+ * datagrams always carry a checksum, which every receiver accepts.
  *
  * A unicast link knows its peer: a datagram from any other address is
  * dropped unread and counted (`receiveForeign`), so that a host that can
