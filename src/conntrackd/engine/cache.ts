@@ -4,16 +4,18 @@
  * cache counts (`-s`, `-s cache`: CacheCounters) and refuses new flows past
  * HashLimit.
  *
- * Built for a hundred thousand flows and more: a flow is a slot number. Its
- * record lives in an Arena, its other fields in typed arrays indexed by
- * slot, and the hash table (HashSize buckets, as in 1.4.7) holds the first
- * slot of each bucket's chain. Filling the cache allocates no JavaScript object per
- * flow, so the garbage collector has nothing to copy or scan.
+ * Built for a million flows: a flow is a slot of a RecordTable
+ * (record-table.ts, HashSize buckets as in 1.4.7) that holds its record,
+ * and its other fields are typed arrays indexed by slot. Filling the cache
+ * allocates no JavaScript object per flow.
  */
 import type { Flow } from '../../ctnetlink/flow';
 import { newCacheCounters } from '../stats/counters';
-import { Arena } from './arena';
-import { copyBytes, decodeRecord, FlowState, RecordBuilder, type RawFlow } from './record';
+import type { AttrWriter } from '../sync/attributes';
+import type { FlowEncodeOptions } from '../sync/flow-attributes';
+import { decodeRecord, FlowState, RecordBuilder, type RawFlow } from './record';
+import { writeRecordAttributes } from './record-sync';
+import { hashKey, NO_SLOT, RecordTable, widen } from './record-table';
 
 /** What happened to a cached flow; a sync mode replicates these. */
 export type CacheChange = 'new' | 'update' | 'destroy';
@@ -41,37 +43,21 @@ export class CachedFlow {
   }
 }
 
-/** Flows the cache makes room for at once (more grow it). */
-const PRESIZED_FLOWS = 1 << 20;
 /** Arena bytes per flow made room for at once: a record is 100 to 250 bytes. */
 const RECORD_BYTES = 256;
 
 /** State of a slot that holds no flow. */
 const FREE = 255;
-const NONE = -1;
 
 export class FlowCache {
   readonly counters = newCacheCounters();
-  private readonly arena: Arena;
+  private readonly table: RecordTable;
   private readonly builder = new RecordBuilder();
-  /** Bucket -> first slot of its chain, NONE when empty. */
-  private readonly heads: Int32Array;
-  private capacity: number;
-  private at: Uint32Array;
-  private length: Uint32Array;
-  private keyLength: Uint16Array;
-  private hashes: Int32Array;
-  private next: Int32Array;
   private since: Float64Array;
   private seen: Uint32Array;
   private states: Uint8Array;
   /** The timeout the last event or dump of each flow carried (0: none yet); records keep no timeout. */
   private timeouts: Uint32Array;
-  /** 1 for a flow its user has marked (a sync daemon: the flow has its sync object), until the slot is reused. */
-  private marks: Uint8Array;
-  private readonly freeSlots: number[] = [];
-  /** Slots ever used: [0, used). */
-  private used = 0;
   /** The current resync round (sweep). */
   private round = 0;
 
@@ -84,23 +70,17 @@ export class FlowCache {
     private readonly now: () => number,
     private readonly listener?: CacheListener,
   ) {
-    this.heads = new Int32Array(Math.max(1, buckets)).fill(NONE);
-    // Sized for HashLimit up front: large typed arrays and the arena are
-    // mapped lazily, so untouched room costs no memory, and filling the
-    // cache never stops to copy them.
-    const capacity = Math.max(16, Math.min(limit, PRESIZED_FLOWS));
-    this.capacity = capacity;
-    this.at = new Uint32Array(capacity);
-    this.length = new Uint32Array(capacity);
-    this.keyLength = new Uint16Array(capacity);
-    this.hashes = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
+    this.table = new RecordTable(limit, buckets, RECORD_BYTES, (capacity) => {
+      this.since = widen(this.since, new Float64Array(capacity));
+      this.seen = widen(this.seen, new Uint32Array(capacity));
+      this.states = widen(this.states, new Uint8Array(capacity).fill(FREE));
+      this.timeouts = widen(this.timeouts, new Uint32Array(capacity));
+    });
+    const capacity = this.table.capacity;
     this.since = new Float64Array(capacity);
     this.seen = new Uint32Array(capacity);
     this.states = new Uint8Array(capacity).fill(FREE);
     this.timeouts = new Uint32Array(capacity);
-    this.marks = new Uint8Array(capacity);
-    this.arena = new Arena(capacity * RECORD_BYTES);
   }
 
   get size(): number {
@@ -109,7 +89,7 @@ export class FlowCache {
 
   /** The cached flows, in slot order. */
   *values(): IterableIterator<CachedFlow> {
-    for (let slot = 0; slot < this.used; slot++) if (this.states[slot] !== FREE) yield new CachedFlow(this, slot);
+    for (const slot of this.table.slots()) yield new CachedFlow(this, slot);
   }
 
   stateOf(slot: number): FlowState {
@@ -121,7 +101,8 @@ export class FlowCache {
   }
 
   flowOf(slot: number): Flow {
-    return decodeRecord(this.arena.buf, this.at[slot]!, this.keyLength[slot]!, this.length[slot]!);
+    const t = this.table;
+    return decodeRecord(t.buf, t.start(slot), t.keyLengthOf(slot), t.lengthOf(slot));
   }
 
   /**
@@ -134,13 +115,16 @@ export class FlowCache {
     return t === 0 ? undefined : t;
   }
 
-  /** Marks the flow of `slot` for the cache's user; a new flow in the slot starts unmarked. */
-  mark(slot: number): void {
-    this.marks[slot] = 1;
+  /** Appends the sync attributes of the flow of `slot`, with its last noted timeout (record-sync.ts). */
+  writeSyncAttributes(slot: number, w: AttrWriter, opts: FlowEncodeOptions): void {
+    const t = this.table;
+    writeRecordAttributes(w, t.buf, t.start(slot), t.keyLengthOf(slot), t.lengthOf(slot), this.timeoutOf(slot), opts);
   }
 
-  isMarked(slot: number): boolean {
-    return this.marks[slot] === 1;
+  /** The key of the flow of `slot` as a string (one char per byte), for maps that outlive the slot. */
+  keyText(slot: number): string {
+    const at = this.table.start(slot);
+    return this.table.buf.toString('latin1', at, at + this.table.keyLengthOf(slot));
   }
 
   /** Notes the timeout an event or a dump gave the flow of `slot` (0 is taken as none). */
@@ -150,9 +134,10 @@ export class FlowCache {
 
   /** A NEW event: adds the flow unless its key is cached already (then nothing changes). */
   add(raw: RawFlow): void {
-    if (!this.builder.begin(raw)) return;
-    const hash = this.builder.hash();
-    if (this.find(hash) !== NONE) return;
+    const b = this.builder;
+    if (!b.begin(raw)) return;
+    const hash = hashKey(b.bytes, b.keyLength);
+    if (this.table.find(b.bytes, b.keyLength, hash) !== NO_SLOT) return;
     this.insert(hash, raw);
   }
 
@@ -160,20 +145,20 @@ export class FlowCache {
   update(raw: RawFlow): void {
     const b = this.builder;
     if (!b.begin(raw)) return;
-    const hash = b.hash();
-    const slot = this.find(hash);
-    if (slot === NONE) {
+    const hash = hashKey(b.bytes, b.keyLength);
+    const t = this.table;
+    const slot = t.find(b.bytes, b.keyLength, hash);
+    if (slot === NO_SLOT) {
       this.insert(hash, raw);
       return;
     }
     // The update's attributes replace the stored ones of the same types, the
     // others stay (an UPDATE event carries only what changed besides tuples,
     // status and id), as 1.4.7 copies the set attributes over its object.
-    const old = this.at[slot]!;
-    b.keep(this.arena.buf, old + b.keyLength, old + this.length[slot]!, b.typesOf(raw.buf, raw.start, raw.end));
+    const old = t.start(slot);
+    b.keep(t.buf, old + b.keyLength, old + t.lengthOf(slot), b.typesOf(raw.buf, raw.start, raw.end));
     b.keep(raw.buf, raw.start, raw.end);
-    this.arena.release(old, this.length[slot]!);
-    this.store(slot);
+    t.replace(slot, b.bytes, b.length);
     this.states[slot] = FlowState.ALIVE;
     this.seen[slot] = this.round;
     this.counters.updOk++;
@@ -182,8 +167,9 @@ export class FlowCache {
 
   /** A DESTROY event: removes the flow; false when it was not cached. */
   remove(raw: RawFlow): boolean {
-    const slot = this.builder.begin(raw) ? this.find(this.builder.hash()) : NONE;
-    if (slot === NONE) {
+    const b = this.builder;
+    const slot = b.begin(raw) ? this.table.find(b.bytes, b.keyLength, hashKey(b.bytes, b.keyLength)) : NO_SLOT;
+    if (slot === NO_SLOT) {
       this.counters.delFail++;
       this.counters.delFailNotFound++;
       return false;
@@ -195,7 +181,7 @@ export class FlowCache {
   /** Empties the cache (`-f internal`); the flows count as destroyed. Returns how many went. */
   flush(): number {
     const count = this.size;
-    for (let slot = 0; slot < this.used; slot++) if (this.states[slot] !== FREE) this.drop(slot);
+    for (const slot of this.table.slots()) this.drop(slot);
     return count;
   }
 
@@ -211,27 +197,12 @@ export class FlowCache {
   /** Removes the flows the current round has not seen; returns how many. */
   sweep(): number {
     let count = 0;
-    for (let slot = 0; slot < this.used; slot++) {
-      if (this.states[slot] === FREE || this.seen[slot] === this.round) continue;
+    for (const slot of this.table.slots()) {
+      if (this.seen[slot] === this.round) continue;
       this.drop(slot);
       count++;
     }
     return count;
-  }
-
-  /** The slot whose key is the builder's, or NONE. */
-  private find(hash: number): number {
-    const b = this.builder;
-    const buf = this.arena.buf;
-    for (let slot = this.heads[this.bucket(hash)]!; slot !== NONE; slot = this.next[slot]!) {
-      if (this.keyLength[slot] !== b.keyLength) continue;
-      const at = this.at[slot]!;
-      const key = b.bytes;
-      let i = 0;
-      while (i < b.keyLength && buf[at + i] === key[i]) i++;
-      if (i === b.keyLength) return slot;
-    }
-    return NONE;
   }
 
   private insert(hash: number, raw: RawFlow): void {
@@ -240,85 +211,30 @@ export class FlowCache {
       this.counters.addFailNoSpace++;
       return;
     }
-    this.builder.keep(raw.buf, raw.start, raw.end);
-    const slot = this.freeSlots.pop() ?? this.newSlot();
-    this.store(slot);
-    this.hashes[slot] = hash;
-    const bucket = this.bucket(hash);
-    this.next[slot] = this.heads[bucket]!;
-    this.heads[bucket] = slot;
+    const b = this.builder;
+    b.keep(raw.buf, raw.start, raw.end);
+    const slot = this.table.insert(b.bytes, b.length, b.keyLength, hash);
     this.since[slot] = this.now();
     this.seen[slot] = this.round;
     this.states[slot] = FlowState.NEW;
     this.timeouts[slot] = 0;
-    this.marks[slot] = 0;
     this.counters.addOk++;
     this.counters.active++;
     this.counters.total++;
     this.tell('new', slot);
   }
 
-  /** Copies the builder's record into the arena for `slot`. */
-  private store(slot: number): void {
-    const b = this.builder;
-    const at = this.arena.alloc(b.length);
-    copyBytes(b.bytes, 0, b.length, this.arena.buf, at);
-    this.at[slot] = at;
-    this.length[slot] = b.length;
-    this.keyLength[slot] = b.keyLength;
-  }
-
   private drop(slot: number): void {
-    // Unlink from its chain.
-    const bucket = this.bucket(this.hashes[slot]!);
-    const head = this.heads[bucket]!;
-    if (head === slot) {
-      this.heads[bucket] = this.next[slot]!;
-    } else {
-      let prev = head;
-      while (this.next[prev] !== slot) prev = this.next[prev]!;
-      this.next[prev] = this.next[slot]!;
-    }
     this.states[slot] = FlowState.DEAD;
     this.counters.delOk++;
     this.counters.active--;
     this.counters.total--;
     this.tell('destroy', slot);
-    this.arena.release(this.at[slot]!, this.length[slot]!);
+    this.table.remove(slot);
     this.states[slot] = FREE;
-    this.freeSlots.push(slot);
-  }
-
-  private bucket(hash: number): number {
-    return (hash >>> 0) % this.heads.length;
   }
 
   private tell(change: CacheChange, slot: number): void {
     this.listener?.(change, new CachedFlow(this, slot));
-  }
-
-  private newSlot(): number {
-    if (this.used === this.capacity) this.grow();
-    return this.used++;
-  }
-
-  private grow(): void {
-    const capacity = this.capacity * 2;
-    const widen = <T extends Uint32Array | Uint16Array | Int32Array | Float64Array | Uint8Array>(old: T, make: (n: number) => T): T => {
-      const wider = make(capacity);
-      wider.set(old);
-      return wider;
-    };
-    this.at = widen(this.at, (n) => new Uint32Array(n));
-    this.length = widen(this.length, (n) => new Uint32Array(n));
-    this.keyLength = widen(this.keyLength, (n) => new Uint16Array(n));
-    this.hashes = widen(this.hashes, (n) => new Int32Array(n));
-    this.next = widen(this.next, (n) => new Int32Array(n));
-    this.since = widen(this.since, (n) => new Float64Array(n));
-    this.seen = widen(this.seen, (n) => new Uint32Array(n));
-    this.states = widen(this.states, (n) => new Uint8Array(n).fill(FREE));
-    this.timeouts = widen(this.timeouts, (n) => new Uint32Array(n));
-    this.marks = widen(this.marks, (n) => new Uint8Array(n));
-    this.capacity = capacity;
   }
 }

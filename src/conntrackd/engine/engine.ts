@@ -10,7 +10,6 @@
  */
 import type { Writable } from 'node:stream';
 import type { EventType } from '../../ctnetlink/event';
-import type { Flow } from '../../ctnetlink/flow';
 import { Slot, type WireEntry } from '../../ctnetlink/wire-entry';
 import type { Config, SyncConfig } from '../config/config';
 import { Request } from '../control/codes';
@@ -25,7 +24,6 @@ import { externalLine, externalXml, internalLine, internalXml, writeLines } from
 import { compileFlowFilter, kernelFilterOf } from './filter';
 import { KernelSide, type KernelSink, type Origin } from './kernel';
 import { LimitWarnings } from './limit-warnings';
-import type { FlowState } from './record';
 import { statsText } from './stats-text';
 import type { StatsLog } from './stats-log';
 import { SyncSide } from './sync-side';
@@ -120,18 +118,11 @@ export class ConntrackdEngine implements Engine, KernelSink {
       if (change === 'destroy' && this.sweeping) this.destroyed?.record(flow.flow());
       if (!this.sync) return;
       if (change !== 'destroy' && this.timeout !== undefined) this.cache.noteTimeout(flow.slot, this.timeout);
-      // Nothing to send and no object to keep in step: the flow is replicated
-      // from the cache if a bulk send asks for it (a start-up dump decodes nothing).
-      if (!this.replicating && !this.sync.tracksObjects()) return;
-      const replicated = flow.flow();
-      if (this.timeout !== undefined) replicated.timeout = this.timeout;
       // A resync that finds a flow the peer sent us found our own commit's
       // entry (its events were lost): sending it back would be 1.4.7's
       // "commit echo".
-      const echo = this.replicating && this.dumping && this.sync.external.has(replicated);
-      const replicate = this.replicating && !echo;
-      this.sync.cacheChanged(change, replicated, replicate);
-      if (replicate && change !== 'destroy') this.cache.mark(flow.slot);
+      const echo = this.replicating && this.dumping && this.sync.external.has(flow.flow());
+      this.sync.cacheChanged(change, flow.slot, this.replicating && !echo);
     });
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
@@ -160,24 +151,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
             inject: sync.disableExternalCache,
           })
         : undefined;
-      this.sync = new SyncSide(sync, general.hashLimit, this.log, this.limits, () => this.unreplicatedFlows(), inject, expectations);
-    }
-  }
-
-  /**
-   * The cached flows that no sync object stands for yet (the cache marks the
-   * others, which the sync side has), as sync mode replicates them: with the
-   * timeout their last event or dump carried. Each is marked as it goes, as
-   * the sync side makes its object.
-   */
-  private *unreplicatedFlows(): Iterable<{ flow: Flow; state: FlowState }> {
-    for (const cached of this.cache.values()) {
-      if (this.cache.isMarked(cached.slot)) continue;
-      this.cache.mark(cached.slot);
-      const flow = cached.flow();
-      const timeout = this.cache.timeoutOf(cached.slot);
-      if (timeout !== undefined) flow.timeout = timeout;
-      yield { flow, state: cached.state };
+      this.sync = new SyncSide(sync, general.hashLimit, this.log, this.limits, this.cache, inject, expectations);
     }
   }
 

@@ -50,9 +50,20 @@ const NLA_F_NESTED = 0x8000;
  * Attributes a record never keeps, like 1.4.7's cache: the timeout would be
  * stale at once, and counters and the reference count are only a snapshot of
  * the moment the entry was dumped (its `-i` lines show none of them). The
- * original tuple is in the key already.
+ * original tuple is in the key already. The NAT ranges and the label mask
+ * belong to requests, which the kernel never sends back: kept, they would
+ * make a record say what no dump or event said.
  */
-const UNCACHED = new Set<number>([CtAttr.TIMEOUT, CtAttr.USE, CtAttr.COUNTERS_ORIG, CtAttr.COUNTERS_REPLY, CtAttr.TUPLE_ORIG]);
+const UNCACHED = new Set<number>([
+  CtAttr.TIMEOUT,
+  CtAttr.USE,
+  CtAttr.COUNTERS_ORIG,
+  CtAttr.COUNTERS_REPLY,
+  CtAttr.TUPLE_ORIG,
+  CtAttr.NAT_SRC,
+  CtAttr.NAT_DST,
+  CtAttr.LABELS_MASK,
+]);
 
 /**
  * Assembles one record at a time in a reused buffer: begin() with the key,
@@ -117,13 +128,6 @@ export class RecordBuilder {
     const c = this.cursor.reset(buf, start, end);
     while (c.next()) types.add(c.type);
     return types;
-  }
-
-  /** FNV-1a of the key. */
-  hash(): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < this.keyLength; i++) h = Math.imul(h ^ this.bytes[i]!, 0x01000193);
-    return h | 0;
   }
 
   private reserve(bytes: number): void {

@@ -22,14 +22,15 @@
  *
  * The machine keeps internal-cache objects by identity and rebuilds each
  * message from the object's current contents, so there is one object per
- * key here, updated in place; a destroyed one stays (DEAD) until the peer
- * acknowledges its deletion, and comes back to life if its key does. An
- * object is made when its flow is first replicated, or sent by a bulk send:
- * a flow that only a dump brought (the start-up dump of a million entries)
- * stays a record of the internal cache until then.
+ * cached flow here, found by the flow's cache slot, and the message is
+ * written from the cache record's bytes (record-sync.ts). A destroyed
+ * flow's object keeps the attributes it had (its slot goes to other flows)
+ * and stays, DEAD, until the peer acknowledges its deletion; it comes back
+ * to life if its key does. An object is made when its flow is first
+ * replicated, or sent by a bulk send: a flow that only a dump brought (the
+ * start-up dump of a million entries) has none until then.
  */
 import { readFileSync } from 'node:fs';
-import type { Flow } from '../../ctnetlink/flow';
 import type { ChannelConfig, SyncConfig } from '../config/config';
 import type { Log } from '../daemon/contract';
 import { newChannelCounters, type ExternalCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
@@ -41,11 +42,13 @@ import { openUdpChannel } from '../sync/channels/udp';
 import { LinkSet, linkStatus } from '../sync/links';
 import { AlarmReplication } from '../sync/alarm';
 import { FtfwReplication } from '../sync/ftfw';
-import { flowKey, syncKey } from '../sync/key';
-import type { DataMessage } from '../sync/message';
+import { AttrWriter } from '../sync/attributes';
+import { SyncEncodeError } from '../sync/errors';
+import { syncKey } from '../sync/key';
+import type { DataMessage, EncodeOptions } from '../sync/message';
 import { NotrackReplication } from '../sync/notrack';
-import type { Replication, ReplicationHost, SyncObject } from '../sync/replication';
-import type { CacheChange } from './cache';
+import { encodeOptionsOf, type Replication, type ReplicationHost, type SyncObject } from '../sync/replication';
+import type { CacheChange, FlowCache } from './cache';
 import { FlowState } from './record';
 import type { InternalExpectation } from './expect-cache';
 import type { ExpectationSync } from './expect-sync';
@@ -55,16 +58,27 @@ import type { ExternalInject } from './external-inject';
 
 /** An internal-cache flow as the mode keeps it. */
 class InternalObject implements SyncObject {
+  /** Once the flow is destroyed: its key (as keyText) and last attributes (none when the wire cannot carry them). */
+  key: string | undefined;
+  attributes: Buffer | undefined;
+
   constructor(
     public state: 'new' | 'alive' | 'dead',
-    public flow: Flow,
+    private readonly cache: FlowCache,
+    /** The flow's cache slot while it is cached, DESTROYED after. */
+    public slot: number,
   ) {}
+
+  writeAttributes(w: AttrWriter, opts: EncodeOptions): void {
+    if (this.slot !== DESTROYED) this.cache.writeSyncAttributes(this.slot, w, opts);
+    else if (this.attributes) w.raw(this.attributes);
+    else throw new SyncEncodeError('a destroyed flow the wire could not carry');
+  }
 }
 
-const STATE_OF: Record<CacheChange, InternalObject['state']> = { new: 'new', update: 'alive', destroy: 'dead' };
+const DESTROYED = -1;
 
-/** Internal-cache flows, as a bulk send reads them. */
-export type CachedFlows = () => Iterable<{ flow: Flow; state: FlowState }>;
+const STATE_OF: Record<CacheChange, InternalObject['state']> = { new: 'new', update: 'alive', destroy: 'dead' };
 
 /** The MTU 1.4.7 assumes when the link's interface does not say. */
 const DEFAULT_MTU = 1500;
@@ -87,7 +101,11 @@ export class SyncSide implements ReplicationHost {
   readonly mode: Replication;
   readonly links: LinkSet;
   private channels: Channel[] = [];
-  private readonly objects = new Map<string, InternalObject>();
+  /** The objects of cached flows, by slot. */
+  private readonly bySlot: (InternalObject | undefined)[] = [];
+  /** The objects of destroyed flows whose deletion the peer has not acknowledged, by key. */
+  private readonly dead = new Map<string, InternalObject>();
+  private readonly encodeOptions: EncodeOptions;
   private maxBatch: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires (the mode's next timer as of the last turn). */
@@ -103,14 +121,15 @@ export class SyncSide implements ReplicationHost {
     hashLimit: number,
     private readonly log: Log,
     private readonly limits: LimitWarnings,
-    /** The internal cache's flows that have no object yet (the cache marks each one it gives, as having one from then on). */
-    private readonly unreplicated: CachedFlows,
+    /** The internal cache, whose flows the objects stand for. */
+    private readonly cache: FlowCache,
     /** With DisableExternalCache: where the peer's changes go instead of the external cache. */
     private readonly inject?: ExternalInject,
     /** With ExpectationSync: the expectation caches. */
     readonly expectations?: ExpectationSync,
   ) {
     this.external = new ExternalCache(hashLimit);
+    this.encodeOptions = encodeOptionsOf(config);
     expectations?.onChange((obj, replicate) => this.expectationChanged(obj, replicate));
     const now = Date.now();
     this.mode =
@@ -192,37 +211,67 @@ export class SyncSide implements ReplicationHost {
   }
 
   /**
-   * An internal-cache change. `replicate` is false for the changes the
-   * daemon caused itself (dumps, its commit and flush sockets): the object
-   * follows the cache, but nothing is sent.
+   * A change of the internal cache's flow in `slot`. `replicate` is false
+   * for the changes the daemon caused itself (dumps, its commit and flush
+   * sockets): the object follows the cache, but nothing is sent.
    */
-  cacheChanged(change: CacheChange, flow: Flow, replicate: boolean): void {
-    const key = flowKey(flow);
-    let obj = this.objects.get(key);
+  cacheChanged(change: CacheChange, slot: number, replicate: boolean): void {
+    let obj = this.bySlot[slot];
+    if (obj === undefined && change === 'new' && this.dead.size > 0) obj = this.revive(slot);
     if (obj === undefined) {
       if (change === 'destroy' || !replicate) return;
-      obj = new InternalObject(STATE_OF[change], flow);
-      this.objects.set(key, obj);
-    } else {
-      // A NEW for a key whose flow is DEAD brings the same object back to life.
-      obj.state = STATE_OF[change];
-      // An update without a timeout keeps the last one known.
-      if (change !== 'destroy') obj.flow = flow.timeout === undefined ? { ...flow, timeout: obj.flow.timeout } : flow;
+      obj = this.place(slot, new InternalObject(STATE_OF[change], this.cache, slot));
     }
-    if (!replicate) {
-      if (change === 'destroy') {
-        this.objects.delete(key);
+    obj.state = STATE_OF[change];
+    if (change === 'destroy') {
+      this.bySlot[slot] = undefined;
+      obj.slot = DESTROYED;
+      if (!replicate) {
         this.mode.forget(obj);
+        return;
       }
-      return;
+      // The slot goes to other flows: the object keeps what its messages carry.
+      obj.attributes = this.attributesOf(slot);
+      obj.key = this.cache.keyText(slot);
+      this.dead.set(obj.key, obj);
     }
+    if (!replicate) return;
     this.mode.changed(obj, Date.now());
     this.queueTurn();
   }
 
-  /** Whether some flow has an object: else a change that is not replicated has nothing to update. */
-  tracksObjects(): boolean {
-    return this.objects.size > 0;
+  /** The dead object of the key of the flow now in `slot`, back in its place (a NEW for a key whose deletion is not acknowledged yet). */
+  private revive(slot: number): InternalObject | undefined {
+    const key = this.cache.keyText(slot);
+    const obj = this.dead.get(key);
+    if (obj === undefined) return undefined;
+    this.dead.delete(key);
+    obj.key = obj.attributes = undefined;
+    obj.slot = slot;
+    return this.place(slot, obj);
+  }
+
+  /**
+   * Puts `obj` in `slot`'s place. The array is filled up to the slot (not
+   * left with holes), so that it stays a plain array even when the first
+   * flows to get objects are the last of a million the cache holds.
+   */
+  private place(slot: number, obj: InternalObject): InternalObject {
+    while (this.bySlot.length <= slot) this.bySlot.push(undefined);
+    this.bySlot[slot] = obj;
+    return obj;
+  }
+
+  /** The sync attributes of the flow of `slot`, kept apart from the cache; undefined when the wire cannot carry them. */
+  private attributesOf(slot: number): Buffer | undefined {
+    const w = new AttrWriter(0);
+    try {
+      this.cache.writeSyncAttributes(slot, w, this.encodeOptions);
+    } catch (err) {
+      if (err instanceof SyncEncodeError) return undefined;
+      throw err;
+    }
+    return w.finish();
   }
 
   /** An internal expectation changed: as cacheChanged(), with the expectation cache keeping the object. */
@@ -252,19 +301,11 @@ export class SyncSide implements ReplicationHost {
   // ReplicationHost ---------------------------------------------------------
 
   *internalObjects(): Iterable<SyncObject> {
-    // Every cached flow: first the flows a dump alone brought get their
-    // objects, then every object not dead is one of them.
-    for (const { flow, state } of this.unreplicated()) {
-      const key = flowKey(flow);
-      const obj = this.objects.get(key);
-      const objectState = state === FlowState.NEW ? 'new' : 'alive';
-      if (obj === undefined) this.objects.set(key, new InternalObject(objectState, flow));
-      else if (obj.state === 'dead') {
-        obj.state = objectState;
-        obj.flow = flow;
-      }
+    // Every cached flow, given its object if a dump alone brought it.
+    for (const cached of this.cache.values()) {
+      const slot = cached.slot;
+      yield this.bySlot[slot] ?? this.place(slot, new InternalObject(cached.state === FlowState.NEW ? 'new' : 'alive', this.cache, slot));
     }
-    for (const obj of this.objects.values()) if (obj.state !== 'dead') yield obj;
     if (this.expectations) yield* this.expectations.internal.values();
   }
 
@@ -283,8 +324,8 @@ export class SyncSide implements ReplicationHost {
       this.expectations?.release(obj);
       return;
     }
-    const key = flowKey(obj.flow!);
-    if (this.objects.get(key) === obj && obj.state === 'dead') this.objects.delete(key);
+    const { key } = obj as InternalObject;
+    if (key !== undefined && this.dead.get(key) === obj) this.dead.delete(key);
   }
 
   resyncRequested(): void {

@@ -10,7 +10,7 @@ import type { DataMessage } from './message';
 import { MessageType, type Header } from './header';
 import { syncKey } from './key';
 import { TimerHeap } from './timer-heap';
-import { Replication, Verdict, objectMessage, type ReplicationConfig, type ReplicationHost, type SyncObject } from './replication';
+import { Replication, Verdict, type ReplicationConfig, type ReplicationHost, type SyncObject } from './replication';
 
 /** A source of uniform numbers in [0, 1): Math.random in the daemon, a seeded generator in tests. */
 export type Random = () => number;
@@ -66,7 +66,7 @@ export class AlarmReplication extends Replication {
   transmit(now: number): Buffer[] {
     const out: Buffer[] = [];
     for (const [obj, refresh] of this.txObjects) {
-      const bytes = this.encode(objectMessage(obj, this.seq.next(now), 0, refresh));
+      const bytes = this.encodeObject(obj, this.seq.next(now), 0, refresh);
       if (bytes) out.push(bytes);
       if (obj.state === 'dead') this.host.release(obj);
     }

@@ -155,11 +155,7 @@ export class AttrWriter {
   /** Adds an attribute with an `n`-byte payload and returns the payload's offset for the caller to fill. */
   put(type: number, n: number): number {
     const need = this.len + align4(ATTR_HEADER_SIZE + n);
-    if (need > this.buf.length) {
-      const bigger = Buffer.alloc(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, 0, this.len);
-      this.buf = AttrWriter.scratch = bigger;
-    }
+    if (need > this.buf.length) this.grow(need);
     this.buf.writeUInt16BE(ATTR_HEADER_SIZE + n, this.len);
     this.buf.writeUInt16BE(type, this.len + 2);
     const at = this.len + ATTR_HEADER_SIZE;
@@ -216,6 +212,55 @@ export class AttrWriter {
   string(type: number, s: string): void {
     const b = Buffer.from(s, 'latin1');
     this.bytes(type, b, new Uint8Array(1));
+  }
+
+  // Writing from the bytes of a kernel record (engine/record-sync.ts): copied
+  // byte by byte, as Buffer#copy makes typed-array views on every call.
+
+  /** `n` bytes of `src` at `from`. */
+  copy(type: number, src: Buffer, from: number, n: number): void {
+    const at = this.put(type, n);
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) buf[at + i] = src[from + i]!;
+  }
+
+  /** `n` bytes of `src` at `a`, then `n` at `b`: an address pair. */
+  pair(type: number, src: Buffer, a: number, b: number, n: number): void {
+    const at = this.put(type, 2 * n);
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) {
+      buf[at + i] = src[a + i]!;
+      buf[at + n + i] = src[b + i]!;
+    }
+  }
+
+  /** The string of at most `n` bytes of `src` at `from` (up to its NUL), NUL-terminated. */
+  cString(type: number, src: Buffer, from: number, n: number): void {
+    let length = 0;
+    while (length < n && src[from + length] !== 0) length++;
+    const at = this.put(type, length + 1);
+    const buf = this.buf;
+    for (let i = 0; i < length; i++) buf[at + i] = src[from + i]!;
+    buf[at + length] = 0;
+  }
+
+  /** A big-endian 32-bit word in a payload put() returned. */
+  setU32(at: number, v: number): void {
+    this.buf.writeUInt32BE(v >>> 0, at);
+  }
+
+  /** Attributes written before (by another writer's finish()), appended as they are. */
+  raw(attributes: Buffer): void {
+    const need = this.len + attributes.length;
+    if (need > this.buf.length) this.grow(need);
+    attributes.copy(this.buf, this.len);
+    this.len = need;
+  }
+
+  private grow(need: number): void {
+    const bigger = Buffer.alloc(Math.max(need, this.buf.length * 2));
+    this.buf.copy(bigger, 0, 0, this.len);
+    this.buf = AttrWriter.scratch = bigger;
   }
 
   /** A copy of what was written, header room included (its bytes unset: the caller writes the header). */

@@ -72,7 +72,6 @@ import {
   Replication,
   SeqCheck,
   Verdict,
-  objectMessage,
   type ReplicationConfig,
   type ReplicationHost,
   type SyncObject,
@@ -239,7 +238,7 @@ export class FtfwReplication extends Replication {
       const seq = this.seq.next(now);
       const flags = this.helloFlags();
       if (isObject(item)) {
-        const bytes = this.encode(objectMessage(item, seq, flags));
+        const bytes = this.encodeObject(item, seq, flags);
         if (!bytes) {
           this.due.delete(item);
           continue;

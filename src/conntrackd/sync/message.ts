@@ -65,17 +65,25 @@ export interface EncodeOptions extends FlowEncodeOptions {}
 
 /** The bytes of `msg`. @throws SyncEncodeError when the body cannot be carried. */
 export function encodeMessage(msg: SyncMessage, opts: EncodeOptions = {}): Buffer {
-  let out: Buffer;
-  if (msg.type === MessageType.CTL) {
-    out = Buffer.alloc(hasRange(msg) ? CONTROL_HEADER_SIZE : HEADER_SIZE);
-  } else {
-    const w = new AttrWriter(HEADER_SIZE);
-    if ('flow' in msg) encodeFlowAttributes(w, msg.flow, opts);
-    else encodeExpectAttributes(w, msg.expectation, opts);
-    out = w.finish();
+  if (msg.type !== MessageType.CTL) {
+    return encodeData(msg.type, msg.flags, msg.seq, (w) => ('flow' in msg ? encodeFlowAttributes(w, msg.flow, opts) : encodeExpectAttributes(w, msg.expectation, opts)));
   }
+  const out = Buffer.alloc(hasRange(msg) ? CONTROL_HEADER_SIZE : HEADER_SIZE);
+  writeHeader(out, 0, { type: msg.type, flags: msg.flags, len: out.length, seq: msg.seq, from: msg.from, to: msg.to });
+  return out;
+}
+
+/**
+ * The bytes of a data message of `type` whose attributes `write` appends
+ * (a decoded flow's, an expectation's, or the daemon's own from the kernel's bytes).
+ * @throws SyncEncodeError when the body cannot be carried.
+ */
+export function encodeData(type: MessageType, flags: number, seq: number, write: (w: AttrWriter) => void): Buffer {
+  const w = new AttrWriter(HEADER_SIZE);
+  write(w);
+  const out = w.finish();
   if (out.length > 0xffff) throw new SyncEncodeError(`message of ${out.length} bytes`);
-  writeHeader(out, 0, { type: msg.type, flags: msg.flags, len: out.length, seq: msg.seq, from: (msg as ControlMessage).from, to: (msg as ControlMessage).to });
+  writeHeader(out, 0, { type, flags, len: out.length, seq });
   return out;
 }
 

@@ -9,7 +9,6 @@ import {
   ALIVE_INTERVAL_MS,
   Replication,
   Verdict,
-  objectMessage,
   type ReplicationConfig,
   type ReplicationHost,
   type SyncObject,
@@ -61,7 +60,7 @@ export class NotrackReplication extends Replication {
       if (bytes) out.push(bytes);
     }
     for (const obj of this.txObjects) {
-      const bytes = this.encode(objectMessage(obj, this.seq.next(now), 0));
+      const bytes = this.encodeObject(obj, this.seq.next(now), 0);
       if (bytes) out.push(bytes);
       // Nothing will ask for a dead object again: the cache may forget it once it is sent.
       if (obj.state === 'dead') this.host.release(obj);

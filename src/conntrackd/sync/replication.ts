@@ -26,7 +26,10 @@ import type { SyncConfig } from '../config/config';
 import { newNetworkCounters, type NetworkCounters } from '../stats/counters';
 import { SyncDecodeError, SyncEncodeError, type RejectReason } from './errors';
 import { MessageType, PROTOCOL_VERSION, type Header } from './header';
-import { decodeBody, encodeMessage, readFrames, type DataMessage, type EncodeOptions, type SyncMessage } from './message';
+import type { AttrWriter } from './attributes';
+import { encodeExpectAttributes } from './expect-attributes';
+import { encodeFlowAttributes } from './flow-attributes';
+import { decodeBody, encodeData, encodeMessage, readFrames, type DataMessage, type EncodeOptions, type SyncMessage } from './message';
 import { seqAdd, seqAfter, seqBefore, seqDistance } from './seq';
 
 /**
@@ -40,6 +43,12 @@ export interface SyncObject {
   /** Exactly one of flow and expectation. */
   readonly flow?: Flow;
   readonly expectation?: Expectation;
+  /**
+   * Writes the attributes of the object's flow, for an object that keeps
+   * its flow as kernel bytes, not as a Flow (the daemon's internal cache):
+   * then `flow` and `expectation` are both absent.
+   */
+  writeAttributes?(w: AttrWriter, opts: EncodeOptions): void;
 }
 
 /** The daemon side of a mode. */
@@ -99,7 +108,7 @@ export abstract class Replication {
     protected readonly config: ReplicationConfig,
   ) {
     this.tracker = new SequenceTracker(this.counters);
-    this.encodeOptions = { omitTimeout: config.commitTimeout !== undefined, windowTracking: config.tcpWindowTracking };
+    this.encodeOptions = encodeOptionsOf(config);
   }
 
   /**
@@ -167,10 +176,33 @@ export abstract class Replication {
     try {
       return encodeMessage(msg, this.encodeOptions);
     } catch (err) {
-      if (!(err instanceof SyncEncodeError)) throw err;
-      this.counters.sendMalformed++;
-      return undefined;
+      return this.unsendable(err);
     }
+  }
+
+  /**
+   * The message that sends `obj` now (its type follows the object's state;
+   * `refresh`: a NEW goes as an UPD), or undefined, counted as "send
+   * malformed", when its body cannot be carried.
+   */
+  protected encodeObject(obj: SyncObject, seq: number, flags: number, refresh = false): Buffer | undefined {
+    const state = refresh && obj.state === 'new' ? 'alive' : obj.state;
+    const offset = state === 'new' ? 0 : state === 'alive' ? 1 : 2;
+    try {
+      return encodeData((obj.expectation ? MessageType.EXP_NEW : MessageType.CT_NEW) + offset, flags, seq, (w) => {
+        if (obj.writeAttributes) obj.writeAttributes(w, this.encodeOptions);
+        else if (obj.flow) encodeFlowAttributes(w, obj.flow, this.encodeOptions);
+        else encodeExpectAttributes(w, obj.expectation!, this.encodeOptions);
+      });
+    } catch (err) {
+      return this.unsendable(err);
+    }
+  }
+
+  private unsendable(err: unknown): undefined {
+    if (!(err instanceof SyncEncodeError)) throw err;
+    this.counters.sendMalformed++;
+    return undefined;
   }
 
   private reject(reason: RejectReason): void {
@@ -187,12 +219,9 @@ export abstract class Replication {
   }
 }
 
-/** The message that sends `obj` now: its type follows the object's state. */
-export function objectMessage(obj: SyncObject, seq: number, flags: number, refresh = false): DataMessage {
-  const state = refresh && obj.state === 'new' ? 'alive' : obj.state;
-  const offset = state === 'new' ? 0 : state === 'alive' ? 1 : 2;
-  if (obj.flow) return { type: MessageType.CT_NEW + offset, flags, seq, flow: obj.flow } as DataMessage;
-  return { type: MessageType.EXP_NEW + offset, flags, seq, expectation: obj.expectation! } as DataMessage;
+/** How a sender with this config encodes flows (`CommitTimeout` leaves the timeout out, window tracking adds the scale factors). */
+export function encodeOptionsOf(config: Pick<ReplicationConfig, 'commitTimeout' | 'tcpWindowTracking'>): EncodeOptions {
+  return { omitTimeout: config.commitTimeout !== undefined, windowTracking: config.tcpWindowTracking };
 }
 
 /**
