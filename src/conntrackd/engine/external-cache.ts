@@ -1,16 +1,25 @@
 /**
- * The external cache: the peer's flows, built only from received sync
- * messages and keyed like the internal cache (original tuple + zone, see
- * sync/key.ts). It holds decoded flows, not kernel records: what arrives is
- * a sync message, and its flow has no reply tuple until a commit computes
- * one. A CT_NEW replaces, a CT_UPD creates or replaces, a CT_DEL deletes if
- * present, as in 1.4.7. Counted like the internal cache (`-s cache`).
+ * The external caches: the peer's objects, built only from received sync
+ * messages. A CT_NEW (EXP_NEW) replaces, a CT_UPD creates or replaces, a
+ * CT_DEL deletes if present, as in 1.4.7, and each cache counts like the
+ * internal one (`-s cache`).
+ *
+ * The flows' cache holds what arrives, the messages' attribute bytes, in a
+ * RecordTable (record-table.ts) keyed by the flow's identity read from them
+ * (sync/flow-key.ts); a flow is decoded only when it is shown or committed.
+ * A million replicated flows are then a million small records, not a
+ * million object graphs for the garbage collector to walk.
  */
 import type { Flow } from '../../ctnetlink/flow';
+import { AttrWriter } from '../sync/attributes';
+import { SyncEncodeError } from '../sync/errors';
+import { decodeFlowAttributes, encodeFlowAttributes } from '../sync/flow-attributes';
+import { FLOW_KEY_MAX, flowKeyBytes } from '../sync/flow-key';
 import { MessageType } from '../sync/header';
-import { flowKey } from '../sync/key';
-import type { DataMessage, FlowMessage } from '../sync/message';
+import { ReceivedFlowMessage, type DataMessage, type FlowMessage } from '../sync/message';
 import { newCacheCounters } from '../stats/counters';
+import { copyBytes } from './record';
+import { hashKey, NO_SLOT, RecordTable, widen } from './record-table';
 
 /** What every entry of a cache of the peer's objects has. */
 export interface ReplicatedEntry {
@@ -25,16 +34,94 @@ export interface ExternalFlow extends ReplicatedEntry {
 }
 
 /**
- * The peer's objects of one kind (flows, or expectations): what a NEW, UPD
- * or DEL message does to them, and the counting. A subclass says how a
- * message is keyed and what of it an entry keeps.
+ * The peer's objects of one kind: what a NEW, UPD or DEL message does to
+ * them, and the counting. A subclass stores them: find() looks a
+ * message's object up and remembers it for the calls that follow.
  */
-export abstract class ReplicatedCache<M extends DataMessage, E extends ReplicatedEntry> implements Iterable<E> {
+export abstract class PeerCache<M extends DataMessage> {
   readonly counters = newCacheCounters();
-  private readonly entries = new Map<string, E>();
 
   /** `limit`: HashLimit, the most entries the cache holds. */
   constructor(readonly limit: number) {}
+
+  abstract get size(): number;
+
+  /** Applies one message from the peer at `now` (ms since the epoch). */
+  apply(msg: M, now: number): void {
+    const found = this.find(msg);
+    const c = this.counters;
+    // NEW, UPD, DEL come in this order for flows and for expectations alike.
+    const op = (msg.type - MessageType.CT_NEW) % 3;
+    if (op === 2) {
+      if (!found) {
+        c.delFail++;
+        c.delFailNotFound++;
+        return;
+      }
+      this.removeFound();
+      return;
+    }
+    if (found && op === 1) {
+      this.refreshFound(msg, now);
+      c.updOk++;
+      return;
+    }
+    if (found) this.removeFound();
+    if (this.size >= this.limit) {
+      c.addFail++;
+      c.addFailNoSpace++;
+      return;
+    }
+    this.add(msg, Math.floor(now / 1000), now);
+    c.addOk++;
+    c.active++;
+    c.total++;
+  }
+
+  /** Removes the object `msg` is about (ALARM: the peer stopped refreshing it); false when absent. */
+  remove(msg: M): boolean {
+    if (!this.find(msg)) return false;
+    this.removeFound();
+    return true;
+  }
+
+  /** `-f external`: empties the cache; returns how many entries went. */
+  flush(): number {
+    const count = this.size;
+    this.clear();
+    this.counters.delOk += count;
+    this.counters.active -= count;
+    this.counters.total -= count;
+    return count;
+  }
+
+  /** Looks the object of `msg` up; true when cached (then it is the one the *Found calls mean). */
+  protected abstract find(msg: M): boolean;
+  /** Replaces what the found entry keeps with `msg`'s, updated at `now`. */
+  protected abstract refreshFound(msg: M, now: number): void;
+  /** Removes the found entry (counted here). */
+  protected abstract removeFound(): void;
+  /** A new entry for `msg`, not cached yet (the last find() said so). */
+  protected abstract add(msg: M, since: number, updatedAt: number): void;
+  /** Removes every entry (counted by flush()). */
+  protected abstract clear(): void;
+
+  /** Counts a removal. */
+  protected removed(): void {
+    this.counters.delOk++;
+    this.counters.active--;
+    this.counters.total--;
+  }
+}
+
+/**
+ * A cache of the peer's objects kept whole, by a string key: what a kind
+ * says `keyOf` a message, `entryOf` it for a new entry, and `refresh` of an
+ * entry with a newer message.
+ */
+export abstract class ReplicatedCache<M extends DataMessage, E extends ReplicatedEntry> extends PeerCache<M> implements Iterable<E> {
+  private readonly entries = new Map<string, E>();
+  private foundKey = '';
 
   get size(): number {
     return this.entries.size;
@@ -44,90 +131,139 @@ export abstract class ReplicatedCache<M extends DataMessage, E extends Replicate
     return this.entries.values();
   }
 
-  /** The entries, afresh for every loop (a commit walks them twice). */
   [Symbol.iterator](): IterableIterator<E> {
     return this.entries.values();
   }
 
-  /** Applies one message from the peer at `now` (ms since the epoch). */
-  apply(msg: M, now: number): void {
-    const key = this.keyOf(msg);
-    const cached = this.entries.get(key);
-    const c = this.counters;
-    // NEW, UPD, DEL come in this order for flows and for expectations alike.
-    const op = (msg.type - MessageType.CT_NEW) % 3;
-    if (op === 2) {
-      if (cached === undefined) {
-        c.delFail++;
-        c.delFailNotFound++;
-        return;
-      }
-      this.delete(key);
-      return;
-    }
-    if (cached !== undefined && op === 1) {
-      this.refresh(cached, msg);
-      cached.updatedAt = now;
-      c.updOk++;
-      return;
-    }
-    if (cached !== undefined) this.delete(key);
-    if (this.entries.size >= this.limit) {
-      c.addFail++;
-      c.addFailNoSpace++;
-      return;
-    }
-    this.entries.set(key, this.entryOf(msg, Math.floor(now / 1000), now));
-    c.addOk++;
-    c.active++;
-    c.total++;
+  protected find(msg: M): boolean {
+    this.foundKey = this.keyOf(msg);
+    return this.entries.has(this.foundKey);
   }
 
-  /** Removes the entry of `key` (ALARM: the peer stopped refreshing it); false when absent. */
-  delete(key: string): boolean {
-    if (!this.entries.delete(key)) return false;
-    this.counters.delOk++;
-    this.counters.active--;
-    this.counters.total--;
-    return true;
+  protected refreshFound(msg: M, now: number): void {
+    const entry = this.entries.get(this.foundKey)!;
+    this.refresh(entry, msg);
+    entry.updatedAt = now;
   }
 
-  /** `-f external`: empties the cache; returns how many entries went. */
-  flush(): number {
-    const count = this.entries.size;
-    for (const key of [...this.entries.keys()]) this.delete(key);
-    return count;
+  protected removeFound(): void {
+    this.entries.delete(this.foundKey);
+    this.removed();
   }
 
-  protected hasKey(key: string): boolean {
-    return this.entries.has(key);
+  protected add(msg: M, since: number, updatedAt: number): void {
+    this.entries.set(this.foundKey, this.entryOf(msg, since, updatedAt));
+  }
+
+  protected clear(): void {
+    this.entries.clear();
   }
 
   protected abstract keyOf(msg: M): string;
-  /**
-   * A new entry for `msg`. Built whole, in one object literal, by each kind
-   * (not spread from a common part): a burst applies hundreds of thousands.
-   */
+  /** A new entry for `msg`, built whole in one object literal by each kind. */
   protected abstract entryOf(msg: M, since: number, updatedAt: number): E;
   /** Replaces what `entry` keeps of the peer's object with `msg`'s (its times are the caller's). */
   protected abstract refresh(entry: E, msg: M): void;
 }
 
-export class ExternalCache extends ReplicatedCache<FlowMessage, ExternalFlow> {
+/** Arena bytes per flow made room for at once: a record is about 100 bytes. */
+const RECORD_BYTES = 128;
+/** Buckets of the hash table: one per flow HashLimit allows, up to a million (1.4.7's HashSize is the internal cache's). */
+const BUCKETS_MAX = 1 << 20;
+
+/** The peer's flows: records of `key | sync attributes`, decoded when read. */
+export class ExternalCache extends PeerCache<FlowMessage> implements Iterable<ExternalFlow> {
+  private readonly table: RecordTable;
+  private since: Uint32Array;
+  private updatedAt: Float64Array;
+  /** The record being looked up or stored: its key, then its attributes. */
+  private record = Buffer.alloc(1024);
+  private recordLength = 0;
+  private keyLength = 0;
+  private hash = 0;
+  private found = NO_SLOT;
+
+  constructor(limit: number) {
+    super(limit);
+    this.table = new RecordTable(limit, Math.min(limit, BUCKETS_MAX), RECORD_BYTES, (capacity) => {
+      this.since = widen(this.since, new Uint32Array(capacity));
+      this.updatedAt = widen(this.updatedAt, new Float64Array(capacity));
+    });
+    this.since = new Uint32Array(this.table.capacity);
+    this.updatedAt = new Float64Array(this.table.capacity);
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
   /** Whether the peer's flow with `flow`'s key is cached. */
   has(flow: Flow): boolean {
-    return this.hasKey(flowKey(flow));
+    const w = new AttrWriter(0);
+    try {
+      encodeFlowAttributes(w, flow);
+    } catch (err) {
+      if (err instanceof SyncEncodeError) return false;
+      throw err;
+    }
+    const attributes = w.finish();
+    return this.lookUp(attributes, 0, attributes.length);
   }
 
-  protected keyOf(msg: FlowMessage): string {
-    return flowKey(msg.flow);
+  /** The cached flows, each decoded as it is reached. */
+  *values(): IterableIterator<ExternalFlow> {
+    const t = this.table;
+    for (const slot of t.slots()) {
+      const start = t.start(slot);
+      const flow = decodeFlowAttributes(t.buf, start + t.keyLengthOf(slot), start + t.lengthOf(slot));
+      yield { flow, since: this.since[slot]!, updatedAt: this.updatedAt[slot]! };
+    }
   }
 
-  protected entryOf(msg: FlowMessage, since: number, updatedAt: number): ExternalFlow {
-    return { flow: msg.flow, since, updatedAt };
+  /** The flows, afresh for every loop (a commit walks them twice). */
+  [Symbol.iterator](): IterableIterator<ExternalFlow> {
+    return this.values();
   }
 
-  protected refresh(entry: ExternalFlow, msg: FlowMessage): void {
-    entry.flow = msg.flow;
+  protected find(msg: FlowMessage): boolean {
+    if (msg instanceof ReceivedFlowMessage) return this.lookUp(msg.buf, msg.start, msg.end);
+    // A message made here (tests, the kernel injection path) has a decoded flow only.
+    const w = new AttrWriter(0);
+    encodeFlowAttributes(w, msg.flow);
+    const attributes = w.finish();
+    return this.lookUp(attributes, 0, attributes.length);
+  }
+
+  protected refreshFound(_msg: FlowMessage, now: number): void {
+    this.table.replace(this.found, this.record, this.recordLength);
+    this.updatedAt[this.found] = now;
+  }
+
+  protected removeFound(): void {
+    this.table.remove(this.found);
+    this.removed();
+  }
+
+  protected add(_msg: FlowMessage, since: number, updatedAt: number): void {
+    const slot = this.table.insert(this.record, this.recordLength, this.keyLength, this.hash);
+    this.since[slot] = since;
+    this.updatedAt[slot] = updatedAt;
+  }
+
+  protected clear(): void {
+    for (const slot of this.table.slots()) this.table.remove(slot);
+  }
+
+  /** Builds the record of the attributes `buf[start, end)` and finds its key's slot. */
+  private lookUp(buf: Buffer, start: number, end: number): boolean {
+    const need = FLOW_KEY_MAX + end - start;
+    if (this.record.length < need) this.record = Buffer.alloc(2 * need);
+    const keyLength = flowKeyBytes(buf, start, end, this.record);
+    copyBytes(buf, start, end, this.record, keyLength);
+    this.keyLength = keyLength;
+    this.recordLength = keyLength + end - start;
+    this.hash = hashKey(this.record, keyLength);
+    this.found = this.table.find(this.record, keyLength, this.hash);
+    return this.found !== NO_SLOT;
   }
 }

@@ -44,7 +44,6 @@ import { AlarmReplication } from '../sync/alarm';
 import { FtfwReplication } from '../sync/ftfw';
 import { AttrWriter } from '../sync/attributes';
 import { SyncEncodeError } from '../sync/errors';
-import { syncKey } from '../sync/key';
 import type { DataMessage, EncodeOptions } from '../sync/message';
 import { NotrackReplication } from '../sync/notrack';
 import { encodeOptionsOf, type Replication, type ReplicationHost, type SyncObject } from '../sync/replication';
@@ -335,8 +334,8 @@ export class SyncSide implements ReplicationHost {
   }
 
   expireExternal(msg: DataMessage): void {
-    if ('flow' in msg) this.external.delete(syncKey(msg));
-    else this.expectations?.external.delete(syncKey(msg));
+    if ('flow' in msg) this.external.remove(msg);
+    else this.expectations?.external.remove(msg);
   }
 
   // -------------------------------------------------------------------------

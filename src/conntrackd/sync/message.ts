@@ -10,7 +10,7 @@
  */
 import type { Expectation } from '../../ctnetlink/expect';
 import type { Flow } from '../../ctnetlink/flow';
-import { AttrWriter } from './attributes';
+import { AttrWriter, FLOW_ATTR_SIZES, walkAttributes } from './attributes';
 import { SyncDecodeError, SyncEncodeError, type RejectReason } from './errors';
 import { decodeExpectAttributes, encodeExpectAttributes } from './expect-attributes';
 import { decodeFlowAttributes, encodeFlowAttributes, type FlowEncodeOptions } from './flow-attributes';
@@ -145,6 +145,45 @@ export function decodeFrame(frame: Frame): SyncMessage {
   if ((h.flags & ~(MessageFlag.HELLO | MessageFlag.HELLO_BACK)) !== 0) throw new SyncDecodeError('bad-header', `type ${h.type} with flags ${h.flags}`);
   return decodeBody(frame);
 }
+
+/**
+ * A received flow message whose attributes were checked and are decoded
+ * only when its flow is asked for: the external cache keeps the attribute
+ * bytes themselves, so a burst's messages are never decoded at all.
+ */
+export class ReceivedFlowMessage implements FlowMessage {
+  private decoded: Flow | undefined;
+
+  constructor(
+    readonly type: FlowOp,
+    readonly flags: number,
+    readonly seq: number,
+    /** The attributes are `buf[start, end)`. */
+    readonly buf: Buffer,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  get flow(): Flow {
+    return (this.decoded ??= decodeFlowAttributes(this.buf, this.start, this.end));
+  }
+}
+
+/**
+ * The message of a data frame as the state machines apply it: a flow
+ * message is checked (1.4.7's attribute rules) but left undecoded.
+ * @throws SyncDecodeError as decodeBody.
+ */
+export function receiveBody(frame: Frame): DataMessage {
+  const { header: h, buf, start } = frame;
+  if (h.type !== MessageType.CT_NEW && h.type !== MessageType.CT_UPD && h.type !== MessageType.CT_DEL) return decodeBody(frame);
+  const from = start + HEADER_SIZE;
+  const end = start + h.len;
+  walkAttributes(buf, from, end, FLOW_ATTR_SIZES, ignore);
+  return new ReceivedFlowMessage(h.type, h.flags, h.seq, buf, from, end);
+}
+
+function ignore(): void {}
 
 /**
  * The flow or expectation a data frame carries.

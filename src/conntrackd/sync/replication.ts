@@ -29,7 +29,7 @@ import { MessageType, PROTOCOL_VERSION, type Header } from './header';
 import type { AttrWriter } from './attributes';
 import { encodeExpectAttributes } from './expect-attributes';
 import { encodeFlowAttributes } from './flow-attributes';
-import { decodeBody, encodeData, encodeMessage, readFrames, type DataMessage, type EncodeOptions, type SyncMessage } from './message';
+import { encodeData, encodeMessage, readFrames, receiveBody, type DataMessage, type EncodeOptions, type SyncMessage } from './message';
 import { seqAdd, seqAfter, seqBefore, seqDistance } from './seq';
 
 /**
@@ -132,7 +132,7 @@ export abstract class Replication {
       if (verdict !== Verdict.DATA) continue;
       let msg: DataMessage;
       try {
-        msg = decodeBody(frame);
+        msg = receiveBody(frame);
       } catch (err) {
         if (!(err instanceof SyncDecodeError)) throw err;
         this.reject(err.reason);
