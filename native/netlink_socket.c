@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -417,6 +418,11 @@ typedef struct {
   _Atomic int waiting;
   int stop;    /* under lock */
   int started; /* the thread exists and must be joined */
+  /* How long records may wait before JS is woken (us; 0: at once), and,
+     on the thread only, whether a wake-up is owed and since when. */
+  int64_t wake_delay_us;
+  int owed;
+  int64_t owed_at;
   int referenced;
   uv_async_t async;
   napi_env env;
@@ -425,6 +431,17 @@ typedef struct {
 } reader_t;
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+static int64_t now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static void wake_js(reader_t *r) {
+  r->owed = 0;
+  uv_async_send(&r->async);
+}
 
 /* Waits until a record of the largest size fits contiguously; 0 when stopping. */
 static int wait_for_room(reader_t *r, size_t *at) {
@@ -448,6 +465,8 @@ static int wait_for_room(reader_t *r, size_t *at) {
     size_t need = RECORD_HDR + MAX_DATAGRAM;
     /* A record never wraps: jumping to the start costs the rest of the ring. */
     size_t want = contiguous < need ? contiguous + need : need;
+    /* JS must read for room to come: a wake-up it is owed cannot wait. */
+    if (r->owed && r->size - (head - atomic_load(&r->tail)) < want) wake_js(r);
     pthread_mutex_lock(&r->lock);
     atomic_store(&r->waiting, 1);
     while (!r->stop && r->size - (head - atomic_load(&r->tail)) < want)
@@ -463,9 +482,22 @@ static int wait_for_room(reader_t *r, size_t *at) {
   }
 }
 
+/*
+ * Makes `bytes` more of the ring readable, and wakes JS if it found the
+ * ring empty: at once, or (with a wake delay) once the first record it has
+ * not been woken for is wake_delay_us old or a quarter of the ring waits.
+ * Events that come one by one then cost JS one wake-up per delay, not one
+ * per event (a wake-up costs more than the event).
+ */
 static void publish(reader_t *r, size_t bytes) {
-  atomic_store(&r->head, atomic_load(&r->head) + bytes);
-  if (atomic_exchange(&r->asleep, 0)) uv_async_send(&r->async);
+  size_t head = atomic_load(&r->head) + bytes;
+  atomic_store(&r->head, head);
+  if (atomic_exchange(&r->asleep, 0) && !r->owed) {
+    r->owed = 1;
+    r->owed_at = r->wake_delay_us ? now_us() : 0;
+  }
+  if (!r->owed) return;
+  if (r->wake_delay_us == 0 || head - atomic_load(&r->tail) >= r->size / 4 || now_us() - r->owed_at >= r->wake_delay_us) wake_js(r);
 }
 
 static void *reader_main(void *arg) {
@@ -479,8 +511,18 @@ static void *reader_main(void *arg) {
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
     ssize_t n = recvmsg(r->fd, &msg, MSG_TRUNC | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (poll(fds, 2, -1) < 0 && errno != EINTR) n = -1;
-      else if (fds[1].revents) break; /* stopping */
+      /* Nothing more for now: sleep, until the owed wake-up is due if one is. */
+      struct timespec due, *timeout = NULL;
+      if (r->owed) {
+        int64_t left = r->owed_at + r->wake_delay_us - now_us();
+        if (left <= 0) { wake_js(r); continue; }
+        due.tv_sec = left / 1000000;
+        due.tv_nsec = (left % 1000000) * 1000;
+        timeout = &due;
+      }
+      int ready = ppoll(fds, 2, timeout, NULL);
+      if (ready < 0 && errno != EINTR) n = -1;
+      else if (ready > 0 && fds[1].revents) break; /* stopping */
       else continue;
     }
     int32_t hdr[2];
@@ -512,19 +554,21 @@ static void on_readahead_closed(uv_handle_t *handle) {
 }
 
 /*
- * readAheadStart(fd, ringBytes, onReadable()) -> handle. The thread starts
- * receiving at once; onReadable runs (on the loop) when records arrive after
- * readAheadRecv found the ring empty. The handle does not keep the loop alive
- * until readAheadRef(handle, true).
+ * readAheadStart(fd, ringBytes, wakeDelayUs, onReadable()) -> handle. The
+ * thread starts receiving at once; onReadable runs (on the loop) when records
+ * arrive after readAheadRecv found the ring empty, at most wakeDelayUs later
+ * (see publish()). The handle does not keep the loop alive until
+ * readAheadRef(handle, true).
  */
 static napi_value js_read_ahead_start(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], handle, name;
-  int32_t fd, ring_bytes;
+  size_t argc = 4;
+  napi_value argv[4], handle, name;
+  int32_t fd, ring_bytes, wake_delay_us;
   uv_loop_t *loop;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_int32(env, argv[1], &ring_bytes));
+  CHECK(napi_get_value_int32(env, argv[2], &wake_delay_us));
   CHECK(napi_get_uv_event_loop(env, &loop));
   size_t size = align8((size_t)(ring_bytes > 0 ? ring_bytes : 0));
   if (size < 4 * (RECORD_HDR + MAX_DATAGRAM)) size = 4 * (RECORD_HDR + MAX_DATAGRAM);
@@ -533,6 +577,7 @@ static napi_value js_read_ahead_start(napi_env env, napi_callback_info info) {
   if (!r || !r->ring) { if (r) free(r); return throw_errno(env, ENOMEM, "malloc"); }
   r->fd = fd;
   r->size = size;
+  r->wake_delay_us = wake_delay_us > 0 ? wake_delay_us : 0;
   r->env = env;
   r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (r->wake < 0) { int e = errno; free(r->ring); free(r); return throw_errno(env, e, "eventfd"); }
@@ -541,7 +586,7 @@ static napi_value js_read_ahead_start(napi_env env, napi_callback_info info) {
   uv_async_init(loop, &r->async, on_readahead);
   r->async.data = r;
   uv_unref((uv_handle_t *)&r->async);
-  CHECK(napi_create_reference(env, argv[2], 1, &r->callback));
+  CHECK(napi_create_reference(env, argv[3], 1, &r->callback));
   CHECK(napi_create_string_utf8(env, "NetlinkReadAhead", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, NULL, name, &r->context));
   int e = pthread_create(&r->thread, NULL, reader_main, r);

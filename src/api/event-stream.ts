@@ -65,6 +65,12 @@ const HIGH_WATER = 1024;
  * use is that of the largest backlog, not of the whole ring.
  */
 const READ_AHEAD = 128 * 1024 * 1024;
+/**
+ * Events received while the loop sleeps wake it after at most this many
+ * µs, all at once: a burst of ~30,000 events a second woke it once per
+ * event, and the wake-ups cost more than the events.
+ */
+const WAKE_DELAY_US = 1000;
 
 export interface EventStreamEvents<T> {
   /** One event, as soon as it is decoded (and passed the userspace filter). */
@@ -117,7 +123,7 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
    * each Group). `decode` returns undefined for messages to skip.
    */
   static open<T>(groups: number, decode: (m: MessageCursor) => T | undefined, options: EventStreamOptions = {}): EventStream<T> {
-    const socket = NetlinkSocket.open({ netns: options.netns, readAhead: READ_AHEAD });
+    const socket = NetlinkSocket.open({ netns: options.netns, readAhead: READ_AHEAD, wakeDelay: WAKE_DELAY_US });
     let bufferSize: number;
     try {
       bufferSize =

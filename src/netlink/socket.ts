@@ -19,7 +19,7 @@ interface Addon {
   pollStart(handle: object): void;
   pollStop(handle: object): void;
   pollClose(handle: object): void;
-  readAheadStart(fd: number, ringBytes: number, onReadable: () => void): object;
+  readAheadStart(fd: number, ringBytes: number, wakeDelayUs: number, onReadable: () => void): object;
   readAheadRecv(handle: object, buffer: Buffer): number;
   readAheadRef(handle: object, on: boolean): void;
   readAheadStop(handle: object): void;
@@ -188,6 +188,13 @@ export interface SocketOptions {
    * thread decodes it. Memory stays bounded by this size.
    */
   readAhead?: number;
+  /**
+   * With readAhead: how long (µs) datagrams may wait before they wake the
+   * loop that found none (0: at once). Datagrams that come one by one (a
+   * burst of events) then cost one wake-up per this period, not one each,
+   * and a wake-up costs the loop more than a datagram does.
+   */
+  wakeDelay?: number;
 }
 
 /** Resolves `--netns NAME|PATH` the way `ip netns` names them. */
@@ -215,7 +222,7 @@ export class NetlinkSocket implements Transport {
     const fd = n.open(options.protocol ?? 12, options.netns === undefined ? undefined : netnsPath(options.netns));
     try {
       const socket = new NetlinkSocket(fd, n.bind(fd, options.groups ?? 0));
-      if (options.readAhead) socket.readAhead(options.readAhead);
+      if (options.readAhead) socket.readAhead(options.readAhead, options.wakeDelay);
       return socket;
     } catch (err) {
       n.close(fd);
@@ -225,14 +232,14 @@ export class NetlinkSocket implements Transport {
 
   /**
    * From now on a thread of its own receives up to `bytes` of datagrams
-   * ahead (see SocketOptions.readAhead). For when a dump or a bulk change
-   * starts: a single request is answered sooner without the hand-over.
+   * ahead (see SocketOptions.readAhead, and wakeDelay). For when a dump or a
+   * bulk change starts: a single request is answered sooner without the hand-over.
    */
-  readAhead(bytes: number): void {
+  readAhead(bytes: number, wakeDelay = 0): void {
     if (this.reader || this.closed) return;
     const polling = this.polling;
     if (polling && this.poller) native().pollStop(this.poller);
-    this.reader = native().readAheadStart(this.fd, bytes, () => this.onPoll());
+    this.reader = native().readAheadStart(this.fd, bytes, wakeDelay, () => this.onPoll());
     if (polling) native().readAheadRef(this.reader, true);
   }
 

@@ -80,7 +80,7 @@ export class AlarmReplication extends Replication {
     if (h.flags !== 0) return Verdict.DROP;
     this.tracker.check(h.seq);
     this.tracker.update(h.seq);
-    // Any type goes on to decodeBody, which counts one above 5 as a bad type.
+    // Any type goes on to receiveBody, which counts one above 5 as a bad type.
     return Verdict.DATA;
   }
 

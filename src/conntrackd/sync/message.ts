@@ -132,7 +132,7 @@ export function readFrames(buf: Buffer, start = 0, end = buf.length): FrameSplit
 /**
  * The typed message of a frame, for anyone who wants the whole message
  * (tests, the debug decoder); the state machines go through the header
- * first and call decodeBody after their sequence checks.
+ * first and call receiveBody after their sequence checks.
  * @throws SyncDecodeError: bad-version, bad-type (a data type above 5),
  * bad-header (a data type with control flags), bad-payload.
  */
