@@ -228,32 +228,37 @@ export class FtfwReplication extends Replication {
   transmit(now: number): Buffer[] {
     const out: Buffer[] = [];
     for (const item of this.txQueue.values()) {
-      if (isObject(item) && this.rsQueue.size >= IN_FLIGHT_MAX) {
-        // The window is full: objects wait for ACKs, control messages still go.
-        if (this.controlsQueued.size === 0) break;
-        continue;
-      }
-      this.txQueue.delete(item);
-      if (!isObject(item)) this.controlsQueued.delete(item);
-      const seq = this.seq.next(now);
-      const flags = this.helloFlags();
-      if (isObject(item)) {
-        const bytes = this.encodeObject(item, seq, flags);
-        if (!bytes) {
-          this.due.delete(item);
-          continue;
-        }
-        out.push(bytes);
-        this.remember(item, seq, flags, now);
-      } else {
-        const bytes = this.encode({ type: MessageType.CTL, flags: item.flags | flags, seq, from: item.from, to: item.to });
-        if (!bytes) continue;
-        out.push(bytes);
-        if (item.flags !== MessageFlag.ALIVE) this.remember(item, seq, item.flags | flags, now);
-      }
+      if (isObject(item) && this.rsQueue.size >= IN_FLIGHT_MAX) break;
+      this.send(item, now, out);
     }
+    // The window is full: objects wait for ACKs, control messages still go
+    // (found in their own set: a walk of a bulk's queue to reach them cost
+    // every round as much as the queue is long).
+    for (const control of this.controlsQueued) this.send(control, now, out);
     if (out.length > 0) this.aliveAt = now + ALIVE_INTERVAL_MS;
     return out;
+  }
+
+  /** Takes `item` out of the transmit queue and appends its message, with a new sequence number, to `out`. */
+  private send(item: Element, now: number, out: Buffer[]): void {
+    this.txQueue.delete(item);
+    if (!isObject(item)) this.controlsQueued.delete(item);
+    const seq = this.seq.next(now);
+    const flags = this.helloFlags();
+    if (isObject(item)) {
+      const bytes = this.encodeObject(item, seq, flags);
+      if (!bytes) {
+        this.due.delete(item);
+        return;
+      }
+      out.push(bytes);
+      this.remember(item, seq, flags, now);
+    } else {
+      const bytes = this.encode({ type: MessageType.CTL, flags: item.flags | flags, seq, from: item.from, to: item.to });
+      if (!bytes) return;
+      out.push(bytes);
+      if (item.flags !== MessageFlag.ALIVE) this.remember(item, seq, item.flags | flags, now);
+    }
   }
 
   /** The resend queue, oldest first, as `-s rsqueue` lists it. */
