@@ -511,7 +511,10 @@ static void *reader_main(void *arg) {
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
     ssize_t n = recvmsg(r->fd, &msg, MSG_TRUNC | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      /* Nothing more for now: sleep, until the owed wake-up is due if one is. */
+      /* Nothing more for now: sleep until the socket has more, or, owing
+         JS a wake-up, until that is due without watching the socket: what
+         comes meanwhile is read in one go then (waking for each datagram
+         cost this thread more than the datagram). */
       struct timespec due, *timeout = NULL;
       if (r->owed) {
         int64_t left = r->owed_at + r->wake_delay_us - now_us();
@@ -520,7 +523,7 @@ static void *reader_main(void *arg) {
         due.tv_nsec = (left % 1000000) * 1000;
         timeout = &due;
       }
-      int ready = ppoll(fds, 2, timeout, NULL);
+      int ready = r->owed ? ppoll(&fds[1], 1, timeout, NULL) : ppoll(fds, 2, NULL, NULL);
       if (ready < 0 && errno != EINTR) n = -1;
       else if (ready > 0 && fds[1].revents) break; /* stopping */
       else continue;

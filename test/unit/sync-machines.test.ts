@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Flow } from '../../src/ctnetlink/flow';
 import { AlarmReplication } from '../../src/conntrackd/sync/alarm';
-import { BEHIND_RUN, FtfwReplication, RETRANSMIT_MS } from '../../src/conntrackd/sync/ftfw';
+import { BEHIND_RUN, FtfwReplication, IN_FLIGHT_MAX, RETRANSMIT_MS } from '../../src/conntrackd/sync/ftfw';
 import { MessageFlag as F, MessageType } from '../../src/conntrackd/sync/header';
 import { decodeFrame, encodeMessage, readFrames, type DataMessage, type SyncMessage } from '../../src/conntrackd/sync/message';
 import { NotrackReplication } from '../../src/conntrackd/sync/notrack';
@@ -82,6 +82,23 @@ describe('FTFW: sender', () => {
     m.receive(ctl(F.ACK, 102, S0 + 1, S0 + 4), T0 + 1400);
     assert.deepEqual(m.resendQueue(), []);
     assert.deepEqual(host.released, [b]);
+  });
+
+  it(`at most ${IN_FLIGHT_MAX} messages await their ACK: more objects wait, control messages still go`, () => {
+    const host = new Host();
+    const m = ftfwReady(host, { ...CONFIG, resendQueueSize: 2 * IN_FLIGHT_MAX });
+    host.objects = Array.from({ length: IN_FLIGHT_MAX + 5 }, (_, i) => obj(i));
+    m.sendBulk();
+    assert.equal(m.transmit(T0 + 1200).length, IN_FLIGHT_MAX);
+    assert.deepEqual(m.queueLengths(), { tx: 5, rs: IN_FLIGHT_MAX });
+    // The window is full: a RESYNC goes, behind the five objects still waiting.
+    m.requestResync();
+    assert.deepEqual(show(m.transmit(T0 + 1300)), [`RESYNC @${IN_FLIGHT_MAX + 1}`]);
+    // An ACK of the first ten makes room for the five.
+    m.receive(ctl(F.ACK, 101, S0 + 1, S0 + 10), T0 + 1400);
+    const sent = show(m.transmit(T0 + 1400));
+    assert.deepEqual(sent, [0, 1, 2, 3, 4].map((i) => `NEW ${IN_FLIGHT_MAX + i} @${IN_FLIGHT_MAX + 2 + i}`));
+    assert.deepEqual(m.queueLengths(), { tx: 0, rs: IN_FLIGHT_MAX - 10 + 1 + 5 });
   });
 
   it('an object changed twice before a round goes out once, with its latest state', () => {
