@@ -31,42 +31,33 @@ let source: Buffer = Buffer.alloc(0);
 let into: Buffer = source;
 let keyLength = 0;
 
+/**
+ * Where each key attribute's payload goes: the bit that says it is there
+ * (none for the zone, whose absence counts as 0), its offset in the key
+ * and its length; indexed by FlowAttr.
+ */
+const FIELDS: (readonly [present: number, offset: number, length: number] | undefined)[] = [];
+FIELDS[FlowAttr.L4PROTO] = [Present.PROTO, 2, 1];
+FIELDS[FlowAttr.ICMP_TYPE] = [Present.ICMP_TYPE, 3, 1];
+FIELDS[FlowAttr.ICMP_CODE] = [Present.ICMP_CODE, 4, 1];
+FIELDS[FlowAttr.PORT] = [Present.PORTS, 6, 4];
+FIELDS[FlowAttr.ICMP_ID] = [Present.ICMP_ID, 10, 2];
+FIELDS[FlowAttr.ZONE] = [0, 12, 2];
+
 function visit(type: number, at: number, n: number): void {
   const buf = source;
-  switch (type) {
-    case FlowAttr.IPV4:
-    case FlowAttr.IPV6:
-      into[0]! |= Present.ADDRESSES;
-      into[1] = type === FlowAttr.IPV4 ? Family.INET : Family.INET6;
-      for (let i = 0; i < n; i++) into[ADDRESSES + i] = buf[at + i]!;
-      keyLength = ADDRESSES + n;
-      return;
-    case FlowAttr.L4PROTO:
-      into[0]! |= Present.PROTO;
-      into[2] = buf[at]!;
-      return;
-    case FlowAttr.ICMP_TYPE:
-      into[0]! |= Present.ICMP_TYPE;
-      into[3] = buf[at]!;
-      return;
-    case FlowAttr.ICMP_CODE:
-      into[0]! |= Present.ICMP_CODE;
-      into[4] = buf[at]!;
-      return;
-    case FlowAttr.PORT:
-      into[0]! |= Present.PORTS;
-      for (let i = 0; i < 4; i++) into[6 + i] = buf[at + i]!;
-      return;
-    case FlowAttr.ICMP_ID:
-      into[0]! |= Present.ICMP_ID;
-      into[10] = buf[at]!;
-      into[11] = buf[at + 1]!;
-      return;
-    case FlowAttr.ZONE:
-      into[12] = buf[at]!;
-      into[13] = buf[at + 1]!;
-      return;
+  if (type === FlowAttr.IPV4 || type === FlowAttr.IPV6) {
+    into[0]! |= Present.ADDRESSES;
+    into[1] = type === FlowAttr.IPV4 ? Family.INET : Family.INET6;
+    for (let i = 0; i < n; i++) into[ADDRESSES + i] = buf[at + i]!;
+    keyLength = ADDRESSES + n;
+    return;
   }
+  const field = FIELDS[type];
+  if (field === undefined) return;
+  const [present, offset, length] = field;
+  into[0]! |= present;
+  for (let i = 0; i < length; i++) into[offset + i] = buf[at + i]!;
 }
 
 /**
