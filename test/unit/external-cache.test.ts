@@ -11,7 +11,7 @@ import type { Flow, Tuple } from '../../src/ctnetlink/flow';
 import { ExternalCache } from '../../src/conntrackd/engine/external-cache';
 import { MessageType } from '../../src/conntrackd/sync/header';
 import { flowKey } from '../../src/conntrackd/sync/key';
-import { encodeMessage, readFrames, receiveBody, type FlowMessage, type FlowOp } from '../../src/conntrackd/sync/message';
+import { encodeMessage, readFrames, ReceivedFlowMessage, receiveBody, type FlowMessage, type FlowOp } from '../../src/conntrackd/sync/message';
 
 const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined });
 const bit = fc.constantFrom(0, 1);
@@ -73,6 +73,18 @@ describe('external cache', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('remove() finds the entry of a received message, of its detached copy, and of a decoded one', () => {
+    const cache = new ExternalCache(10);
+    const flows = [1, 2, 3].map((sport): Flow => ({ family: 2, orig: { l3: 2, src: '10.0.0.1', dst: '10.0.0.2', proto: 17, sport, dport: 53 }, reply: {}, zone: 4 }));
+    const messages = flows.map((f) => received(MessageType.CT_NEW, f) as ReceivedFlowMessage);
+    for (const m of messages) cache.apply(m, 1000);
+    assert.equal(cache.remove(messages[0]!), true);
+    assert.equal(cache.remove(messages[1]!.detached()), true);
+    assert.equal(cache.remove({ type: MessageType.CT_NEW, flags: 0, seq: 1, flow: flows[2]! }), true);
+    assert.equal(cache.remove(messages[2]!), false);
+    assert.equal(cache.size, 0);
   });
 
   it('UPD refreshes in place (keeping "since"), creates when missing, and counts as 1.4.7', () => {

@@ -6,7 +6,7 @@
  * seconds. No control messages: a received message with any flag set is
  * ignored, `-n` and `-B` do nothing. Sequence numbers only feed `-s`.
  */
-import type { DataMessage } from './message';
+import { ReceivedFlowMessage, type DataMessage } from './message';
 import { MessageType, type Header } from './header';
 import { syncKey } from './key';
 import { TimerHeap } from './timer-heap';
@@ -92,7 +92,7 @@ export class AlarmReplication extends Replication {
       this.lastHeard.delete(key);
     } else {
       this.expiry.set(key, now + this.config.cacheTimeout * 1000);
-      this.lastHeard.set(key, msg);
+      this.lastHeard.set(key, msg instanceof ReceivedFlowMessage ? msg.detached() : msg);
     }
   }
 

@@ -167,6 +167,11 @@ export class ReceivedFlowMessage implements FlowMessage {
   get flow(): Flow {
     return (this.decoded ??= decodeFlowAttributes(this.buf, this.start, this.end));
   }
+
+  /** The same message over a copy of its own bytes, for keeping: this one holds its whole datagram. */
+  detached(): ReceivedFlowMessage {
+    return new ReceivedFlowMessage(this.type, this.flags, this.seq, Buffer.from(this.buf.subarray(this.start, this.end)), 0, this.end - this.start);
+  }
 }
 
 /**
