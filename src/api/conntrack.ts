@@ -750,6 +750,17 @@ export class Conntrack {
   }
 
   /**
+   * Whether `portid` is the port id of one of this instance's sockets: an
+   * event this instance caused. portIds().includes(), without the array (a
+   * daemon asks for every event).
+   */
+  ownsPort(portid: number): boolean {
+    if (portid === 0) return false;
+    for (const socket of this.sockets.values()) if (socket.portid === portid) return true;
+    return false;
+  }
+
+  /**
    * Closes the sockets and ends the event streams this object opened (their
    * `for await` loops finish); requests still in flight fail. Afterwards
    * every method fails with NetlinkError EBADF ('the Conntrack is closed').

@@ -42,6 +42,9 @@ test('rawEvents: undecoded events with their port id; deleteWhere deletes what t
   const destroys = events.slice(4);
   assert.ok(destroys.every((e) => e.type === 'destroy' && ct.portIds().includes(e.portid)));
   assert.ok(!ct.portIds().includes(ctlPortid));
+  assert.ok(destroys.every((e) => ct.ownsPort(e.portid)));
+  assert.equal(ct.ownsPort(ctlPortid), false);
+  assert.equal(ct.ownsPort(0), false);
   assert.deepEqual((await ns.execOk(REFERENCE_CONNTRACK, ['-C'])).stdout.toString().trim(), '2');
 });
 

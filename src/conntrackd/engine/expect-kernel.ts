@@ -53,7 +53,7 @@ export class ExpectationKernel {
           this.options.counters.eventsFiltered++;
           continue;
         }
-        const origin: Origin = item.portid !== 0 && this.ct.portIds().includes(item.portid) ? 'self' : 'other';
+        const origin: Origin = this.ct.ownsPort(item.portid) ? 'self' : 'other';
         this.options.sink(item.type, item.expectation, origin);
       }
     })().catch((err: Error) => this.options.log.write('WARNING', `event catch says: ${err.message}`));

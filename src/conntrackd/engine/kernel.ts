@@ -174,7 +174,7 @@ export class KernelSide {
     if (!this.options.filter(entry)) {
       this.counters.eventsFiltered++;
     } else {
-      const origin: Origin = event.portid !== 0 && this.ct.portIds().includes(event.portid) ? 'self' : 'other';
+      const origin: Origin = this.ct.ownsPort(event.portid) ? 'self' : 'other';
       this.options.sink.event(event.type, entry, origin);
     }
     this.countTurn();

@@ -83,12 +83,8 @@ interface Control {
   flags: number;
   from: number;
   to: number;
-}
-
-/** What the resend queue remembers of a sent element: its last sequence number and, for a control message, the flags it went with. */
-interface Sent {
-  seq: number;
-  flags: number;
+  /** The flags it last went with (its own and the handshake's), for `-s rsqueue`. */
+  sentFlags: number;
 }
 
 type Element = SyncObject | Control;
@@ -124,8 +120,8 @@ export class FtfwReplication extends Replication {
   private readonly txQueue = new Map<Element, Element>();
   /** The control messages in the transmit queue (which a full window does not hold back). */
   private readonly controlsQueued = new Set<Control>();
-  /** Sent and not yet acknowledged, oldest first. */
-  private readonly rsQueue = new Map<Element, Sent>();
+  /** Sent and not yet acknowledged, oldest first, with the sequence number each last went with. */
+  private readonly rsQueue = new Map<Element, number>();
   /** When each unacknowledged object goes again unasked (kept while a NACK moves it back to the transmit queue). */
   private readonly due = new Map<SyncObject, number>();
   /** The current wait for an ACK: doubled by every unasked resend round, back to `RETRANSMIT_MS` when the peer is heard from. */
@@ -211,9 +207,9 @@ export class FtfwReplication extends Replication {
     let resent = 0;
     for (const [item, at] of this.due) {
       if (at > now) continue;
-      const sent = this.rsQueue.get(item);
-      if (sent === undefined) continue;
-      if (progressing && (this.ackedTo === undefined || !seqBefore(sent.seq, this.ackedTo))) continue;
+      const seq = this.rsQueue.get(item);
+      if (seq === undefined) continue;
+      if (progressing && (this.ackedTo === undefined || !seqBefore(seq, this.ackedTo))) continue;
       this.rsQueue.delete(item);
       this.txQueue.set(item, item);
       // Updating the value of the key being visited does not revisit it.
@@ -263,8 +259,8 @@ export class FtfwReplication extends Replication {
 
   /** The resend queue, oldest first, as `-s rsqueue` lists it. */
   resendQueue(): ResendQueueEntry[] {
-    return [...this.rsQueue].map(([item, sent]) =>
-      isObject(item) ? { kind: 'object', seq: sent.seq } : { kind: 'control', seq: sent.seq, flags: sent.flags },
+    return [...this.rsQueue].map(([item, seq]) =>
+      isObject(item) ? { kind: 'object', seq } : { kind: 'control', seq, flags: item.sentFlags },
     );
   }
 
@@ -414,9 +410,9 @@ export class FtfwReplication extends Replication {
    * what it acknowledges, not the length of the queue.
    */
   private *sentBetween(from: number, to: number): Generator<Element> {
-    for (const [item, sent] of this.rsQueue) {
-      if (seqAfter(sent.seq, to)) return;
-      if (!seqBefore(sent.seq, from)) yield item;
+    for (const [item, seq] of this.rsQueue) {
+      if (seqAfter(seq, to)) return;
+      if (!seqBefore(seq, from)) yield item;
     }
   }
 
@@ -446,19 +442,19 @@ export class FtfwReplication extends Replication {
   }
 
   private queueControl(flags: number, from: number, to: number): void {
-    const c: Control = { flags, from, to };
+    const c: Control = { flags, from, to, sentFlags: 0 };
     this.txQueue.set(c, c);
     this.controlsQueued.add(c);
   }
 
-  /** Appends to the resend queue (moving an element already there to the end), dropping the oldest when full. */
+  /** Appends to the resend queue (moving an element already there to the end), dropping the oldest when full; `flags`: what a control message went with. */
   private remember(item: Element, seq: number, flags: number, now: number): void {
     this.rsQueue.delete(item);
     if (this.rsQueue.size >= this.config.resendQueueSize) {
-      const [[oldest, sent]] = this.rsQueue;
+      const [[oldest, oldestSeq]] = this.rsQueue;
       this.rsQueue.delete(oldest!);
       if (isObject(oldest!)) this.due.delete(oldest);
-      this.dropped = sent!.seq;
+      this.dropped = oldestSeq!;
       this.pushedOut++;
       if (isObject(oldest!) && oldest.state === 'dead') this.host.release(oldest);
     }
@@ -466,8 +462,10 @@ export class FtfwReplication extends Replication {
       const due = this.due.get(item) ?? now + this.retransmitWait;
       this.due.set(item, due);
       this.retransmitAt = this.rsQueue.size === 0 ? due : Math.min(this.retransmitAt, due);
+    } else {
+      item.sentFlags = flags;
     }
-    this.rsQueue.set(item, { seq, flags });
+    this.rsQueue.set(item, seq);
   }
 
   /**
