@@ -46,9 +46,6 @@ export class CachedFlow {
 /** Arena bytes per flow made room for at once: a record is 100 to 250 bytes. */
 const RECORD_BYTES = 256;
 
-/** State of a slot that holds no flow. */
-const FREE = 255;
-
 export class FlowCache {
   readonly counters = newCacheCounters();
   private readonly table: RecordTable;
@@ -73,13 +70,13 @@ export class FlowCache {
     this.table = new RecordTable(limit, buckets, RECORD_BYTES, (capacity) => {
       this.since = widen(this.since, new Float64Array(capacity));
       this.seen = widen(this.seen, new Uint32Array(capacity));
-      this.states = widen(this.states, new Uint8Array(capacity).fill(FREE));
+      this.states = widen(this.states, new Uint8Array(capacity));
       this.timeouts = widen(this.timeouts, new Uint32Array(capacity));
     });
     const capacity = this.table.capacity;
     this.since = new Float64Array(capacity);
     this.seen = new Uint32Array(capacity);
-    this.states = new Uint8Array(capacity).fill(FREE);
+    this.states = new Uint8Array(capacity);
     this.timeouts = new Uint32Array(capacity);
   }
 
@@ -231,7 +228,6 @@ export class FlowCache {
     this.counters.total--;
     this.tell('destroy', slot);
     this.table.remove(slot);
-    this.states[slot] = FREE;
   }
 
   private tell(change: CacheChange, slot: number): void {
