@@ -166,7 +166,8 @@ export class FtfwReplication extends Replication {
   changed(obj: SyncObject): void {
     this.rsQueue.delete(obj);
     this.due.delete(obj);
-    if (!this.txQueue.has(obj)) this.txQueue.set(obj, obj);
+    // An object queued already keeps its place: Map#set does not move a key.
+    this.txQueue.set(obj, obj);
   }
 
   requestResync(): void {
@@ -389,7 +390,7 @@ export class FtfwReplication extends Replication {
       for (const item of this.sentBetween(h.from!, h.to!)) {
         this.rsQueue.delete(item);
         this.counters.sendResent++;
-        if (!this.txQueue.has(item)) this.txQueue.set(item, item);
+        this.txQueue.set(item, item);
         if (!isObject(item)) this.controlsQueued.add(item);
       }
       return Verdict.CONTROL;
