@@ -11,7 +11,8 @@
  */
 import type { Flow } from '../../ctnetlink/flow';
 import { newCacheCounters } from '../stats/counters';
-import type { AttrWriter } from '../sync/attributes';
+import { AttrWriter } from '../sync/attributes';
+import { SyncEncodeError } from '../sync/errors';
 import type { FlowEncodeOptions } from '../sync/flow-attributes';
 import { decodeRecord, FlowState, RecordBuilder, type RawFlow } from './record';
 import { writeRecordAttributes } from './record-sync';
@@ -116,6 +117,18 @@ export class FlowCache {
   writeSyncAttributes(slot: number, w: AttrWriter, opts: FlowEncodeOptions): void {
     const t = this.table;
     writeRecordAttributes(w, t.buf, t.start(slot), t.keyLengthOf(slot), t.lengthOf(slot), this.timeoutOf(slot), opts);
+  }
+
+  /** The sync attributes of the flow of `slot`, in a buffer of their own; undefined when the wire cannot carry them. */
+  syncAttributes(slot: number, opts: FlowEncodeOptions): Buffer | undefined {
+    const w = new AttrWriter(0);
+    try {
+      this.writeSyncAttributes(slot, w, opts);
+    } catch (err) {
+      if (err instanceof SyncEncodeError) return undefined;
+      throw err;
+    }
+    return w.finish();
   }
 
   /** The key of the flow of `slot` as a string (one char per byte), for maps that outlive the slot. */

@@ -121,7 +121,7 @@ export class ConntrackdEngine implements Engine, KernelSink {
       // A resync that finds a flow the peer sent us found our own commit's
       // entry (its events were lost): sending it back would be 1.4.7's
       // "commit echo".
-      const echo = this.replicating && this.dumping && this.sync.external.has(flow.flow());
+      const echo = this.replicating && this.dumping && this.isPeers(flow.slot);
       this.sync.cacheChanged(change, flow.slot, this.replicating && !echo);
     });
     if (this.mode === 'none') return;
@@ -153,6 +153,13 @@ export class ConntrackdEngine implements Engine, KernelSink {
         : undefined;
       this.sync = new SyncSide(sync, general.hashLimit, this.log, this.limits, this.cache, inject, expectations);
     }
+  }
+
+  /** Whether the cached flow of `slot` is one the peer sent us (its key is in the external cache). */
+  private isPeers(slot: number): boolean {
+    // The key is read from the flow's sync attributes, which no encode option changes.
+    const attributes = this.cache.syncAttributes(slot, {});
+    return attributes !== undefined && this.sync!.external.hasAttributes(attributes);
   }
 
   /** Listens for events (unless polling), then dumps the table into the cache. */

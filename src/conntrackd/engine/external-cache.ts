@@ -199,14 +199,16 @@ export class ExternalCache extends PeerCache<FlowMessage> implements Iterable<Ex
 
   /** Whether the peer's flow with `flow`'s key is cached. */
   has(flow: Flow): boolean {
-    const w = new AttrWriter(0);
     try {
-      encodeFlowAttributes(w, flow);
+      return this.lookUpFlow(flow);
     } catch (err) {
       if (err instanceof SyncEncodeError) return false;
       throw err;
     }
-    const attributes = w.finish();
+  }
+
+  /** Whether the peer's flow with the key of the flow whose sync attributes are `attributes` is cached. */
+  hasAttributes(attributes: Buffer): boolean {
     return this.lookUp(attributes, 0, attributes.length);
   }
 
@@ -226,12 +228,8 @@ export class ExternalCache extends PeerCache<FlowMessage> implements Iterable<Ex
   }
 
   protected find(msg: FlowMessage): boolean {
-    if (msg instanceof ReceivedFlowMessage) return this.lookUp(msg.buf, msg.start, msg.end);
-    // A message made here (tests, the kernel injection path) has a decoded flow only.
-    const w = new AttrWriter(0);
-    encodeFlowAttributes(w, msg.flow);
-    const attributes = w.finish();
-    return this.lookUp(attributes, 0, attributes.length);
+    // A message made here (tests, ALARM's copies) may have a decoded flow only.
+    return msg instanceof ReceivedFlowMessage ? this.lookUp(msg.buf, msg.start, msg.end) : this.lookUpFlow(msg.flow);
   }
 
   protected refreshFound(_msg: FlowMessage, now: number): void {
@@ -252,6 +250,14 @@ export class ExternalCache extends PeerCache<FlowMessage> implements Iterable<Ex
 
   protected clear(): void {
     for (const slot of this.table.slots()) this.table.remove(slot);
+  }
+
+  /** lookUp() of `flow`'s sync attributes. @throws SyncEncodeError when the wire cannot carry it. */
+  private lookUpFlow(flow: Flow): boolean {
+    const w = new AttrWriter(0);
+    encodeFlowAttributes(w, flow);
+    const attributes = w.finish();
+    return this.lookUp(attributes, 0, attributes.length);
   }
 
   /** Builds the record of the attributes `buf[start, end)` and finds its key's slot. */

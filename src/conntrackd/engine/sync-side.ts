@@ -42,7 +42,7 @@ import { openUdpChannel } from '../sync/channels/udp';
 import { LinkSet, linkStatus } from '../sync/links';
 import { AlarmReplication } from '../sync/alarm';
 import { FtfwReplication } from '../sync/ftfw';
-import { AttrWriter } from '../sync/attributes';
+import type { AttrWriter } from '../sync/attributes';
 import { SyncEncodeError } from '../sync/errors';
 import type { DataMessage, EncodeOptions } from '../sync/message';
 import { NotrackReplication } from '../sync/notrack';
@@ -230,7 +230,7 @@ export class SyncSide implements ReplicationHost {
         return;
       }
       // The slot goes to other flows: the object keeps what its messages carry.
-      obj.attributes = this.attributesOf(slot);
+      obj.attributes = this.cache.syncAttributes(slot, this.encodeOptions);
       obj.key = this.cache.keyText(slot);
       this.dead.set(obj.key, obj);
     }
@@ -259,18 +259,6 @@ export class SyncSide implements ReplicationHost {
     while (this.bySlot.length <= slot) this.bySlot.push(undefined);
     this.bySlot[slot] = obj;
     return obj;
-  }
-
-  /** The sync attributes of the flow of `slot`, kept apart from the cache; undefined when the wire cannot carry them. */
-  private attributesOf(slot: number): Buffer | undefined {
-    const w = new AttrWriter(0);
-    try {
-      this.cache.writeSyncAttributes(slot, w, this.encodeOptions);
-    } catch (err) {
-      if (err instanceof SyncEncodeError) return undefined;
-      throw err;
-    }
-    return w.finish();
   }
 
   /** An internal expectation changed: as cacheChanged(), with the expectation cache keeping the object. */

@@ -40,8 +40,9 @@
  * not reached it: then it waits its turn at the peer), the wait doubling up
  * to `RETRANSMIT_MAX_MS` while the peer is silent (a dead peer costs a round
  * every half minute) and back to the start as soon as a message of the
- * peer arrives. A NACK's resend does not move that deadline, so a resend that the link's pattern keeps dropping is
- * followed by a timed one that comes at another moment, and a lost NACK
+ * peer arrives. A NACK's resend does not move that deadline, so a resend
+ * that the link's pattern keeps dropping is followed by a timed one that
+ * comes at another moment, and a lost NACK
  * costs a delay, not the object. Control messages keep 1.4.7's rule (sent
  * again only when the peer NACKs them): a timed ACK or RESYNC would only
  * repeat work, and the bytes a C peer sees stay 1.4.7's. A NACK reaching back
@@ -249,12 +250,14 @@ export class FtfwReplication extends Replication {
         return;
       }
       out.push(bytes);
-      this.remember(item, seq, flags, now);
+      this.remember(item, seq, now);
     } else {
       const bytes = this.encode({ type: MessageType.CTL, flags: item.flags | flags, seq, from: item.from, to: item.to });
       if (!bytes) return;
       out.push(bytes);
-      if (item.flags !== MessageFlag.ALIVE) this.remember(item, seq, item.flags | flags, now);
+      if (item.flags === MessageFlag.ALIVE) return;
+      item.sentFlags = item.flags | flags;
+      this.remember(item, seq, now);
     }
   }
 
@@ -448,8 +451,8 @@ export class FtfwReplication extends Replication {
     this.controlsQueued.add(c);
   }
 
-  /** Appends to the resend queue (moving an element already there to the end), dropping the oldest when full; `flags`: what a control message went with. */
-  private remember(item: Element, seq: number, flags: number, now: number): void {
+  /** Appends to the resend queue (moving an element already there to the end), dropping the oldest when full. */
+  private remember(item: Element, seq: number, now: number): void {
     this.rsQueue.delete(item);
     if (this.rsQueue.size >= this.config.resendQueueSize) {
       const [[oldest, oldestSeq]] = this.rsQueue;
@@ -463,8 +466,6 @@ export class FtfwReplication extends Replication {
       const due = this.due.get(item) ?? now + this.retransmitWait;
       this.due.set(item, due);
       this.retransmitAt = this.rsQueue.size === 0 ? due : Math.min(this.retransmitAt, due);
-    } else {
-      item.sentFlags = flags;
     }
     this.rsQueue.set(item, seq);
   }
