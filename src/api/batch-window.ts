@@ -82,6 +82,27 @@ export abstract class WindowBatch implements BatchHandler {
   }
 }
 
+/** A batch that can read a request back as it was sent (request(i)): its writer calls written() after each. */
+export abstract class RequestBatch extends WindowBatch {
+  /** Request i spans starts[i]..starts[i + 1] of requests. */
+  private readonly starts: Uint32Array;
+
+  constructor(capacity: number, requestBytes: number) {
+    super(capacity, requestBytes);
+    this.starts = new Uint32Array(capacity + 1);
+  }
+
+  /** Request i, as sent (valid until the batch is reused). */
+  request(i: number): Buffer {
+    return this.requests.view().subarray(this.starts[i]!, this.starts[i + 1]!);
+  }
+
+  /** Request `count` was written. */
+  protected written(): void {
+    this.starts[this.count + 1] = this.requests.length;
+  }
+}
+
 export interface WindowOptions<B extends WindowBatch> {
   /** Unanswered requests at most before the producer is held back. */
   depth: number;

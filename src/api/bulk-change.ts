@@ -1,6 +1,6 @@
 import { align } from '../netlink/attributes';
 import type { NetlinkChannel } from '../netlink/channel';
-import { NLMSG_HDRLEN } from '../netlink/constants';
+import { MessageFlags, NLMSG_HDRLEN } from '../netlink/constants';
 import { ProtocolError } from '../netlink/errors';
 import { BatchWindow, type WindowBatch } from './batch-window';
 
@@ -133,10 +133,15 @@ export class BulkChange<B extends WindowBatch> {
         // A header that does not fit would loop forever or write past the buffer.
         if (length < NLMSG_HDRLEN || at + length > messages.length) throw new ProtocolError(`batch message at ${at} has length ${length}`);
         messages.writeUInt32LE(seq, at + 8);
-        at += align(length);
+        const next = at + align(length);
+        // Only the last request asks for an ACK: the kernel answers the others only when they fail.
+        // (A request sent again, such as a replacement's create, may come without it.)
+        const flags = messages.readUInt16LE(at + 6) & ~MessageFlags.ACK;
+        messages.writeUInt16LE(next < messages.length ? flags : flags | MessageFlags.ACK, at + 6);
+        at = next;
       }
       // The view stays valid: the batch is not written again before all its answers came.
-      channel.submitBatch(messages, first, batch.count, batch);
+      channel.submitBatch(messages, first, batch.count, batch, 'last');
     } catch (err) {
       batch.onFailure(err as Error);
     }

@@ -17,7 +17,7 @@
  * made, so it starts only when every create before it has been answered,
  * and nothing after it is sent before it ends.
  */
-import { Outcome, WindowBatch } from '../api/batch-window';
+import { Outcome, RequestBatch, WindowBatch } from '../api/batch-window';
 import type { BulkChange } from '../api/bulk-change';
 import type { Conntrack } from '../api/conntrack';
 import { isNotFound, type NetlinkError } from '../api/errors';
@@ -58,9 +58,7 @@ export async function runScript(steps: Iterable<ScriptStep>, env: ScriptEnvironm
 }
 
 /** Consecutive creates in one buffer, sent together. */
-class CreateBatch extends WindowBatch {
-  /** Request i spans starts[i]..starts[i + 1] of requests. */
-  private readonly starts = new Uint32Array(BATCH + 1);
+class CreateBatch extends RequestBatch {
   private readonly commands: CommandSelection[] = [];
 
   constructor() {
@@ -69,15 +67,9 @@ class CreateBatch extends WindowBatch {
 
   /** Writes `create` as request `count` (the window counts it). */
   write(create: ScriptCreate): void {
-    const i = this.count;
     this.requests.raw(create.message);
-    this.starts[i + 1] = this.requests.length;
-    this.commands[i] = create.command;
-  }
-
-  /** The create request i, as sent. */
-  request(i: number): Buffer {
-    return this.requests.view().subarray(this.starts[i]!, this.starts[i + 1]!);
+    this.commands[this.count] = create.command;
+    this.written();
   }
 
   command(i: number): CommandSelection {

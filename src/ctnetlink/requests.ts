@@ -94,13 +94,22 @@ export class CreateEncoder {
 
 /** Appends createRequest()'s message to `w` (a batch of requests). */
 export function writeCreateRequest(w: MessageWriter, seq: number, flow: Flow, exclusive: boolean): void {
-  const flags = REQUEST_ACK | MessageFlags.CREATE | (exclusive ? MessageFlags.EXCL : 0);
-  const start = beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.NEW, flags, seq, flow.family);
+  const start = beginCreateRequest(w, seq, flow.family, exclusive);
   // The kernel refuses to create an entry whose status lacks IPS_CONFIRMED (EBUSY).
   // The status is passed apart: a spread copy of the flow makes encoding several times slower.
   const status = (flow.status ?? 0) | Status.CONFIRMED;
   encodeFlow(w, hasTupleFields(flow.reply) ? flow : { ...flow, reply: invertTuple(flow.orig) }, status);
   w.endMessage(start);
+}
+
+/**
+ * Starts a create request in `w`: its attributes follow, then
+ * `w.endMessage(start)` with the offset returned. For writers of an entry's
+ * attributes that have no Flow to give writeCreateRequest().
+ */
+export function beginCreateRequest(w: MessageWriter, seq: number, family: number, exclusive: boolean): number {
+  const flags = REQUEST_ACK | MessageFlags.CREATE | (exclusive ? MessageFlags.EXCL : 0);
+  return beginNfMessage(w, Subsystem.CTNETLINK, CtMsg.NEW, flags, seq, family);
 }
 
 /** Changes an existing entry, found by its tuple; only the attributes present change. */

@@ -221,6 +221,12 @@ export class MessageWriter {
     this.buf.set(value, at);
   }
 
+  /** bytes() of `src[start, end)`, without a view of it to make first. */
+  bytesOf(type: number, src: Buffer, start: number, end: number): void {
+    const at = this.attr(type, end - start);
+    src.copy(this.buf, at, start, end);
+  }
+
   /** Starts a nested attribute (NLA_F_NESTED set); returns the offset for endNested. */
   beginNested(type: number): number {
     const start = this.reserve(NLA_HDRLEN);

@@ -280,6 +280,47 @@ test('a batch goes out in one buffer and its answers arrive by index, out of ord
   assert.ok(next >= first + 10, 'reserved numbers are not handed out again');
 });
 
+test("a batch that asks only its last request for an ACK: the kernel's silence before a later answer is success", async () => {
+  // As the kernel does: a failure is always answered, a success only when NLM_F_ACK asked for it.
+  const fails = (seq: number): boolean => seq % 4 === 0;
+  const kernel = new FakeKernel((r) => (fails(r.seq) ? [ack(r.seq, 2)] : r.flags & MessageFlags.ACK ? [ack(r.seq)] : []));
+  const channel = new NetlinkChannel(kernel);
+  for (const count of [1, 2, 9]) {
+    const first = channel.reserveSeqs(count);
+    const messages = Buffer.concat(Array.from({ length: count }, (_, i) => message(DATA, MessageFlags.REQUEST | (i === count - 1 ? MessageFlags.ACK : 0), first + i, Buffer.alloc(0), 0)));
+    const answers: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      channel.submitBatch(messages, first, count, {
+        onReply(index, err) {
+          assert.equal(index, answers.length, 'answered in order');
+          answers.push(err ? err.code! : 'ok');
+          if (answers.length === count) resolve();
+        },
+        onFailure: reject,
+      }, 'last');
+    });
+    assert.deepEqual(answers, Array.from({ length: count }, (_, i) => (fails(first + i) ? 'ENOENT' : 'ok')), `a batch of ${count}`);
+    assert.equal(channel.inFlight, 0);
+  }
+});
+
+test('requests before an answer that asked for no ACK are not taken for answered in a batch of ACKs each', async () => {
+  const held: Buffer[] = [];
+  const kernel = new FakeKernel((r) => {
+    held.push(ack(r.seq));
+    return [];
+  });
+  const channel = new NetlinkChannel(kernel);
+  const first = channel.reserveSeqs(3);
+  const answered: number[] = [];
+  channel.submitBatch(batchOf(first, 3), first, 3, { onReply: (index) => answered.push(index), onFailure: (err) => assert.fail(err) });
+  await new Promise((r) => setImmediate(r));
+  kernel.deliver([held[2]!]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(answered, [2]);
+  assert.equal(channel.inFlight, 2);
+});
+
 test('a batch whose answers never come fails when the channel does', async () => {
   const kernel = new FakeKernel(() => []);
   const channel = new NetlinkChannel(kernel);

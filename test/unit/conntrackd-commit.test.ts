@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Flow } from '../../src/ctnetlink/flow';
+import { decodeFlowMessage } from '../../src/ctnetlink/flow-codec';
+import { MessageWriter } from '../../src/netlink/attributes';
+import { MessageCursor } from '../../src/netlink/messages';
 import { commitFailures, commitReport } from '../../src/conntrackd/control/commit-report';
 import { commitFlows, committedFlow } from '../../src/conntrackd/engine/commit';
 import { ExternalCache, type ExternalFlow } from '../../src/conntrackd/engine/external-cache';
@@ -43,24 +46,34 @@ describe('committedFlow', () => {
 });
 
 describe('commitFlows', () => {
-  it('creates masters before related flows and counts what failed', async () => {
+  it('creates masters before related flows, from the cached attributes, and counts what failed', async () => {
     const related = replicated({ orig: { l3: 2, src: '10.0.0.1', dst: '192.0.2.1', proto: 6, sport: 40001, dport: 20 }, master: { l3: 2, src: '10.0.0.1', dst: '192.0.2.1', proto: 6, sport: 40000, dport: 21 } });
     const master = replicated();
     const other = replicated({ orig: { ...master.orig, sport: 40002 } });
+    const cache = new ExternalCache(10);
+    for (const flow of [related, master, other]) cache.apply({ type: MessageType.CT_NEW, flags: 0, seq: 1, flow }, Date.now());
     const rounds: number[][] = [];
-    const failed: number[] = [];
+    const failed: string[] = [];
     const result = await commitFlows(
-      [entry(related, Date.now()), entry(master, Date.now()), entry(other, Date.now())],
+      cache,
       { tcpWindowTracking: false },
-      async (flows, done) => {
-        const round = [...flows];
-        rounds.push(round.map((f) => f.orig.sport!));
-        for (const flow of round) done(flow, flow.master ? new Error('ENOENT') : flow.orig.sport === 40002 ? 'replaced' : 'created');
+      async (items, write, done) => {
+        const round: number[] = [];
+        for (const item of items) {
+          const w = new MessageWriter();
+          write(w, item);
+          const m = new MessageCursor(w.view(), w.length);
+          assert.ok(m.next());
+          const flow = decodeFlowMessage(m)!;
+          round.push(flow.orig.sport!);
+          done(flow.master ? new Error('no master') : flow.orig.sport === 40002 ? 'replaced' : 'created');
+        }
+        rounds.push(round);
       },
-      (flow) => failed.push(flow.orig.sport!),
+      (err) => failed.push(err.message),
     );
     assert.deepEqual(rounds, [[40000, 40002], [40001]]);
-    assert.deepEqual(failed, [40001]);
+    assert.deepEqual(failed, ['no master']);
     assert.deepEqual(result, { created: 1, replaced: 1, failed: 1 });
   });
 });

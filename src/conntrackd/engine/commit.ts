@@ -19,9 +19,12 @@
  */
 import type { Flow } from '../../ctnetlink/flow';
 import { Proto, TcpFlag } from '../../ctnetlink/constants';
+import { writeCreateRequest } from '../../ctnetlink/requests';
 import { Status } from '../../ctnetlink/status';
 import { invertTuple } from '../../ctnetlink/tuple';
-import type { ExternalFlow } from './external-cache';
+import type { MessageWriter } from '../../netlink/attributes';
+import { isRelated, writeCommitRequest } from './commit-request';
+import type { CachedAttributes, ExternalCache, ExternalFlow } from './external-cache';
 
 /** The timeout of a flow whose replicated one ran out (or never came), as 1.4.7. */
 const FALLBACK_TIMEOUT = 60;
@@ -44,16 +47,18 @@ export interface CommitResult {
 export type CreateOutcome = 'created' | 'replaced' | Error;
 
 /**
- * What the commit asks of the kernel side: create every flow of `flows`
- * (replacing an entry with the same tuple), as many at a time as it likes,
- * telling `done` each flow's outcome; resolves when all are answered.
+ * What the commit asks of the kernel side: for every item of `items`,
+ * send the create request (NLM_F_EXCL) `write` appends to `w`, replacing an
+ * entry with the same tuple, as many at a time as it likes, telling `done`
+ * each outcome (what `write` threw, for an item it could not write);
+ * resolves when all are answered.
  */
-export type CreateFlows = (flows: Iterable<Flow>, done: (flow: Flow, outcome: CreateOutcome) => void) => Promise<void>;
+export type CreateRequests = <T>(items: Iterable<T>, write: (w: MessageWriter, item: T) => void, done: (outcome: CreateOutcome) => void) => Promise<void>;
 
 /** The kernel entry to create for `entry` at `now` (ms since the epoch). */
 export function committedFlow(entry: ExternalFlow, opts: CommitOptions, now: number): Flow {
   const f = entry.flow;
-  const flow: Flow = { ...f, reply: invertTuple(f.orig), timeout: timeoutOf(entry, opts, now) };
+  const flow: Flow = { ...f, reply: invertTuple(f.orig), timeout: commitTimeout(f.timeout, entry.updatedAt, opts, now) };
   if (f.status !== undefined) flow.status = f.status & ~Status.EXPECTED;
   if (f.orig.proto === Proto.TCP && !opts.tcpWindowTracking) {
     const liberal = { flags: TcpFlag.BE_LIBERAL, mask: TcpFlag.BE_LIBERAL };
@@ -62,39 +67,47 @@ export function committedFlow(entry: ExternalFlow, opts: CommitOptions, now: num
   return flow;
 }
 
-function timeoutOf(entry: ExternalFlow, opts: CommitOptions, now: number): number {
+/** A committed flow's timeout: `CommitTimeout`, else what is left at `now` of the `replicated` one, replicated at `updatedAt`. */
+function commitTimeout(replicated: number | undefined, updatedAt: number, opts: CommitOptions, now: number): number {
   if (opts.commitTimeout !== undefined) return opts.commitTimeout;
-  if (entry.flow.timeout === undefined) return FALLBACK_TIMEOUT;
-  const left = entry.flow.timeout - Math.floor((now - entry.updatedAt) / 1000);
+  if (replicated === undefined) return FALLBACK_TIMEOUT;
+  const left = replicated - Math.floor((now - updatedAt) / 1000);
   return left < 0 ? FALLBACK_TIMEOUT : left;
 }
 
 /**
- * Commits every flow of `entries` (walked once per round), masters first (all of them answered
- * before the first related flow goes); a failure is reported to `failed`
- * (with the flow) and the commit goes on. Flows are built as the kernel side
- * takes them, so a million cached flows never exist twice.
+ * Commits every flow of the external cache (walked once per round),
+ * masters first (all of them answered before the first related flow goes);
+ * a failure is reported to `failed` and the commit goes on. Each request is
+ * written from the flow's cached attributes as the kernel side takes it
+ * (commit-request.ts), so a million cached flows are never decoded.
  */
-export async function commitFlows(
-  entries: Iterable<ExternalFlow>,
-  opts: CommitOptions,
-  create: CreateFlows,
-  failed: (flow: Flow, err: Error) => void,
-): Promise<CommitResult> {
+export async function commitFlows(cache: ExternalCache, opts: CommitOptions, create: CreateRequests, failed: (err: Error) => void): Promise<CommitResult> {
   const result: CommitResult = { created: 0, replaced: 0, failed: 0 };
   const now = Date.now();
-  const done = (flow: Flow, outcome: CreateOutcome): void => {
+  const done = (outcome: CreateOutcome): void => {
     if (typeof outcome === 'string') {
       result[outcome]++;
       return;
     }
     result.failed++;
-    failed(flow, outcome);
+    failed(outcome);
   };
-  for (const related of [false, true]) await create(committedFlows(entries, related, opts, now), done);
+  const a: CachedAttributes = { buf: Buffer.alloc(0), start: 0, end: 0, updatedAt: 0 };
+  const timeout = (replicated: number | undefined): number => commitTimeout(replicated, a.updatedAt, opts, now);
+  const write = (w: MessageWriter, slot: number): void => {
+    cache.attributes(slot, a);
+    if (writeCommitRequest(w, a.buf, a.start, a.end, timeout, opts)) return;
+    writeCreateRequest(w, 0, committedFlow(cache.entry(slot), opts, now), true);
+  };
+  for (const related of [false, true]) await create(slotsOf(cache, related, a), write, done);
   return result;
 }
 
-function* committedFlows(entries: Iterable<ExternalFlow>, related: boolean, opts: CommitOptions, now: number): Generator<Flow> {
-  for (const entry of entries) if ((entry.flow.master !== undefined) === related) yield committedFlow(entry, opts, now);
+/** The slots of the cache's flows with a master (`related`) or without. */
+function* slotsOf(cache: ExternalCache, related: boolean, a: CachedAttributes): Generator<number> {
+  for (const slot of cache.slots()) {
+    cache.attributes(slot, a);
+    if (isRelated(a.buf, a.start, a.end) === related) yield slot;
+  }
 }

@@ -380,8 +380,8 @@ export class ConntrackdEngine implements Engine, KernelSink {
     const result = await commitFlows(
       sync.external,
       commitOptions(this.config.sync!),
-      (flows, done) => this.kernel!.replaceAll(flows, done),
-      (_flow, err) => this.log.write('ERROR', `commit-create: ${err.message}`),
+      (items, write, done) => this.kernel!.createAll(items, write, done),
+      (err) => this.log.write('ERROR', `commit-create: ${err.message}`),
     );
     const micros = Number((process.hrtime.bigint() - started) / 1000n);
     this.log.write('NOTICE', `Committed ${result.created} new entries`);

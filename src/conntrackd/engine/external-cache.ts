@@ -33,6 +33,14 @@ export interface ExternalFlow extends ReplicatedEntry {
   flow: Flow;
 }
 
+/** A cached flow's sync attributes, `buf[start, end)`, replicated last at `updatedAt` (ms since the epoch). */
+export interface CachedAttributes {
+  buf: Buffer;
+  start: number;
+  end: number;
+  updatedAt: number;
+}
+
 /**
  * The peer's objects of one kind: what a NEW, UPD or DEL message does to
  * them, and the counting. A subclass stores them: find() looks a
@@ -214,15 +222,34 @@ export class ExternalCache extends PeerCache<FlowMessage> implements Iterable<Ex
 
   /** The cached flows, each decoded as it is reached. */
   *values(): IterableIterator<ExternalFlow> {
-    const t = this.table;
-    for (const slot of t.slots()) {
-      const start = t.start(slot);
-      const flow = decodeFlowAttributes(t.buf, start + t.keyLengthOf(slot), start + t.lengthOf(slot));
-      yield { flow, since: this.since[slot]!, updatedAt: this.updatedAt[slot]! };
-    }
+    for (const slot of this.table.slots()) yield this.entry(slot);
   }
 
-  /** The flows, afresh for every loop (a commit walks them twice). */
+  /** The slots of the cached flows, for attributes() and entry(): the cache may change between two. */
+  slots(): IterableIterator<number> {
+    return this.table.slots();
+  }
+
+  /** Where flow `slot`'s sync attributes are, in `into` (valid until the cache changes), and when they came. */
+  attributes(slot: number, into: CachedAttributes): CachedAttributes {
+    const t = this.table;
+    const start = t.start(slot);
+    into.buf = t.buf;
+    into.start = start + t.keyLengthOf(slot);
+    into.end = start + t.lengthOf(slot);
+    into.updatedAt = this.updatedAt[slot]!;
+    return into;
+  }
+
+  /** Flow `slot`, decoded. */
+  entry(slot: number): ExternalFlow {
+    const t = this.table;
+    const start = t.start(slot);
+    const flow = decodeFlowAttributes(t.buf, start + t.keyLengthOf(slot), start + t.lengthOf(slot));
+    return { flow, since: this.since[slot]!, updatedAt: this.updatedAt[slot]! };
+  }
+
+  /** The flows, afresh for every loop. */
   [Symbol.iterator](): IterableIterator<ExternalFlow> {
     return this.values();
   }

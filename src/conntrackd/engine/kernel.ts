@@ -4,16 +4,21 @@
  * the selective flush. It decides nothing about caches: events and dumped
  * entries that pass the Filter go to a KernelSink.
  */
+import { Outcome, RequestBatch, WindowBatch } from '../../api/batch-window';
 import { Conntrack } from '../../api/conntrack';
+import { isNotFound } from '../../api/errors';
 import type { EventStream } from '../../api/event-stream';
 import type { RawConntrackEvent } from '../../api/events';
 import type { EventType } from '../../ctnetlink/event';
 import type { Flow } from '../../ctnetlink/flow';
+import { writeDeleteOfCreate } from '../../ctnetlink/requests';
+import type { MessageWriter } from '../../netlink/attributes';
 import { NetlinkError } from '../../netlink/errors';
 import { WireEntry } from '../../ctnetlink/wire-entry';
 import type { GeneralConfig } from '../config/config';
 import type { Log } from '../daemon/contract';
 import { newNetlinkCounters } from '../stats/counters';
+import type { CreateOutcome } from './commit';
 import type { FlowPredicate } from './filter';
 
 /**
@@ -40,8 +45,41 @@ export interface KernelOptions {
   sink: KernelSink;
 }
 
-/** Replacements a commit keeps under way at once: their requests then share each sendmsg. */
-const REPLACE_WINDOW = 256;
+/** Requests per batch of a commit. */
+const BATCH = 256;
+
+/** Creates written by a commit's writer, each kept until taken (an existing entry's is sent again). */
+class CreateBatch<T> extends RequestBatch {
+  constructor(private readonly writer: (w: MessageWriter, item: T) => void) {
+    super(BATCH, 160);
+  }
+
+  write(item: T): void {
+    this.writer(this.requests, item);
+    this.written();
+  }
+
+  protected outcome(_index: number, err: NetlinkError | undefined): Outcome {
+    if (err === undefined) return Outcome.DONE;
+    return err.code === 'EEXIST' ? Outcome.EXISTED : Outcome.FAILED;
+  }
+}
+
+/** Pairs of a delete of an existing entry and its create; a delete of an entry gone meanwhile is no failure. */
+class ReplaceBatch extends WindowBatch {
+  constructor() {
+    super(BATCH, 160);
+  }
+
+  protected outcome(index: number, err: NetlinkError | undefined): Outcome {
+    if (err === undefined) return Outcome.DONE;
+    return index % 2 === 0 && isNotFound(err) ? Outcome.GONE : Outcome.FAILED;
+  }
+}
+
+const writeItem = <T>(batch: CreateBatch<T>, item: T): void => batch.write(item);
+const writeDeleteOf = (batch: ReplaceBatch, create: Buffer): void => writeDeleteOfCreate(batch.requests, 0, create);
+const writeRaw = (batch: ReplaceBatch, create: Buffer): void => batch.requests.raw(create);
 
 export class KernelSide {
   /** `-s runtime`'s netlink counters; overruns also count as failed reads (catchEventFailed), as in 1.4.7. */
@@ -122,30 +160,49 @@ export class KernelSide {
   }
 
   /**
-   * replace() for every flow of `flows`, as the library's bulk create sends
-   * them: many per sendmsg, pipelined. The flows the kernel has already
-   * (EEXIST) are then deleted and created again, REPLACE_WINDOW at a time.
-   * `done` hears each outcome; resolves when every flow is answered.
+   * Creates what `write` writes for every item of `items` (create requests
+   * with NLM_F_EXCL, see CreateRequests), through the daemon's own socket,
+   * as the library's bulk changes send them: many per sendmsg, pipelined.
+   * The entries the kernel has already (EEXIST) are then deleted and
+   * created again, each delete and create pair in order on the socket.
+   * `done` hears each outcome; resolves when every item is answered.
    */
-  async replaceAll(flows: Iterable<Flow>, done: (flow: Flow, outcome: 'created' | 'replaced' | Error) => void): Promise<void> {
-    const existing: Flow[] = [];
-    for await (const { flow, error } of this.ct.createMany(flows)) {
-      if (error === undefined) done(flow as Flow, 'created');
-      else if (error instanceof NetlinkError && error.code === 'EEXIST') existing.push(flow as Flow);
-      else done(flow as Flow, error);
-    }
-    const replaceNext = async (): Promise<void> => {
-      for (let flow = existing.pop(); flow !== undefined; flow = existing.pop()) {
-        try {
-          await this.ct.delete(flow);
-          await this.ct.create(flow);
-          done(flow, 'replaced');
-        } catch (err) {
-          done(flow, err as Error);
-        }
+  async createAll<T>(items: Iterable<T>, write: (w: MessageWriter, item: T) => void, done: (outcome: CreateOutcome) => void): Promise<void> {
+    const existing: Buffer[] = [];
+    const creates = this.ct.bulkChange<CreateBatch<T>>({
+      batch: () => new CreateBatch(write),
+      take: (batch, i) => {
+        const outcome = batch.outcomes[i];
+        if (outcome === Outcome.DONE) done('created');
+        else if (outcome === Outcome.EXISTED) existing.push(Buffer.from(batch.request(i)));
+        else done(batch.error(i) as Error);
+      },
+    });
+    for (const item of items) {
+      try {
+        creates.add(writeItem, item);
+      } catch (err) {
+        // This item could not be written (nothing of it was sent); the others go on.
+        done(err as Error);
       }
-    };
-    await Promise.all(Array.from({ length: REPLACE_WINDOW }, replaceNext));
+      await creates.room();
+    }
+    await creates.finish();
+    if (existing.length === 0) return;
+    const replacements = this.ct.bulkChange<ReplaceBatch>({
+      batch: () => new ReplaceBatch(),
+      take: (batch, i) => {
+        if (i % 2 === 0) return;
+        const failed = batch.outcomes[i - 1] === Outcome.FAILED ? i - 1 : batch.outcomes[i] === Outcome.FAILED ? i : -1;
+        done(failed < 0 ? 'replaced' : (batch.error(failed) as Error));
+      },
+    });
+    for (const create of existing) {
+      replacements.add(writeDeleteOf, create);
+      replacements.add(writeRaw, create);
+      await replacements.room();
+    }
+    await replacements.finish();
   }
 
   /** Updates the entry of `flow`'s original tuple, through the daemon's own socket; false when there was none. */
