@@ -224,7 +224,10 @@ export class MessageWriter {
   /** bytes() of `src[start, end)`, without a view of it to make first. */
   bytesOf(type: number, src: Buffer, start: number, end: number): void {
     const at = this.attr(type, end - start);
-    src.copy(this.buf, at, start, end);
+    const buf = this.buf;
+    // Addresses and numbers: a loop beats Buffer#copy's argument checks.
+    if (end - start <= SMALL) for (let i = start; i < end; i++) buf[at + i - start] = src[i]!;
+    else src.copy(buf, at, start, end);
   }
 
   /** Starts a nested attribute (NLA_F_NESTED set); returns the offset for endNested. */
@@ -265,7 +268,7 @@ export class MessageWriter {
   }
 }
 
-/** Bytes zeroed by a loop rather than by Buffer#fill. */
+/** Bytes zeroed or copied by a loop rather than by Buffer#fill or Buffer#copy. */
 const SMALL = 32;
 
 /** Writes a u16 little-endian (host order) by indexing: Buffer#writeUInt16LE costs ~10x more. */
