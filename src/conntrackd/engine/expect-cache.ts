@@ -25,6 +25,10 @@ export function expectationKey(expectation: Expectation): string {
 
 /** One of this node's expectations, as the sync mode sees it. */
 export class InternalExpectation implements SyncObject {
+  txAt = -1;
+  rsAt = -1;
+  due: number | undefined = undefined;
+
   constructor(
     public state: 'new' | 'alive' | 'dead',
     public expectation: Expectation,

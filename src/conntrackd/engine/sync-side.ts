@@ -60,6 +60,9 @@ class InternalObject implements SyncObject {
   /** Once the flow is destroyed: its key (as keyText) and last attributes (none when the wire cannot carry them). */
   key: string | undefined;
   attributes: Buffer | undefined;
+  txAt = -1;
+  rsAt = -1;
+  due: number | undefined = undefined;
 
   constructor(
     public state: 'new' | 'alive' | 'dead',

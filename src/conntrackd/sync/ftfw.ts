@@ -68,6 +68,7 @@
 import type { Header } from './header';
 import { MessageFlag, MessageType, isControl, isData } from './header';
 import type { ResendQueueEntry } from '../stats/counters';
+import { ElementQueue, type QueuePosition } from './element-queue';
 import {
   ALIVE_INTERVAL_MS,
   Replication,
@@ -86,9 +87,25 @@ interface Control {
   to: number;
   /** The flags it last went with (its own and the handshake's), for `-s rsqueue`. */
   sentFlags: number;
+  /** Where it is in the transmit and resend queues (ElementQueue), as on sync objects. */
+  txAt: number;
+  rsAt: number;
 }
 
 type Element = SyncObject | Control;
+
+const TX_POSITION: QueuePosition<Element> = {
+  get: (e) => e.txAt,
+  set: (e, at) => {
+    e.txAt = at;
+  },
+};
+const RS_POSITION: QueuePosition<Element> = {
+  get: (e) => e.rsAt,
+  set: (e, at) => {
+    e.rsAt = at;
+  },
+};
 
 type HelloState = 'init' | 'say' | 'done';
 
@@ -117,14 +134,16 @@ export const IN_FLIGHT_MAX = 10_000;
 export const RETRANSMIT_MAX_MS = 32 * ALIVE_INTERVAL_MS;
 
 export class FtfwReplication extends Replication {
-  /** Objects (keyed by themselves) and control messages (keyed by their own record), in queue order. */
-  private readonly txQueue = new Map<Element, Element>();
+  /** Objects and control messages, in queue order. */
+  private readonly txQueue = new ElementQueue<Element>(TX_POSITION);
   /** The control messages in the transmit queue (which a full window does not hold back). */
   private readonly controlsQueued = new Set<Control>();
-  /** Sent and not yet acknowledged, oldest first, with the sequence number each last went with. */
-  private readonly rsQueue = new Map<Element, number>();
-  /** When each unacknowledged object goes again unasked (kept while a NACK moves it back to the transmit queue). */
-  private readonly due = new Map<SyncObject, number>();
+  /**
+   * Sent and not yet acknowledged, oldest first, with the sequence number
+   * each last went with. An object's `due` says when it goes again unasked
+   * (kept while a NACK moves it back to the transmit queue).
+   */
+  private readonly rsQueue = new ElementQueue<Element>(RS_POSITION);
   /** The current wait for an ACK: doubled by every unasked resend round, back to `RETRANSMIT_MS` when the peer is heard from. */
   private retransmitWait = RETRANSMIT_MS;
   /** When the resend queue is next looked through for elements due. */
@@ -161,14 +180,13 @@ export class FtfwReplication extends Replication {
   forget(obj: SyncObject): void {
     this.txQueue.delete(obj);
     this.rsQueue.delete(obj);
-    this.due.delete(obj);
+    obj.due = undefined;
   }
 
   changed(obj: SyncObject): void {
     this.rsQueue.delete(obj);
-    this.due.delete(obj);
-    // An object queued already keeps its place: Map#set does not move a key.
-    this.txQueue.set(obj, obj);
+    obj.due = undefined;
+    this.queue(obj);
   }
 
   requestResync(): void {
@@ -207,15 +225,12 @@ export class FtfwReplication extends Replication {
     const wait = Math.min(2 * this.retransmitWait, RETRANSMIT_MAX_MS);
     const progressing = now - this.progressAt < RETRANSMIT_MS;
     let resent = 0;
-    for (const [item, at] of this.due) {
-      if (at > now) continue;
-      const seq = this.rsQueue.get(item);
-      if (seq === undefined) continue;
+    for (const [item, seq] of this.rsQueue.entries()) {
+      if (!isObject(item) || item.due === undefined || item.due > now) continue;
       if (progressing && (this.ackedTo === undefined || !seqBefore(seq, this.ackedTo))) continue;
       this.rsQueue.delete(item);
-      this.txQueue.set(item, item);
-      // Updating the value of the key being visited does not revisit it.
-      this.due.set(item, now + wait);
+      this.queue(item);
+      item.due = now + wait;
       resent++;
     }
     if (resent > 0) this.retransmitWait = wait;
@@ -224,8 +239,10 @@ export class FtfwReplication extends Replication {
   }
 
   transmit(now: number): Buffer[] {
+    this.txQueue.compact();
+    this.rsQueue.compact();
     const out: Buffer[] = [];
-    for (const item of this.txQueue.values()) {
+    for (const item of this.txQueue.keys()) {
       if (isObject(item) && this.rsQueue.size >= IN_FLIGHT_MAX) break;
       this.send(item, now, out);
     }
@@ -246,7 +263,7 @@ export class FtfwReplication extends Replication {
     if (isObject(item)) {
       const bytes = this.encodeObject(item, seq, flags);
       if (!bytes) {
-        this.due.delete(item);
+        item.due = undefined;
         return;
       }
       out.push(bytes);
@@ -263,7 +280,7 @@ export class FtfwReplication extends Replication {
 
   /** The resend queue, oldest first, as `-s rsqueue` lists it. */
   resendQueue(): ResendQueueEntry[] {
-    return [...this.rsQueue].map(([item, seq]) =>
+    return [...this.rsQueue.entries()].map(([item, seq]) =>
       isObject(item) ? { kind: 'object', seq } : { kind: 'control', seq, flags: item.sentFlags },
     );
   }
@@ -381,7 +398,7 @@ export class FtfwReplication extends Replication {
       for (const item of this.sentBetween(h.from!, h.to!)) {
         this.rsQueue.delete(item);
         if (!isObject(item)) continue;
-        this.due.delete(item);
+        item.due = undefined;
         if (item.state === 'dead') this.host.release(item);
       }
       return Verdict.CONTROL;
@@ -393,7 +410,7 @@ export class FtfwReplication extends Replication {
       for (const item of this.sentBetween(h.from!, h.to!)) {
         this.rsQueue.delete(item);
         this.counters.sendResent++;
-        this.txQueue.set(item, item);
+        this.queue(item);
         if (!isObject(item)) this.controlsQueued.add(item);
       }
       return Verdict.CONTROL;
@@ -414,7 +431,7 @@ export class FtfwReplication extends Replication {
    * what it acknowledges, not the length of the queue.
    */
   private *sentBetween(from: number, to: number): Generator<Element> {
-    for (const [item, seq] of this.rsQueue) {
+    for (const [item, seq] of this.rsQueue.entries()) {
       if (seqAfter(seq, to)) return;
       if (!seqBefore(seq, from)) yield item;
     }
@@ -446,28 +463,35 @@ export class FtfwReplication extends Replication {
   }
 
   private queueControl(flags: number, from: number, to: number): void {
-    const c: Control = { flags, from, to, sentFlags: 0 };
-    this.txQueue.set(c, c);
+    const c: Control = { flags, from, to, sentFlags: 0, txAt: -1, rsAt: -1 };
+    this.txQueue.push(c, 0);
     this.controlsQueued.add(c);
+  }
+
+  /** Appends `item` to the transmit queue, unless it waits there already (then it keeps its place). */
+  private queue(item: Element): void {
+    if (!this.txQueue.has(item)) this.txQueue.push(item, 0);
   }
 
   /** Appends to the resend queue (moving an element already there to the end), dropping the oldest when full. */
   private remember(item: Element, seq: number, now: number): void {
     this.rsQueue.delete(item);
     if (this.rsQueue.size >= this.config.resendQueueSize) {
-      const [[oldest, oldestSeq]] = this.rsQueue;
-      this.rsQueue.delete(oldest!);
-      if (isObject(oldest!)) this.due.delete(oldest);
-      this.dropped = oldestSeq!;
+      const oldest = this.rsQueue.first()!;
+      this.dropped = this.rsQueue.value(oldest)!;
+      this.rsQueue.delete(oldest);
       this.pushedOut++;
-      if (isObject(oldest!) && oldest.state === 'dead') this.host.release(oldest);
+      if (isObject(oldest)) {
+        oldest.due = undefined;
+        if (oldest.state === 'dead') this.host.release(oldest);
+      }
     }
     if (isObject(item)) {
-      const due = this.due.get(item) ?? now + this.retransmitWait;
-      this.due.set(item, due);
+      const due = item.due ?? now + this.retransmitWait;
+      item.due = due;
       this.retransmitAt = this.rsQueue.size === 0 ? due : Math.min(this.retransmitAt, due);
     }
-    this.rsQueue.set(item, seq);
+    this.rsQueue.push(item, seq);
   }
 
   /**
@@ -477,9 +501,13 @@ export class FtfwReplication extends Replication {
    * deleted while the peer was starting stays in its cache).
    */
   private flushResendQueue(): void {
-    for (const item of this.rsQueue.keys()) if (isObject(item) && item.state === 'dead') this.txQueue.set(item, item);
+    for (const item of this.rsQueue.keys()) {
+      if (!isObject(item)) continue;
+      item.due = undefined;
+      if (item.state === 'dead') this.queue(item);
+    }
+    for (const item of this.txQueue.keys()) if (isObject(item)) item.due = undefined;
     this.rsQueue.clear();
-    this.due.clear();
     this.dropped = undefined;
     this.ackedTo = undefined;
   }

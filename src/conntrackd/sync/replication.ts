@@ -49,6 +49,15 @@ export interface SyncObject {
    * then `flow` and `expectation` are both absent.
    */
   writeAttributes?(w: AttrWriter, opts: EncodeOptions): void;
+  /**
+   * FTFW's bookkeeping, kept on the object (a bulk send of a million objects
+   * through Maps cost a hash lookup per step): where it is in the transmit
+   * and resend queues (-1 or absent: not there), and when it goes again
+   * unasked (absent: not due).
+   */
+  txAt?: number;
+  rsAt?: number;
+  due?: number;
 }
 
 /** The daemon side of a mode. */
