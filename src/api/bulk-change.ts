@@ -141,7 +141,7 @@ export class BulkChange<B extends WindowBatch> {
         at = next;
       }
       // The view stays valid: the batch is not written again before all its answers came.
-      channel.submitBatch(messages, first, batch.count, batch, 'last');
+      channel.submitBatch(messages, first, batch.count, batch);
     } catch (err) {
       batch.onFailure(err as Error);
     }

@@ -21,7 +21,7 @@ export interface ReplyHandler {
 
 /**
  * Receives the answers of a batch (submitBatch): one ACK or error per request,
- * reported by the request's index in the batch. No object per request, which
+ * reported in order by the request's index in the batch. No object per request, which
  * is what makes a million-request bulk change cheap.
  */
 export interface BatchHandler {
@@ -40,20 +40,10 @@ export interface BatchHandler {
 interface PendingBatch {
   readonly firstSeq: number;
   readonly count: number;
-  /** Requests answered: with `acks` 'last', also the index of the next one (answers come in order). */
+  /** Requests answered, which is also the index of the next one: answers come in order. */
   answered: number;
-  readonly acks: BatchAcks;
   readonly handler: BatchHandler;
 }
-
-/**
- * Which requests of a batch ask for an ACK: 'each', or only the 'last' one.
- * A request without NLM_F_ACK is answered only if it fails; the kernel
- * handles the messages of a sendmsg in order and answers them in order, so
- * any answer to a later request of the batch says it succeeded. Leaving
- * the ACKs out spares the kernel a reply and us a recvmsg per request.
- */
-export type BatchAcks = 'each' | 'last';
 
 interface Pending {
   readonly seq: number;
@@ -169,17 +159,21 @@ export class NetlinkChannel {
   /**
    * Queues `count` complete requests packed in one buffer, with the
    * consecutive sequence numbers `firstSeq`... (reserveSeqs), none asking
-   * for a dump and each asking for an ACK, or (`acks` 'last') only the
-   * last one: libmnl's batch, sent in one sendmsg with whatever else is
-   * queued. The caller bounds how many are in flight (maxInFlight counts
-   * single requests only).
+   * for a dump: libmnl's batch, sent in one sendmsg with whatever else is
+   * queued. The last request must ask for an ACK; the others may leave it
+   * out. A request without NLM_F_ACK is answered only if it fails, and the
+   * kernel handles the messages of a sendmsg in order and answers them in
+   * order, so an answer to a later request says that the unanswered ones
+   * before it succeeded. Leaving the ACKs out spares the kernel a reply and
+   * us a recvmsg per request. The caller bounds how many are in flight
+   * (maxInFlight counts single requests only).
    */
-  submitBatch(messages: Buffer, firstSeq: number, count: number, handler: BatchHandler, acks: BatchAcks = 'each'): void {
+  submitBatch(messages: Buffer, firstSeq: number, count: number, handler: BatchHandler): void {
     if (this.closed) {
       handler.onFailure(new NetlinkError(9, 'sendmsg', 'the netlink channel is closed'));
       return;
     }
-    this.batches.push({ firstSeq, count, answered: 0, acks, handler });
+    this.batches.push({ firstSeq, count, answered: 0, handler });
     this.queuedBatches++;
     this.outbox.push({ seq: firstSeq, message: messages });
     this.scheduleFlush();
@@ -448,7 +442,7 @@ export class NetlinkChannel {
       }
       const err = errorOf(m);
       // The requests before this one that asked for no ACK succeeded.
-      if (b.acks === 'last') while (b.answered < index) b.handler.onReply(b.answered++, undefined);
+      while (b.answered < index) b.handler.onReply(b.answered++, undefined);
       if (++b.answered === b.count) this.batches.splice(i, 1);
       b.handler.onReply(index, err);
       return true;
