@@ -511,7 +511,8 @@ export class Conntrack {
   }
 
   /**
-   * @internal Not part of the package's API: `conntrack -R`.
+   * @internal Not part of the package's API: `conntrack -R`, and
+   * conntrackd's commit (requests written from replicated bytes).
    *
    * A bulk change on the modify socket for a producer that awaits room()
    * after each add; the socket is opened when the first batch is sent.

@@ -49,7 +49,7 @@ export interface KernelOptions {
 const BATCH = 256;
 
 /** Creates written by a commit's writer, each kept until taken (an existing entry's is sent again). */
-class CreateBatch<T> extends RequestBatch {
+class CommitBatch<T> extends RequestBatch {
   constructor(private readonly writer: (w: MessageWriter, item: T) => void) {
     super(BATCH, 160);
   }
@@ -65,7 +65,11 @@ class CreateBatch<T> extends RequestBatch {
   }
 }
 
-/** Pairs of a delete of an existing entry and its create; a delete of an entry gone meanwhile is no failure. */
+/**
+ * Pairs of a delete of an existing entry and its create; a delete of an
+ * entry gone meanwhile is no failure. A pair never straddles two batches:
+ * both of its requests are added at once, and a batch holds an even number.
+ */
 class ReplaceBatch extends WindowBatch {
   constructor() {
     super(BATCH, 160);
@@ -77,7 +81,7 @@ class ReplaceBatch extends WindowBatch {
   }
 }
 
-const writeItem = <T>(batch: CreateBatch<T>, item: T): void => batch.write(item);
+const writeItem = <T>(batch: CommitBatch<T>, item: T): void => batch.write(item);
 const writeDeleteOf = (batch: ReplaceBatch, create: Buffer): void => writeDeleteOfCreate(batch.requests, 0, create);
 const writeRaw = (batch: ReplaceBatch, create: Buffer): void => batch.requests.raw(create);
 
@@ -169,8 +173,8 @@ export class KernelSide {
    */
   async createAll<T>(items: Iterable<T>, write: (w: MessageWriter, item: T) => void, done: (outcome: CreateOutcome) => void): Promise<void> {
     const existing: Buffer[] = [];
-    const creates = this.ct.bulkChange<CreateBatch<T>>({
-      batch: () => new CreateBatch(write),
+    const creates = this.ct.bulkChange<CommitBatch<T>>({
+      batch: () => new CommitBatch(write),
       take: (batch, i) => {
         const outcome = batch.outcomes[i];
         if (outcome === Outcome.DONE) done('created');
