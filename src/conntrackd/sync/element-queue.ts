@@ -9,6 +9,9 @@
  *
  * A removed object leaves a hole that walks skip; compact() closes the
  * holes once they outnumber the objects, and must not run during a walk.
+ * The arrays only grow and are compacted in place: a bulk send of a
+ * million objects fills them once, not once per compaction (a new array is
+ * fresh memory, and first-touched pages are dear on a virtual machine).
  */
 export interface QueuePosition<T> {
   /** The object's position in this queue, or -1 (undefined: never queued). */
@@ -17,12 +20,13 @@ export interface QueuePosition<T> {
 }
 
 export class ElementQueue<T extends object> {
-  private items: (T | undefined)[] = [];
-  private values: number[] = [];
+  private readonly items: (T | undefined)[] = [];
+  private readonly values: number[] = [];
   /** The position of items[0], so positions stay valid while the front is dropped. */
   private base = 0;
-  /** Index of the first entry that may hold an object. */
+  /** The entries in use are [head, end): before head, holes only; from end, room. */
   private head = 0;
+  private end = 0;
   private count = 0;
 
   constructor(private readonly position: QueuePosition<T>) {}
@@ -37,9 +41,15 @@ export class ElementQueue<T extends object> {
 
   /** Appends `item` (not queued) with `value`. */
   push(item: T, value: number): void {
-    this.position.set(item, this.base + this.items.length);
-    this.items.push(item);
-    this.values.push(value);
+    const i = this.end++;
+    this.position.set(item, this.base + i);
+    if (i < this.items.length) {
+      this.items[i] = item;
+      this.values[i] = value;
+    } else {
+      this.items.push(item);
+      this.values.push(value);
+    }
     this.count++;
   }
 
@@ -67,14 +77,14 @@ export class ElementQueue<T extends object> {
 
   /** The objects with their values, oldest first; what is added during the walk is reached too. */
   *entries(): Generator<[T, number]> {
-    for (let i = this.head; i < this.items.length; i++) {
+    for (let i = this.head; i < this.end; i++) {
       const item = this.items[i];
       if (item !== undefined) yield [item, this.values[i]!];
     }
   }
 
   *keys(): Generator<T> {
-    for (let i = this.head; i < this.items.length; i++) {
+    for (let i = this.head; i < this.end; i++) {
       const item = this.items[i];
       if (item !== undefined) yield item;
     }
@@ -82,33 +92,33 @@ export class ElementQueue<T extends object> {
 
   clear(): void {
     for (const item of this.keys()) this.position.set(item, -1);
-    this.base += this.items.length;
-    this.items = [];
-    this.values = [];
-    this.head = 0;
-    this.count = 0;
+    this.items.fill(undefined, this.head, this.end);
+    this.base += this.end;
+    this.head = this.end = this.count = 0;
   }
 
   /** Closes the holes once they are most of the queue (amortized: each hole is passed once). */
   compact(): void {
     this.skipHoles();
-    const holes = this.items.length - this.count;
+    const holes = this.end - this.count;
     if (holes < 1024 || holes < this.count) return;
-    const items: T[] = [];
-    const values: number[] = [];
-    const base = this.base + this.items.length;
-    for (const [item, value] of this.entries()) {
-      this.position.set(item, base + items.length);
-      items.push(item);
-      values.push(value);
+    const { items, values } = this;
+    const base = this.base + this.end;
+    let kept = 0;
+    for (let i = this.head; i < this.end; i++) {
+      const item = items[i];
+      if (item === undefined) continue;
+      this.position.set(item, base + kept);
+      items[kept] = item;
+      values[kept++] = values[i]!;
     }
+    items.fill(undefined, kept, this.end);
     this.base = base;
-    this.items = items;
-    this.values = values;
     this.head = 0;
+    this.end = kept;
   }
 
   private skipHoles(): void {
-    while (this.head < this.items.length && this.items[this.head] === undefined) this.head++;
+    while (this.head < this.end && this.items[this.head] === undefined) this.head++;
   }
 }
