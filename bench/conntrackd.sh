@@ -23,7 +23,8 @@
 # of each daemon, the kernel's own drop counters (the primary's ctnetlink
 # sockets in /proc/net/netlink, the backup's UDP RcvbufErrors). In the first
 # run of `tuned:rr` only: `-c` on the backup (until its kernel holds N),
-# `-n` and `-B` after `-f external` (until the backup holds N again), and a
+# `-n` and `-B` after `-f external`, once the commit's events are in the
+# backup's internal cache (until the backup holds N again), and a
 # restart of the primary (until its internal cache holds N: the start-up
 # dump). Every count is read with the C client, for both pairs.
 #
@@ -181,6 +182,9 @@ one_run() { # IMPL N CONFIG SCHED RUN FULL
     ctl "$NS_B" "$db" -c >"$db/commit" || true
     # The C client may return before the C daemon's commit is over: the kernel table tells.
     commit=$(elapsed "$s" "$(wait_count 300 "$n" kernel_count "$NS_B")")
+    # The commit's own events reach the backup's internal cache after the kernel has the
+    # entries: -n and -B are timed once they are in, not while a daemon still digests them.
+    wait_count 120 "$n" cached "$NS_B" "$db" internal >/dev/null
     ctl "$NS_B" "$db" -f external || true
     wait_count 60 0 cached "$NS_B" "$db" external >/dev/null
     s=$(now)
