@@ -180,7 +180,7 @@ const RECORD_BYTES = 128;
 const BUCKETS_MAX = 1 << 20;
 
 /** The peer's flows: records of `key | sync attributes`, decoded when read. */
-export class ExternalCache extends PeerCache<FlowMessage> implements Iterable<ExternalFlow> {
+export class ExternalCache extends PeerCache<FlowMessage> {
   private readonly table: RecordTable;
   private since: Uint32Array;
   private updatedAt: Float64Array;
@@ -247,11 +247,6 @@ export class ExternalCache extends PeerCache<FlowMessage> implements Iterable<Ex
     const start = t.start(slot);
     const flow = decodeFlowAttributes(t.buf, start + t.keyLengthOf(slot), start + t.lengthOf(slot));
     return { flow, since: this.since[slot]!, updatedAt: this.updatedAt[slot]! };
-  }
-
-  /** The flows, afresh for every loop. */
-  [Symbol.iterator](): IterableIterator<ExternalFlow> {
-    return this.values();
   }
 
   protected find(msg: FlowMessage): boolean {
