@@ -9,6 +9,7 @@
 #   RUNS=3 sudo bash bench/conntrackd.sh 100000 (runs per pair and configuration; default 2)
 #   CONVERGE_S=60 ...                           (how long a backup may take to hold N; default 30 + N/10000)
 #   SERIES="tuned:rr debian:rr" ...             (configurations; default all four)
+#   PAIRS=ours ...                              (which pairs run: default "C ours")
 #   CTD_UNDER_TEST=... / CTD_REFERENCE=...      (daemons; default ours and /usr/sbin/conntrackd)
 #
 # Configurations: `tuned` is the C pair at its best (event socket, sync
@@ -22,7 +23,8 @@
 # CONVERGE_S, CPU seconds (user+sys) per 100,000 flows on each node, peak RSS
 # of each daemon, the kernel's own drop counters (the primary's ctnetlink
 # sockets in /proc/net/netlink, the backup's UDP RcvbufErrors). In the first
-# run of `tuned:rr` only: `-c` on the backup (until its kernel holds N),
+# run of `tuned:rr` only: `-c` on the backup (until its kernel holds N; in
+# brackets, until its internal cache holds N too: the commit's own events),
 # `-n` and `-B` after `-f external`, once the commit's events are in the
 # backup's internal cache (until the backup holds N again), and a
 # restart of the primary (until its internal cache holds N: the start-up
@@ -37,6 +39,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNS="${RUNS:-2}"
 N_LIST="${*:-300000}"
 SERIES="${SERIES:-tuned:rr tuned:other debian:rr debian:other}"
+PAIRS="${PAIRS:-C ours}"
 REF_D="${CTD_REFERENCE:-/usr/sbin/conntrackd}"
 read -r -a OURS_D <<<"${CTD_UNDER_TEST:-node $ROOT/bin/conntrackd.js}"
 ADDR=(192.168.81.1 192.168.81.2)
@@ -134,7 +137,7 @@ stop_daemon() { # NS DIR PID
   kill -9 "$3" 2>/dev/null || true
 }
 
-# One run; prints one result line: impl config sched run n burst after lost cpuA cpuB rssA rssB nldrops udperr commit resync bulk startup
+# One run; prints one result line: impl config sched run n burst after lost cpuA cpuB rssA rssB nldrops udperr commit resync bulk startup settled
 one_run() { # IMPL N CONFIG SCHED RUN FULL
   local impl=$1 n=$2 cfg=$3 sched=$4 run=$5 full=$6 d argv i
   if [[ $impl == C ]]; then argv=("$REF_D"); else argv=("${OURS_D[@]}"); fi
@@ -171,7 +174,7 @@ one_run() { # IMPL N CONFIG SCHED RUN FULL
   hz=$(getconf CLK_TCK)
   cpua=$(awk -v a="$ca" -v b="$(cpu_ticks "$pa")" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / hz * 100000 / n }')
   cpub=$(awk -v a="$cb" -v b="$(cpu_ticks "$pb")" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / hz * 100000 / n }')
-  local drops udperr commit=- resync=- bulk=- startup=- rssa rssb
+  local drops udperr commit=- resync=- bulk=- startup=- settled=- rssa rssb
   drops=$(nl_drops "$NS_A")
   udperr=$(udp_rcvbuf_errors "$NS_B")
   rssa=$(hwm_mb "$pa")
@@ -184,7 +187,7 @@ one_run() { # IMPL N CONFIG SCHED RUN FULL
     commit=$(elapsed "$s" "$(wait_count 300 "$n" kernel_count "$NS_B")")
     # The commit's own events reach the backup's internal cache after the kernel has the
     # entries: -n and -B are timed once they are in, not while a daemon still digests them.
-    wait_count 120 "$n" cached "$NS_B" "$db" internal >/dev/null
+    settled=$(elapsed "$s" "$(wait_count 120 "$n" cached "$NS_B" "$db" internal)")
     ctl "$NS_B" "$db" -f external || true
     wait_count 60 0 cached "$NS_B" "$db" external >/dev/null
     s=$(now)
@@ -205,8 +208,8 @@ one_run() { # IMPL N CONFIG SCHED RUN FULL
   stop_daemon "$NS_B" "$db" "$pb"
   ip netns del "$NS_A"
   ip netns del "$NS_B"
-  log "$impl $cfg/$sched run $run N=$n: burst $burst s (+$after after the last create), lost $lost, cpu/100k $cpua/$cpub, rss $rssa/$rssb MB, drops $drops/$udperr, -c $commit -n $resync -B $bulk start $startup ($(cat "$da/fill"))"
-  echo "$impl $cfg $sched $run $n $burst $after $lost $cpua $cpub $rssa $rssb $drops $udperr $commit $resync $bulk $startup"
+  log "$impl $cfg/$sched run $run N=$n: burst $burst s (+$after after the last create), lost $lost, cpu/100k $cpua/$cpub, rss $rssa/$rssb MB, drops $drops/$udperr, -c $commit ($settled) -n $resync -B $bulk start $startup ($(cat "$da/fill"))"
+  echo "$impl $cfg $sched $run $n $burst $after $lost $cpua $cpub $rssa $rssb $drops $udperr $commit $resync $bulk $startup $settled"
 }
 
 MAX_N=0
@@ -226,7 +229,10 @@ for n in $N_LIST; do
       [[ $series == tuned:rr && $run == 1 ]] && full=1
       # Alternate which pair goes first, so neither always runs on a fresher machine.
       if ((run % 2)); then order="C ours"; else order="ours C"; fi
-      for impl in $order; do one_run "$impl" "$n" "$cfg" "$sched" "$run" "$full" >>"$RESULTS"; done
+      for impl in $order; do
+        [[ " $PAIRS " == *" $impl "* ]] || continue
+        one_run "$impl" "$n" "$cfg" "$sched" "$run" "$full" >>"$RESULTS"
+      done
     done
   done
 done
@@ -234,12 +240,12 @@ done
 echo
 echo "$(uname -r), $(nproc) CPUs, node $(node --version), reference $("$REF_D" -v 2>&1 | head -1)"
 echo "burst: s from the first create until the backup holds N (+ s after the last create); cpu: CPU s per 100,000 flows, primary/backup;"
-echo "drops: the primary's ctnetlink socket drops / the backup's UDP receive-buffer errors; -c, -n, -B, start-up: s (first tuned:rr run)"
+echo "drops: the primary's ctnetlink socket drops / the backup's UDP receive-buffer errors; -c (internal cache too), -n, -B, start-up: s (first tuned:rr run)"
 echo
 echo "| N | config | sched | pair | run | burst (s) | lost | cpu/100k A / B | peak RSS A / B (MB) | drops | -c | -n | -B | start-up |"
 echo "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-sort -k5,5n -k2,2 -k3,3 -k1,1 -k4,4n "$RESULTS" | while read -r impl cfg sched run n burst after lost cpua cpub rssa rssb drops udperr commit resync bulk startup; do
-  echo "| $n | $cfg | $sched | $impl | $run | $burst (+$after) | $lost | $cpua / $cpub | $rssa / $rssb | $drops / $udperr | $commit | $resync | $bulk | $startup |"
+sort -k5,5n -k2,2 -k3,3 -k1,1 -k4,4n "$RESULTS" | while read -r impl cfg sched run n burst after lost cpua cpub rssa rssb drops udperr commit resync bulk startup settled; do
+  echo "| $n | $cfg | $sched | $impl | $run | $burst (+$after) | $lost | $cpua / $cpub | $rssa / $rssb | $drops / $udperr | $commit ($settled) | $resync | $bulk | $startup |"
 done
 echo
 # Ratios ours / C of the medians of each series (the per-run rows above are what counts for slow modes).

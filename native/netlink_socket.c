@@ -419,6 +419,8 @@ typedef struct {
   size_t size;
   /* Byte counters that only grow: the thread advances head, JS advances tail. */
   _Atomic size_t head, tail;
+  /* Datagrams only: records the thread stored, and records JS took. */
+  _Atomic size_t stored, taken;
   /* JS found the ring empty: the next record must wake its loop. */
   _Atomic int asleep;
   /* The thread waits for room: the next release must signal it. */
@@ -513,6 +515,7 @@ static void put_record(reader_t *r, uint8_t *record, int32_t result) {
   hdr[0] = result;
   hdr[1] = result < 0 ? 0 : (result > MAX_DATAGRAM ? MAX_DATAGRAM : result);
   memcpy(record, hdr, sizeof hdr);
+  atomic_fetch_add(&r->stored, 1);
   publish(r, RECORD_HDR + align8((uint32_t)hdr[1]));
 }
 
@@ -670,6 +673,7 @@ static napi_value js_read_ahead_recv(napi_env env, napi_callback_info info) {
     size_t bytes = hdr[0] == RECORD_WRAP ? r->size - offset : RECORD_HDR + align8((uint32_t)hdr[1]);
     if (hdr[0] != RECORD_WRAP) memcpy(data, r->ring + offset + RECORD_HDR, (uint32_t)hdr[1] < len ? (uint32_t)hdr[1] : len);
     atomic_store(&r->tail, tail + bytes);
+    if (hdr[0] != RECORD_WRAP) atomic_fetch_add(&r->taken, 1);
     if (atomic_load(&r->waiting)) {
       pthread_mutex_lock(&r->lock);
       pthread_cond_signal(&r->room);
@@ -677,6 +681,22 @@ static napi_value js_read_ahead_recv(napi_env env, napi_callback_info info) {
     }
     if (hdr[0] != RECORD_WRAP) return int_value(env, hdr[0]);
   }
+}
+
+/*
+ * readAheadBacklog(handle) -> datagrams received ahead that JS has not taken
+ * yet (what still sits in the socket's own buffer is not counted). A producer
+ * whose every request makes an event (a bulk create on an event listener's
+ * table) paces itself by it, so that the events never outgrow the buffers.
+ */
+static napi_value js_read_ahead_backlog(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader_t *r = get_external(env, argv[0]);
+  if (!r || !r->started) return int_value(env, 0);
+  size_t taken = atomic_load(&r->taken);
+  return int_value(env, (int64_t)(atomic_load(&r->stored) - taken));
 }
 
 /* readAheadRef(handle, on): whether pending read-ahead keeps the event loop alive. */
@@ -741,6 +761,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pollClose", NULL, js_poll_close, NULL, NULL, NULL, napi_default, NULL},
       {"readAheadStart", NULL, js_read_ahead_start, NULL, NULL, NULL, napi_default, NULL},
       {"readAheadRecv", NULL, js_read_ahead_recv, NULL, NULL, NULL, napi_default, NULL},
+      {"readAheadBacklog", NULL, js_read_ahead_backlog, NULL, NULL, NULL, napi_default, NULL},
       {"readAheadRef", NULL, js_read_ahead_ref, NULL, NULL, NULL, napi_default, NULL},
       {"readAheadStop", NULL, js_read_ahead_stop, NULL, NULL, NULL, napi_default, NULL},
   };

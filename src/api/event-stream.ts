@@ -210,6 +210,18 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
     return this.lostCount;
   }
 
+  /**
+   * Events received from the kernel and not consumed yet: read ahead into
+   * memory while the stream was paused or busy, plus those queued for a
+   * `for await` loop. What still waits in the kernel's socket buffer is not
+   * counted. A producer whose changes make events on this stream (a bulk
+   * create while listening for new entries) paces itself by it, so that its
+   * events never outgrow the buffers and get dropped.
+   */
+  get backlog(): number {
+    return (this.transport.backlog?.() ?? 0) + this.queue.length;
+  }
+
   /** ENOBUFS reports so far. */
   get overruns(): number {
     return this.overrunCount;

@@ -22,6 +22,7 @@ interface Addon {
   readAheadStart(fd: number, ringBytes: number, wakeDelayUs: number, onReadable: () => void): object;
   readAheadRecv(handle: object, buffer: Buffer): number;
   readAheadRef(handle: object, on: boolean): void;
+  readAheadBacklog(handle: object): number;
   readAheadStop(handle: object): void;
 }
 
@@ -172,6 +173,8 @@ export interface Transport {
   receiveQueue?(): { queued: number; drops: number } | undefined;
   /** Changes the receive buffer and returns the size in effect, where the transport has one. */
   setReceiveBuffer?(bytes: number): number;
+  /** Datagrams received ahead and not returned by recv() yet, where the transport reads ahead. */
+  backlog?(): number;
 }
 
 export interface SocketOptions {
@@ -249,6 +252,11 @@ export class NetlinkSocket implements Transport {
 
   recv(buf: Buffer): number {
     return this.reader ? native().readAheadRecv(this.reader, buf) : native().recv(this.fd, buf);
+  }
+
+  /** Datagrams the read-ahead thread received that recv() has not returned yet (0 without read-ahead). */
+  backlog(): number {
+    return this.reader ? native().readAheadBacklog(this.reader) : 0;
   }
 
   resume(onReadable: () => void): void {

@@ -19,6 +19,7 @@ import { KernelSide, type Origin } from '../../src/conntrackd/engine/kernel';
 import { compileFlowFilter } from '../../src/conntrackd/engine/filter';
 import type { EventType } from '../../src/ctnetlink/event';
 import type { Flow } from '../../src/ctnetlink/flow';
+import { writeCreateRequest } from '../../src/ctnetlink/requests';
 import { askEngine, generalDefaults } from '../unit/conntrackd-fixtures';
 import { ctFill, makeTraffic, REFERENCE_CONNTRACK, withNetns, type Netns } from './netns';
 import { until } from './wait';
@@ -249,6 +250,40 @@ test('EventIterationLimit: at most that many events are handled per turn of the 
   assert.ok(await until(() => handled() === 200), `handled ${handled()}`);
   assert.ok(Math.max(...perTurn.values()) <= 5, `most in one turn: ${Math.max(...perTurn.values())}`);
   assert.ok(perTurn.size >= 40);
+});
+
+test("a commit's creates keep pace with their own events: at most commitBacklog wait, however slow the handler", async (t) => {
+  const ns = await withNetns(t, 'cde-pace');
+  const n = 6000;
+  const backlog = 500;
+  let events = 0;
+  let created = 0;
+  let mostAhead = 0;
+  const kernel = new KernelSide({
+    // One event per turn of the loop, while the kernel creates hundreds per turn; a
+    // buffer for all the events, so that any lag shows as waiting, not as loss.
+    general: generalDefaults({ eventIterationLimit: 1, netlinkBufferSize: 8 << 20, netlinkBufferSizeMaxGrowth: 8 << 20 }),
+    log: { write: () => {} },
+    netns: ns.name,
+    filter: compileFlowFilter(undefined),
+    sink: { event: () => events++, dumped: () => {}, overrun: () => assert.fail('the event socket overran') },
+    commitBacklog: backlog,
+  });
+  t.after(() => kernel.close());
+  kernel.listen();
+  const flows = Array.from({ length: n }, (_, i): Flow => {
+    const src = `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+    return { family: 2, orig: { l3: 2, src, dst: '10.9.0.2', proto: UDP, sport: 2000, dport: 53 }, reply: {}, timeout: 600 };
+  });
+  await kernel.createAll(flows, (w, flow) => writeCreateRequest(w, 0, flow, true), (outcome) => {
+    assert.equal(outcome, 'created');
+    created++;
+    mostAhead = Math.max(mostAhead, created - events);
+  });
+  assert.equal(created, n);
+  // Beyond the backlog: one pipeline of unanswered creates (1024), whose events may not be read yet.
+  assert.ok(mostAhead <= backlog + 1024 + 256, `creates ran ${mostAhead} events ahead of the handler`);
+  assert.ok(await until(() => events === n), `${events} events of ${n}`);
 });
 
 test('HashLimit: the first flow the full cache refuses is logged once, with the setting to raise; the later ones are counted', async (t) => {

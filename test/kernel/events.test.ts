@@ -177,6 +177,36 @@ test('the default buffer takes a 100,000-entry flush without loss, and says how 
   assert.equal(stream.overruns, 0);
 });
 
+test('backlog counts the events received and not consumed, while a listener is paused and for a `for await` loop', async (t) => {
+  const n = 3000;
+  const { ns, ct } = await filledTable(t, 'evbacklog', n);
+  const stream = ct.events({ mask: EventMask.DESTROY });
+  t.after(() => stream.close());
+  let received = 0;
+  stream.on('event', () => received++);
+  assert.equal(stream.backlog, 0);
+  stream.pause();
+  await ns.execOk(REFERENCE_CONNTRACK, ['-F']);
+  // The read-ahead thread takes them off the socket while nothing is delivered.
+  await until(() => stream.backlog === n, 20_000);
+  assert.equal(stream.backlog, n);
+  assert.equal(received, 0);
+  stream.resume();
+  await until(() => received === n, 20_000);
+  assert.equal(received, n);
+  assert.equal(stream.backlog, 0);
+
+  // Events delivered to a `for await` loop wait in its queue until it takes them.
+  const iterated = ct.events({ mask: EventMask.NEW });
+  t.after(() => iterated.close());
+  const loop = iterated[Symbol.asyncIterator]();
+  await ns.execOk(REFERENCE_CONNTRACK, ['-I', '-s', '10.9.9.9', '-d', '10.9.9.10', '-p', 'udp', '--sport', '1', '--dport', '2', '-t', '60']);
+  await until(() => iterated.backlog === 1, 20_000);
+  assert.equal(iterated.backlog, 1);
+  assert.equal(((await loop.next()).value as ConntrackEvent).type, 'new');
+  assert.equal(iterated.backlog, 0);
+});
+
 test('reliable mode: the kernel redelivers the DESTROY events a tiny buffer could not take', async (t) => {
   const produced = 20_000;
   const { ns, ct } = await filledTable(t, 'evreliable', produced);

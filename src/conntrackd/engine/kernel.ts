@@ -43,10 +43,25 @@ export interface KernelOptions {
   /** A socket filter for the event socket (`Filter From Kernelspace`). */
   kernelFilter?: Buffer;
   sink: KernelSink;
+  /** Events a commit lets wait before it sends more creates; COMMIT_EVENT_BACKLOG by default. */
+  commitBacklog?: number;
 }
 
 /** Requests per batch of a commit. */
 const BATCH = 256;
+
+/**
+ * Events a commit lets wait for the event handler before it sends more
+ * (KernelOptions.commitBacklog). Every create of a commit makes an event on
+ * the daemon's own event socket, and the kernel creates faster than the
+ * handler takes events (EventIterationLimit per turn of the loop): unpaced,
+ * a commit of a million flows outgrew the event stream's read-ahead (128 MiB,
+ * about half a million events) and then the socket buffer, and the overrun
+ * cost a resync of the whole table. A quarter of the read-ahead may wait:
+ * pacing sooner made commits slower (the kernel's creates and our event
+ * handling then take turns, and each evicts the other's working set).
+ */
+const COMMIT_EVENT_BACKLOG = 131_072;
 
 /** Creates written by a commit's writer, each kept until taken (an existing entry's is sent again). */
 class CommitBatch<T> extends RequestBatch {
@@ -169,6 +184,7 @@ export class KernelSide {
    * as the library's bulk changes send them: many per sendmsg, pipelined.
    * The entries the kernel has already (EEXIST) are then deleted and
    * created again, each delete and create pair in order on the socket.
+   * The creates keep pace with the event handler (commitBacklog).
    * `done` hears each outcome; resolves when every item is answered.
    */
   async createAll<T>(items: Iterable<T>, write: (w: MessageWriter, item: T) => void, done: (outcome: CreateOutcome) => void): Promise<void> {
@@ -190,6 +206,7 @@ export class KernelSide {
         done(err as Error);
       }
       await creates.room();
+      if (this.eventsBehind()) await this.eventsCaughtUp();
     }
     await creates.finish();
     if (existing.length === 0) return;
@@ -205,6 +222,7 @@ export class KernelSide {
       replacements.add(writeDeleteOf, create);
       replacements.add(writeRaw, create);
       await replacements.room();
+      if (this.eventsBehind()) await this.eventsCaughtUp();
     }
     await replacements.finish();
   }
@@ -222,6 +240,15 @@ export class KernelSide {
   close(): void {
     this.events?.close();
     this.ct.close();
+  }
+
+  private eventsBehind(): boolean {
+    return this.events !== undefined && this.events.backlog > (this.options.commitBacklog ?? COMMIT_EVENT_BACKLOG);
+  }
+
+  /** Resolves once few enough events wait (commitBacklog); the handler runs a turn of the loop between looks. */
+  private async eventsCaughtUp(): Promise<void> {
+    while (this.eventsBehind()) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private maxGrowth(): number {
