@@ -410,7 +410,7 @@ export class Conntrack {
     options: { exclusive?: boolean; signal?: AbortSignal } = {},
   ): AsyncGenerator<BulkResult<FlowInput>> {
     options.signal?.throwIfAborted();
-    const modify = this.modify();
+    const modify = this.bulkModify();
     const results: BulkResult<FlowInput>[] = [];
     const exclusive = options.exclusive ?? true;
     const bulk = new BulkChange<CreateBatch>(() => modify, {
@@ -518,7 +518,7 @@ export class Conntrack {
    * after each add; the socket is opened when the first batch is sent.
    */
   bulkChange<B extends WindowBatch>(options: Omit<BulkChangeOptions<B>, 'depth' | 'feed' | 'hold' | 'release'>): BulkChange<B> {
-    return new BulkChange<B>(() => this.modify(), { ...options, depth: PIPELINE_DEPTH, feed: 'await' });
+    return new BulkChange<B>(() => this.bulkModify(), { ...options, depth: PIPELINE_DEPTH, feed: 'await' });
   }
 
   private async deleteShown(
@@ -563,7 +563,7 @@ export class Conntrack {
     add: (bulk: BulkChange<B>, entry: WireEntry) => void,
   ): Promise<void> {
     const query = this.query();
-    const modify = this.modify();
+    const modify = this.bulkModify();
     const bulk = new BulkChange<B>(() => modify, {
       ...kind,
       depth: PIPELINE_DEPTH,
@@ -886,6 +886,18 @@ export class Conntrack {
     if (this.closed) throw closedError();
     this.modifyChannel ??= this.openChannel(true);
     return this.modifyChannel;
+  }
+
+  /**
+   * The modify socket, for a bulk change: its requests leave from a thread
+   * of their own (NetlinkSocket.sendBehind), because the kernel makes each
+   * change inside the sendmsg() that carries it, and the next batch can be
+   * written meanwhile.
+   */
+  private bulkModify(): NetlinkChannel {
+    const channel = this.modify();
+    this.sockets.get(channel)?.sendBehind();
+    return channel;
   }
 
   private openChannel(pipelined: boolean): NetlinkChannel {

@@ -222,6 +222,17 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
     return (this.transport.backlog?.() ?? 0) + this.queue.length;
   }
 
+  /**
+   * How full the kernel's socket buffer is, 0 to 1 (it drops events past 1),
+   * where the transport can tell; a system call each time. The read-ahead
+   * thread empties it, but a thread may wait for a core: a producer that
+   * paces itself by `backlog` also looks at this.
+   */
+  get bufferFill(): number | undefined {
+    const queued = this.transport.receiveQueue?.()?.queued;
+    return queued === undefined || !this.receiveBuffer ? undefined : queued / this.receiveBuffer;
+  }
+
   /** ENOBUFS reports so far. */
   get overruns(): number {
     return this.overrunCount;

@@ -338,16 +338,10 @@ export class NetlinkChannel {
       const items = this.outbox.splice(0, Math.min(room, 64));
       const buffers = items.map((b) => b.message);
       if (debugEnabled) debugMessages('>', buffers, this.options.familyHeaderLength ?? 0);
-      const sent = this.transport.send(buffers);
-      const err = sent < 0 ? new NetlinkError(-sent, 'sendmsg') : undefined;
-      for (const item of items) {
-        if (this.pending.has(item.seq)) {
-          if (err) this.finish(item.seq, err);
-          continue;
-        }
-        this.queuedBatches--;
-        if (err) this.failBatch(item.seq, err);
-      }
+      const later = this.transport.sendLater?.(buffers, (errno) => this.sendFailed(items, new NetlinkError(errno, 'sendmsg')));
+      const sent = later ? 0 : this.transport.send(buffers);
+      for (const item of items) if (!this.pending.has(item.seq)) this.queuedBatches--;
+      if (sent < 0) this.sendFailed(items, new NetlinkError(-sent, 'sendmsg'));
     }
     this.updatePolling();
   }
@@ -448,6 +442,14 @@ export class NetlinkChannel {
       return true;
     }
     return false;
+  }
+
+  /** A sendmsg failed: its requests will never be answered. */
+  private sendFailed(items: readonly { seq: number }[], err: Error): void {
+    for (const item of items) {
+      if (this.pending.has(item.seq)) this.finish(item.seq, err);
+      else this.failBatch(item.seq, err);
+    }
   }
 
   private failBatch(firstSeq: number, err: Error): void {

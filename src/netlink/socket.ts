@@ -23,6 +23,12 @@ interface Addon {
   readAheadRecv(handle: object, buffer: Buffer): number;
   readAheadRef(handle: object, on: boolean): void;
   readAheadBacklog(handle: object): number;
+  populate(buffer: Buffer, offset: number, length: number): number;
+  writerStart(fd: number, onFailure: () => void): object;
+  writerSend(handle: object, buffers: Buffer[]): number;
+  writerFinished(handle: object): number;
+  writerFailures(handle: object): number[];
+  writerStop(handle: object): void;
   readAheadStop(handle: object): void;
 }
 
@@ -70,6 +76,11 @@ function native(): Addon {
   // Loaded on first use so that importing the package has no side effects.
   addon ??= withNetlinkErrors(loadAddon());
   return addon;
+}
+
+/** Maps the whole pages of buffer[offset, offset + length) now (MADV_POPULATE_WRITE); 0 or a negative errno. */
+export function populate(buffer: Buffer, offset: number, length: number): number {
+  return native().populate(buffer, offset, length);
 }
 
 /**
@@ -175,6 +186,12 @@ export interface Transport {
   setReceiveBuffer?(bytes: number): number;
   /** Datagrams received ahead and not returned by recv() yet, where the transport reads ahead. */
   backlog?(): number;
+  /**
+   * Queues one sendmsg of all buffers for a sending thread, where the
+   * transport has one (false: send() it). The buffers may be reused at once;
+   * `failed` hears the errno if the sendmsg fails.
+   */
+  sendLater?(buffers: Buffer[], failed: (errno: number) => void): boolean;
 }
 
 export interface SocketOptions {
@@ -211,6 +228,9 @@ export class NetlinkSocket implements Transport {
   readonly portid: number;
   private poller: object | undefined;
   private reader: object | undefined;
+  private writer: object | undefined;
+  /** What to tell when a send of the writer fails, by token, for the sends not known to be finished. */
+  private readonly unfinished = new Map<number, (errno: number) => void>();
   private polling = false;
   private closed = false;
   private readable: () => void = () => {};
@@ -246,8 +266,45 @@ export class NetlinkSocket implements Transport {
     if (polling) native().readAheadRef(this.reader, true);
   }
 
+  /**
+   * From now on a thread of its own sends (sendLater), in order, while the
+   * caller writes what comes next: the kernel makes a change inside the
+   * sendmsg() that carries it, so a bulk change's kernel work moves to a
+   * second core. Replies come on the socket as before.
+   */
+  sendBehind(): void {
+    if (this.writer || this.closed) return;
+    this.writer = native().writerStart(this.fd, () => this.settleSends());
+  }
+
   send(buffers: Buffer[]): number {
     return native().send(this.fd, buffers);
+  }
+
+  sendLater(buffers: Buffer[], failed: (errno: number) => void): boolean {
+    if (!this.writer) return false;
+    this.settleSends();
+    const token = native().writerSend(this.writer, buffers);
+    if (token < 0) failed(-token);
+    else this.unfinished.set(token, failed);
+    return true;
+  }
+
+  /** Tells the failures of the writer's sends, and forgets the sends finished (the count is read before the failures: see the addon). */
+  private settleSends(): void {
+    if (!this.writer) return;
+    const finished = native().writerFinished(this.writer);
+    const failures = native().writerFailures(this.writer);
+    for (let i = 0; i < failures.length; i += 2) {
+      const failed = this.unfinished.get(failures[i]!);
+      this.unfinished.delete(failures[i]!);
+      failed?.(-failures[i + 1]!);
+    }
+    // Tokens were added in increasing order, which is the Map's order.
+    for (const token of this.unfinished.keys()) {
+      if (token > finished) break;
+      this.unfinished.delete(token);
+    }
   }
 
   recv(buf: Buffer): number {
@@ -282,8 +339,9 @@ export class NetlinkSocket implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.polling = false;
-    // The thread must be gone before its descriptor is.
+    // The threads must be gone before their descriptor is.
     if (this.reader) native().readAheadStop(this.reader);
+    if (this.writer) native().writerStop(this.writer);
     if (this.poller) native().pollClose(this.poller);
     native().close(this.fd);
   }

@@ -316,6 +316,35 @@ test('a batch whose answers never come fails when the channel does', async () =>
   assert.match((await failure).message, /closed/);
 });
 
+test('a transport that sends later (a writer thread): requests are answered as usual, and a failed send fails exactly its own requests', async () => {
+  const kernel = new FakeKernel((r) => (r.flags & MessageFlags.ACK ? [ack(r.seq)] : []));
+  // Sends leave on the next turn, as from another thread; the first one fails.
+  let sends = 0;
+  const later = Object.assign(Object.create(kernel) as FakeKernel, {
+    sendLater(buffers: Buffer[], failed: (errno: number) => void): boolean {
+      const copies = buffers.map((b) => Buffer.from(b));
+      const fail = sends++ === 0;
+      setImmediate(() => (fail ? failed(90) : later.send(copies)));
+      return true;
+    },
+  });
+  const channel = new NetlinkChannel(later);
+  const lost = request(channel);
+  const lostBatch = channel.reserveSeqs(3);
+  const lostAnswers = channel.request(lost.buf, lost.seq);
+  const batchFailure = new Promise<Error>((resolve) => {
+    channel.submitBatch(batchOf(lostBatch, 3), lostBatch, 3, { onReply: () => assert.fail('a request that was never sent was answered'), onFailure: resolve });
+  });
+  await assert.rejects(lostAnswers, (err: NetlinkError) => err.code === 'EMSGSIZE' && err.syscall === 'sendmsg');
+  assert.equal((await batchFailure as NetlinkError).code, 'EMSGSIZE');
+  assert.equal(kernel.sendCalls.length, 0);
+
+  const ok = request(channel);
+  await channel.request(ok.buf, ok.seq);
+  assert.equal(kernel.sendCalls.length, 1);
+  assert.equal(channel.inFlight, 0);
+});
+
 test('reserved sequence ranges never contain 0', () => {
   const channel = new NetlinkChannel(new FakeKernel(() => []));
   channel.reserveSeqs(0xffffff00 - channel.nextSeq());

@@ -62,6 +62,14 @@ const BATCH = 256;
  * handling then take turns, and each evicts the other's working set).
  */
 const COMMIT_EVENT_BACKLOG = 131_072;
+/**
+ * ... nor more than half the event socket's buffer in the kernel: the
+ * read-ahead thread empties it, but under SCHED_RR it may wait a whole time
+ * slice (100 ms) for a core while the commit's own threads run.
+ */
+const COMMIT_BUFFER_FILL = 0.5;
+/** Creates a commit adds between two looks at its events (a look at the socket is a system call). */
+const COMMIT_LOOK_EVERY = 64;
 
 /** Creates written by a commit's writer, each kept until taken (an existing entry's is sent again). */
 class CommitBatch<T> extends RequestBatch {
@@ -198,6 +206,7 @@ export class KernelSide {
         else done(batch.error(i) as Error);
       },
     });
+    let added = 0;
     for (const item of items) {
       try {
         creates.add(writeItem, item);
@@ -206,7 +215,7 @@ export class KernelSide {
         done(err as Error);
       }
       await creates.room();
-      if (this.eventsBehind()) await this.eventsCaughtUp();
+      if (++added % COMMIT_LOOK_EVERY === 0) await this.eventsCaughtUp();
     }
     await creates.finish();
     if (existing.length === 0) return;
@@ -222,7 +231,7 @@ export class KernelSide {
       replacements.add(writeDeleteOf, create);
       replacements.add(writeRaw, create);
       await replacements.room();
-      if (this.eventsBehind()) await this.eventsCaughtUp();
+      if (++added % COMMIT_LOOK_EVERY === 0) await this.eventsCaughtUp();
     }
     await replacements.finish();
   }
@@ -243,12 +252,18 @@ export class KernelSide {
   }
 
   private eventsBehind(): boolean {
-    return this.events !== undefined && this.events.backlog > (this.options.commitBacklog ?? COMMIT_EVENT_BACKLOG);
+    const events = this.events;
+    if (events === undefined) return false;
+    return events.backlog > (this.options.commitBacklog ?? COMMIT_EVENT_BACKLOG) || (events.bufferFill ?? 0) > COMMIT_BUFFER_FILL;
   }
 
-  /** Resolves once few enough events wait (commitBacklog); the handler runs a turn of the loop between looks. */
+  /**
+   * Resolves once few enough events wait (commitBacklog, COMMIT_BUFFER_FILL).
+   * Between looks the loop sleeps a millisecond rather than spin: under
+   * SCHED_RR a spinning loop would keep the read-ahead thread off its core.
+   */
   private async eventsCaughtUp(): Promise<void> {
-    while (this.eventsBehind()) await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.eventsBehind()) await new Promise<void>((resolve) => setTimeout(resolve, 1));
   }
 
   private maxGrowth(): number {
