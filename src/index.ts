@@ -40,6 +40,7 @@ export { flowToJson, type JsonOptions } from './format/json';
 export { DumpInterruptedError, NetlinkError, ProtocolError } from './api/errors';
 export { invertTuple, translatedReply } from './ctnetlink/tuple';
 export { sendUnixDatagram } from './api/unix-datagram';
+export { prefault } from './api/prefault';
 export { forceSocketBuffers, receiveDrops, type SocketBufferResult, type SocketBufferSizes } from './api/socket-buffers';
 export { FLOW_KEYS, NO_PORT, UNTRACKED_STATE, type FlowKey, type FlowKeyName } from './api/flow-keys';
 export { TableSummary, type Reconciliation, type TableSummaryEvents, type TableSummaryOptions } from './api/table-summary';
