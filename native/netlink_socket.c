@@ -408,7 +408,55 @@ static napi_value js_poll_close(napi_env env, napi_callback_info info) {
    whole handling here (~1 us with page-table isolation). */
 #define RECV_BATCH 16
 
+/*
+ * A thread's way back to JavaScript: an async handle the thread signals and
+ * the callback it runs on the loop. The first member of each thread's state
+ * (reader_t, writer_t), so that the handle's data is both.
+ */
 typedef struct {
+  uv_async_t async;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+} wakeup_t;
+
+/* Calls the callback, without arguments (make_callback then runs the microtasks, so promises settle). */
+static void on_wakeup(uv_async_t *handle) {
+  wakeup_t *k = handle->data;
+  napi_handle_scope scope;
+  napi_value cb, recv, result;
+  napi_open_handle_scope(k->env, &scope);
+  napi_get_reference_value(k->env, k->callback, &cb);
+  napi_get_global(k->env, &recv);
+  napi_make_callback(k->env, k->context, recv, cb, 0, NULL, &result);
+  napi_close_handle_scope(k->env, scope);
+}
+
+/* Sets up the wake-up of `owner` (whose first member it is) to call `fn`; it does not keep the loop alive. */
+static napi_status wakeup_init(napi_env env, wakeup_t *k, void *owner, napi_value fn, const char *name) {
+  uv_loop_t *loop;
+  napi_value resource;
+  napi_status status = napi_get_uv_event_loop(env, &loop);
+  if (status != napi_ok) return status;
+  k->env = env;
+  uv_async_init(loop, &k->async, on_wakeup);
+  k->async.data = owner;
+  uv_unref((uv_handle_t *)&k->async);
+  status = napi_create_reference(env, fn, 1, &k->callback);
+  if (status == napi_ok) status = napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  if (status == napi_ok) status = napi_async_init(env, NULL, resource, &k->context);
+  return status;
+}
+
+/* Releases the wake-up; `closed` frees its owner once the loop is done with the handle. */
+static void wakeup_close(napi_env env, wakeup_t *k, uv_close_cb closed) {
+  napi_delete_reference(env, k->callback);
+  napi_async_destroy(env, k->context);
+  uv_close((uv_handle_t *)&k->async, closed);
+}
+
+typedef struct {
+  wakeup_t wakeup;
   int fd;
   int wake; /* eventfd that interrupts poll() when stopping */
   pthread_t thread;
@@ -434,10 +482,6 @@ typedef struct {
   int owed;
   int64_t owed_at;
   int referenced;
-  uv_async_t async;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
 } reader_t;
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
@@ -450,7 +494,7 @@ static int64_t now_us(void) {
 
 static void wake_js(reader_t *r) {
   r->owed = 0;
-  uv_async_send(&r->async);
+  uv_async_send(&r->wakeup.async);
 }
 
 /* Waits until a record of the largest size fits contiguously; 0 when stopping. */
@@ -571,17 +615,6 @@ static void *reader_main(void *arg) {
   return NULL;
 }
 
-static void on_readahead(uv_async_t *handle) {
-  reader_t *r = handle->data;
-  napi_handle_scope scope;
-  napi_value cb, recv, result;
-  napi_open_handle_scope(r->env, &scope);
-  napi_get_reference_value(r->env, r->callback, &cb);
-  napi_get_global(r->env, &recv);
-  napi_make_callback(r->env, r->context, recv, cb, 0, NULL, &result);
-  napi_close_handle_scope(r->env, scope);
-}
-
 static void on_readahead_closed(uv_handle_t *handle) {
   reader_t *r = handle->data;
   free(r->ring);
@@ -598,14 +631,12 @@ static void on_readahead_closed(uv_handle_t *handle) {
  */
 static napi_value js_read_ahead_start(napi_env env, napi_callback_info info) {
   size_t argc = 4;
-  napi_value argv[4], handle, name;
+  napi_value argv[4], handle;
   int32_t fd, ring_bytes, wake_delay_us;
-  uv_loop_t *loop;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_int32(env, argv[1], &ring_bytes));
   CHECK(napi_get_value_int32(env, argv[2], &wake_delay_us));
-  CHECK(napi_get_uv_event_loop(env, &loop));
   size_t size = align8((size_t)(ring_bytes > 0 ? ring_bytes : 0));
   if (size < 4 * (RECORD_HDR + MAX_DATAGRAM)) size = 4 * (RECORD_HDR + MAX_DATAGRAM);
   reader_t *r = calloc(1, sizeof *r);
@@ -622,23 +653,15 @@ static napi_value js_read_ahead_start(napi_env env, napi_callback_info info) {
   r->fd = fd;
   r->size = size;
   r->wake_delay_us = wake_delay_us > 0 ? wake_delay_us : 0;
-  r->env = env;
   r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (r->wake < 0) { int e = errno; free(r->ring); free(r->scratch); free(r); return throw_errno(env, e, "eventfd"); }
   pthread_mutex_init(&r->lock, NULL);
   pthread_cond_init(&r->room, NULL);
-  uv_async_init(loop, &r->async, on_readahead);
-  r->async.data = r;
-  uv_unref((uv_handle_t *)&r->async);
-  CHECK(napi_create_reference(env, argv[3], 1, &r->callback));
-  CHECK(napi_create_string_utf8(env, "NetlinkReadAhead", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &r->context));
+  CHECK(wakeup_init(env, &r->wakeup, r, argv[3], "NetlinkReadAhead"));
   int e = pthread_create(&r->thread, NULL, reader_main, r);
   if (e) {
     close(r->wake);
-    napi_delete_reference(env, r->callback);
-    napi_async_destroy(env, r->context);
-    uv_close((uv_handle_t *)&r->async, on_readahead_closed);
+    wakeup_close(env, &r->wakeup, on_readahead_closed);
     return throw_errno(env, e, "pthread_create");
   }
   r->started = 1;
@@ -711,11 +734,11 @@ static napi_value js_read_ahead_ref(napi_env env, napi_callback_info info) {
   if (!r || !r->started || r->referenced == on) return NULL;
   r->referenced = on;
   if (on) {
-    uv_ref((uv_handle_t *)&r->async);
+    uv_ref((uv_handle_t *)&r->wakeup.async);
     /* Records that arrived while nobody was reading wake no one by themselves. */
-    uv_async_send(&r->async);
+    uv_async_send(&r->wakeup.async);
   } else {
-    uv_unref((uv_handle_t *)&r->async);
+    uv_unref((uv_handle_t *)&r->wakeup.async);
   }
   return NULL;
 }
@@ -738,9 +761,7 @@ static napi_value js_read_ahead_stop(napi_env env, napi_callback_info info) {
   close(r->wake);
   pthread_mutex_destroy(&r->lock);
   pthread_cond_destroy(&r->room);
-  napi_delete_reference(env, r->callback);
-  napi_async_destroy(env, r->context);
-  uv_close((uv_handle_t *)&r->async, on_readahead_closed);
+  wakeup_close(env, &r->wakeup, on_readahead_closed);
   return NULL;
 }
 
@@ -768,6 +789,7 @@ typedef struct send_item {
 } send_item_t;
 
 typedef struct {
+  wakeup_t wakeup; /* for a failed send */
   int fd;
   pthread_t thread;
   pthread_mutex_t lock;
@@ -778,10 +800,6 @@ typedef struct {
   int started;
   uint32_t next_token; /* JS only */
   _Atomic uint32_t finished;
-  uv_async_t async;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
 } writer_t;
 
 static void append_item(send_item_t **first, send_item_t **last, send_item_t *item) {
@@ -820,23 +838,12 @@ static void *writer_main(void *arg) {
       pthread_mutex_lock(&w->lock);
       append_item(&w->failed_first, &w->failed_last, item);
       pthread_mutex_unlock(&w->lock);
-      uv_async_send(&w->async);
+      uv_async_send(&w->wakeup.async);
     } else {
       free(item);
     }
     atomic_store(&w->finished, token);
   }
-}
-
-static void on_writer_failure(uv_async_t *handle) {
-  writer_t *w = handle->data;
-  napi_handle_scope scope;
-  napi_value cb, recv, result;
-  napi_open_handle_scope(w->env, &scope);
-  napi_get_reference_value(w->env, w->callback, &cb);
-  napi_get_global(w->env, &recv);
-  napi_make_callback(w->env, w->context, recv, cb, 0, NULL, &result);
-  napi_close_handle_scope(w->env, scope);
 }
 
 static void on_writer_closed(uv_handle_t *handle) {
@@ -853,29 +860,19 @@ static void on_writer_closed(uv_handle_t *handle) {
  */
 static napi_value js_writer_start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], handle, name;
+  napi_value argv[2], handle;
   int32_t fd;
-  uv_loop_t *loop;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
-  CHECK(napi_get_uv_event_loop(env, &loop));
   writer_t *w = calloc(1, sizeof *w);
   if (!w) return throw_errno(env, ENOMEM, "calloc");
   w->fd = fd;
-  w->env = env;
   pthread_mutex_init(&w->lock, NULL);
   pthread_cond_init(&w->more, NULL);
-  uv_async_init(loop, &w->async, on_writer_failure);
-  w->async.data = w;
-  uv_unref((uv_handle_t *)&w->async);
-  CHECK(napi_create_reference(env, argv[1], 1, &w->callback));
-  CHECK(napi_create_string_utf8(env, "NetlinkWriter", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &w->context));
+  CHECK(wakeup_init(env, &w->wakeup, w, argv[1], "NetlinkWriter"));
   int e = pthread_create(&w->thread, NULL, writer_main, w);
   if (e) {
-    napi_delete_reference(env, w->callback);
-    napi_async_destroy(env, w->context);
-    uv_close((uv_handle_t *)&w->async, on_writer_closed);
+    wakeup_close(env, &w->wakeup, on_writer_closed);
     return throw_errno(env, e, "pthread_create");
   }
   w->started = 1;
@@ -959,9 +956,7 @@ static napi_value js_writer_stop(napi_env env, napi_callback_info info) {
   pthread_join(w->thread, NULL);
   pthread_mutex_destroy(&w->lock);
   pthread_cond_destroy(&w->more);
-  napi_delete_reference(env, w->callback);
-  napi_async_destroy(env, w->context);
-  uv_close((uv_handle_t *)&w->async, on_writer_closed);
+  wakeup_close(env, &w->wakeup, on_writer_closed);
   return NULL;
 }
 

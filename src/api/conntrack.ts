@@ -516,9 +516,11 @@ export class Conntrack {
    *
    * A bulk change on the modify socket for a producer that awaits room()
    * after each add; the socket is opened when the first batch is sent.
+   * `depth`: requests unanswered at most, the pipeline's 1024 at most (and
+   * by default).
    */
-  bulkChange<B extends WindowBatch>(options: Omit<BulkChangeOptions<B>, 'depth' | 'feed' | 'hold' | 'release'>): BulkChange<B> {
-    return new BulkChange<B>(() => this.bulkModify(), { ...options, depth: PIPELINE_DEPTH, feed: 'await' });
+  bulkChange<B extends WindowBatch>(options: Omit<BulkChangeOptions<B>, 'depth' | 'feed' | 'hold' | 'release'> & { depth?: number }): BulkChange<B> {
+    return new BulkChange<B>(() => this.bulkModify(), { ...options, depth: Math.min(options.depth ?? PIPELINE_DEPTH, PIPELINE_DEPTH), feed: 'await' });
   }
 
   private async deleteShown(

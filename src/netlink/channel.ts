@@ -338,9 +338,10 @@ export class NetlinkChannel {
       const items = this.outbox.splice(0, Math.min(room, 64));
       const buffers = items.map((b) => b.message);
       if (debugEnabled) debugMessages('>', buffers, this.options.familyHeaderLength ?? 0);
+      // Counted before sending: a transport that sends later may report a failure at once.
+      for (const item of items) if (!this.pending.has(item.seq)) this.queuedBatches--;
       const later = this.transport.sendLater?.(buffers, (errno) => this.sendFailed(items, new NetlinkError(errno, 'sendmsg')));
       const sent = later ? 0 : this.transport.send(buffers);
-      for (const item of items) if (!this.pending.has(item.seq)) this.queuedBatches--;
       if (sent < 0) this.sendFailed(items, new NetlinkError(-sent, 'sendmsg'));
     }
     this.updatePolling();

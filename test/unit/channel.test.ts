@@ -345,6 +345,33 @@ test('a transport that sends later (a writer thread): requests are answered as u
   assert.equal(channel.inFlight, 0);
 });
 
+test('a send the sending thread refuses at once (out of memory) fails its requests, and the channel goes on', async () => {
+  const kernel = new FakeKernel((r) => (r.flags & MessageFlags.ACK ? [ack(r.seq)] : []));
+  let refuse = true;
+  const later = Object.assign(Object.create(kernel) as FakeKernel, {
+    sendLater(buffers: Buffer[], failed: (errno: number) => void): boolean {
+      if (refuse) failed(12);
+      else later.send(buffers);
+      return true;
+    },
+  });
+  const channel = new NetlinkChannel(later);
+  const lost = request(channel);
+  const first = channel.reserveSeqs(2);
+  const batchFailure = new Promise<Error>((resolve) => {
+    channel.submitBatch(batchOf(first, 2), first, 2, { onReply: () => assert.fail('never sent'), onFailure: resolve });
+  });
+  await assert.rejects(channel.request(lost.buf, lost.seq), (err: NetlinkError) => err.code === 'ENOMEM');
+  assert.equal((await batchFailure as NetlinkError).code, 'ENOMEM');
+  assert.equal(channel.inFlight, 0);
+  refuse = false;
+  await Promise.all(Array.from({ length: 300 }, () => {
+    const r = request(channel);
+    return channel.request(r.buf, r.seq);
+  }));
+  assert.equal(channel.inFlight, 0);
+});
+
 test('reserved sequence ranges never contain 0', () => {
   const channel = new NetlinkChannel(new FakeKernel(() => []));
   channel.reserveSeqs(0xffffff00 - channel.nextSeq());

@@ -68,8 +68,14 @@ const COMMIT_EVENT_BACKLOG = 131_072;
  * slice (100 ms) for a core while the commit's own threads run.
  */
 const COMMIT_BUFFER_FILL = 0.5;
-/** Creates a commit adds between two looks at its events (a look at the socket is a system call). */
+/** Creates a commit adds at most between two looks at its events (a look at the socket is a system call). */
 const COMMIT_LOOK_EVERY = 64;
+/**
+ * What an event takes of the socket's buffer (the kernel's accounting of its
+ * datagram): 1,280 bytes measured for a TCP entry's; one with NAT or labels
+ * may take more, which the quarter kept free in commitWindow() absorbs.
+ */
+const EVENT_TRUESIZE = 1280;
 
 /** Creates written by a commit's writer, each kept until taken (an existing entry's is sent again). */
 class CommitBatch<T> extends RequestBatch {
@@ -197,7 +203,9 @@ export class KernelSide {
    */
   async createAll<T>(items: Iterable<T>, write: (w: MessageWriter, item: T) => void, done: (outcome: CreateOutcome) => void): Promise<void> {
     const existing: Buffer[] = [];
+    const { depth, lookEvery } = this.commitWindow();
     const creates = this.ct.bulkChange<CommitBatch<T>>({
+      depth,
       batch: () => new CommitBatch(write),
       take: (batch, i) => {
         const outcome = batch.outcomes[i];
@@ -215,11 +223,12 @@ export class KernelSide {
         done(err as Error);
       }
       await creates.room();
-      if (++added % COMMIT_LOOK_EVERY === 0) await this.eventsCaughtUp();
+      if (++added % lookEvery === 0) await this.eventsCaughtUp();
     }
     await creates.finish();
     if (existing.length === 0) return;
     const replacements = this.ct.bulkChange<ReplaceBatch>({
+      depth,
       batch: () => new ReplaceBatch(),
       take: (batch, i) => {
         if (i % 2 === 0) return;
@@ -231,7 +240,7 @@ export class KernelSide {
       replacements.add(writeDeleteOf, create);
       replacements.add(writeRaw, create);
       await replacements.room();
-      if (++added % COMMIT_LOOK_EVERY === 0) await this.eventsCaughtUp();
+      if (++added % lookEvery === 0) await this.eventsCaughtUp();
     }
     await replacements.finish();
   }
@@ -249,6 +258,23 @@ export class KernelSide {
   close(): void {
     this.events?.close();
     this.ct.close();
+  }
+
+  /**
+   * How many creates a commit keeps unanswered, and adds between two looks
+   * at its events. The kernel has made the events of the creates it answered
+   * and of those it is making; should the reader thread fall behind, they wait
+   * in the socket's buffer. So that they always fit, the creates of a window
+   * and of a look's stride take at most three quarters of what the buffer
+   * has left above COMMIT_BUFFER_FILL: the system's default buffer (208 KiB)
+   * holds ~160 events, and a commit of 10,000 flows on it overran with the
+   * library's 1024 in flight. A large buffer keeps the library's pipeline.
+   */
+  private commitWindow(): { depth: number | undefined; lookEvery: number } {
+    const bytes = this.events?.bufferSize;
+    if (bytes === undefined) return { depth: undefined, lookEvery: COMMIT_LOOK_EVERY };
+    const events = Math.floor((bytes * (1 - COMMIT_BUFFER_FILL)) / EVENT_TRUESIZE);
+    return { depth: Math.max(2, Math.floor(events / 2)), lookEvery: Math.max(1, Math.min(COMMIT_LOOK_EVERY, Math.floor(events / 4))) };
   }
 
   private eventsBehind(): boolean {
