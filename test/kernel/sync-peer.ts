@@ -11,7 +11,8 @@
 import { createInterface } from 'node:readline';
 import type { Flow } from '../../src/ctnetlink/flow';
 import type { ChannelConfig, SyncMode } from '../../src/conntrackd/config/config';
-import { batchMessages, maxBatchSize } from '../../src/conntrackd/sync/batch';
+import { maxBatchSize } from '../../src/conntrackd/sync/batch';
+import { transmittedDatagrams } from '../unit/sync-out';
 import { openMulticastChannel } from '../../src/conntrackd/sync/channels/multicast';
 import { TcpChannel } from '../../src/conntrackd/sync/channels/tcp';
 import { openUdpChannel } from '../../src/conntrackd/sync/channels/udp';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const turn = (): void => {
     const now = Date.now();
     mode.fireTimers(now);
-    for (const d of batchMessages(mode.transmit(now), maxBatchSize(1500, opts.channel.kind))) channel.send(d);
+    for (const d of transmittedDatagrams(mode, now, maxBatchSize(1500, opts.channel.kind))) channel.send(d);
     clearTimeout(timer);
     const next = mode.nextTimer();
     if (next !== undefined) timer = setTimeout(turn, Math.max(0, next - Date.now()));

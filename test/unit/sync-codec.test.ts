@@ -5,10 +5,12 @@ import fc from 'fast-check';
 import { formatIPv4, formatIPv6 } from '../../src/ctnetlink/address';
 import type { Expectation } from '../../src/ctnetlink/expect';
 import type { Flow, Tuple } from '../../src/ctnetlink/flow';
-import { batchMessages, maxBatchSize } from '../../src/conntrackd/sync/batch';
-import { SyncDecodeError } from '../../src/conntrackd/sync/errors';
+import { DatagramPacker, maxBatchSize } from '../../src/conntrackd/sync/batch';
+import { FlowAttr, type AttrWriter } from '../../src/conntrackd/sync/attributes';
+import { SyncDecodeError, SyncEncodeError } from '../../src/conntrackd/sync/errors';
+import { encodeFlowAttributes } from '../../src/conntrackd/sync/flow-attributes';
 import { MessageFlag, MessageType } from '../../src/conntrackd/sync/header';
-import { decodeFrame, encodeMessage, readFrames, type SyncMessage } from '../../src/conntrackd/sync/message';
+import { decodeFrame, encodeData, encodeMessage, readFrames, type SyncMessage } from '../../src/conntrackd/sync/message';
 import { StreamReassembler } from '../../src/conntrackd/sync/stream';
 import { readPcapUdp } from './pcap';
 
@@ -129,13 +131,34 @@ describe('sync codec: TCP streams and batching', () => {
     assert.equal(maxBatchSize(1500, 'multicast'), 1472);
     assert.equal(maxBatchSize(1500, 'tcp'), 1460);
     const m = (n: number): Buffer => Buffer.alloc(n, n);
-    const sizes = (ms: Buffer[], max: number): number[] => batchMessages(ms, max).map((d) => d.length);
+    const sizes = (ms: Buffer[], max: number): number[] => packed(ms, max).map((d) => d.length);
     assert.deepEqual(sizes([m(100), m(100), m(100)], 250), [200, 100]);
     assert.deepEqual(sizes([m(100), m(150), m(1)], 250), [250, 1]);
     assert.deepEqual(sizes([m(300), m(10)], 250), [300, 10], 'an oversized message goes out alone');
     assert.deepEqual(sizes([], 250), []);
   });
+
+  it('writes a data message in place as encodeData writes it, and keeps nothing of one that fails', () => {
+    const flow: Flow = { family: 2, orig: { l3: 2, src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1, dport: 2 }, reply: {}, tcp: { state: 3 } };
+    const write = (w: AttrWriter): void => encodeFlowAttributes(w, flow);
+    const one = encodeData(MessageType.CT_NEW, 0, 7, write);
+    const p = new DatagramPacker(2 * one.length);
+    p.data(MessageType.CT_NEW, 0, 7, write);
+    assert.throws(() => p.data(MessageType.CT_UPD, 0, 8, (w) => (write(w), w.u8(FlowAttr.L4PROTO, 6), assert.fail('body refused'))));
+    assert.throws(() => p.data(MessageType.CT_UPD, 0, 8, (w) => w.raw(Buffer.alloc(0x10000))), SyncEncodeError, 'over 65,535 bytes');
+    p.data(MessageType.CT_NEW, 0, 7, write);
+    p.data(MessageType.CT_NEW, 0, 7, write);
+    assert.deepEqual(p.take(), [Buffer.concat([one, one]), one]);
+    assert.deepEqual(p.take(), [], 'take() empties the packer');
+  });
 });
+
+/** `messages` packed as encoded messages into datagrams of at most `max` bytes. */
+function packed(messages: Buffer[], max: number): Buffer[] {
+  const p = new DatagramPacker(max);
+  for (const m of messages) p.encoded(m);
+  return p.take();
+}
 
 // ---------------------------------------------------------------------------
 // Properties: decode(encode(x)) is x for every flow and expectation the wire
@@ -259,7 +282,7 @@ describe('sync codec: properties', () => {
     fc.assert(
       fc.property(fc.array(flowArb, { minLength: 1, maxLength: 30 }), (flows) => {
         const msgs = flows.map((flow, i) => encodeMessage({ type: MessageType.CT_NEW, flags: 0, seq: i, flow }));
-        const datagrams = batchMessages(msgs, 1472);
+        const datagrams = packed(msgs, 1472);
         const back = datagrams.flatMap((d) => readFrames(d).frames.map((f) => f.buf.subarray(f.start, f.start + f.header.len)));
         assert.deepEqual(back, msgs);
         for (const d of datagrams) assert.ok(d.length <= 1472 || readFrames(d).frames.length === 1);

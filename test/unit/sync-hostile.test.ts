@@ -17,6 +17,7 @@ import { encodeMessage, type DataMessage } from '../../src/conntrackd/sync/messa
 import { NotrackReplication } from '../../src/conntrackd/sync/notrack';
 import type { Replication, ReplicationConfig, ReplicationHost, SyncObject } from '../../src/conntrackd/sync/replication';
 import { StreamReassembler } from '../../src/conntrackd/sync/stream';
+import { transmitted } from './sync-out';
 
 const T0 = 1_799_999_999_000;
 const CONFIG: ReplicationConfig = { resendQueueSize: 100, ackWindowSize: 3, refreshTime: 4, cacheTimeout: 10, tcpWindowTracking: false };
@@ -86,7 +87,7 @@ describe('sync receiver under hostile input', () => {
           for (const d of datagrams) {
             m.receive(d, (now += 10));
             m.fireTimers(now);
-            m.transmit(now);
+            transmitted(m, now);
           }
           assert.equal(m.counters.receiveMalformed, categorised(m.counters));
           // A restarted peer's HELLO is accepted whatever came before it.

@@ -7,6 +7,7 @@ import { MessageFlag as F, MessageType } from '../../src/conntrackd/sync/header'
 import { decodeFrame, encodeMessage, readFrames, type DataMessage, type SyncMessage } from '../../src/conntrackd/sync/message';
 import { NotrackReplication } from '../../src/conntrackd/sync/notrack';
 import type { ReplicationConfig, ReplicationHost, SyncObject } from '../../src/conntrackd/sync/replication';
+import { transmitted } from './sync-out';
 
 /*
  * Exact exchanges with one machine: we play the peer by hand, with
@@ -61,7 +62,7 @@ function describe1(m: SyncMessage): string {
 function ftfwReady(host = new Host(), config = CONFIG): FtfwReplication {
   const m = new FtfwReplication(host, config, T0);
   m.fireTimers(T0 + 1000);
-  assert.deepEqual(show(m.transmit(T0 + 1000)), ['ALIVE H @0']);
+  assert.deepEqual(show(transmitted(m, T0 + 1000)), ['ALIVE H @0']);
   m.receive(ctl(F.ALIVE | F.HELLO_BACK, 100), T0 + 1100);
   return m;
 }
@@ -74,9 +75,9 @@ describe('FTFW: sender', () => {
     const b = obj(1002, 'dead');
     m.changed(a);
     m.changed(b);
-    assert.deepEqual(show(m.transmit(T0 + 1200)), ['NEW 1001 @1', 'DEL 1002 @2']);
+    assert.deepEqual(show(transmitted(m, T0 + 1200)), ['NEW 1001 @1', 'DEL 1002 @2']);
     m.receive(ctl(F.NACK, 101, S0 + 1, S0 + 2), T0 + 1300);
-    assert.deepEqual(show(m.transmit(T0 + 1300)), ['NEW 1001 @3', 'DEL 1002 @4']);
+    assert.deepEqual(show(transmitted(m, T0 + 1300)), ['NEW 1001 @3', 'DEL 1002 @4']);
     assert.equal(m.counters.sendResent, 2);
     assert.deepEqual(m.resendQueue(), [{ kind: 'object', seq: S0 + 3 }, { kind: 'object', seq: S0 + 4 }]);
     m.receive(ctl(F.ACK, 102, S0 + 1, S0 + 4), T0 + 1400);
@@ -89,14 +90,14 @@ describe('FTFW: sender', () => {
     const m = ftfwReady(host, { ...CONFIG, resendQueueSize: 2 * IN_FLIGHT_MAX });
     host.objects = Array.from({ length: IN_FLIGHT_MAX + 5 }, (_, i) => obj(i));
     m.sendBulk();
-    assert.equal(m.transmit(T0 + 1200).length, IN_FLIGHT_MAX);
+    assert.equal(transmitted(m, T0 + 1200).length, IN_FLIGHT_MAX);
     assert.deepEqual(m.queueLengths(), { tx: 5, rs: IN_FLIGHT_MAX });
     // The window is full: a RESYNC goes, behind the five objects still waiting.
     m.requestResync();
-    assert.deepEqual(show(m.transmit(T0 + 1300)), [`RESYNC @${IN_FLIGHT_MAX + 1}`]);
+    assert.deepEqual(show(transmitted(m, T0 + 1300)), [`RESYNC @${IN_FLIGHT_MAX + 1}`]);
     // An ACK of the first ten makes room for the five.
     m.receive(ctl(F.ACK, 101, S0 + 1, S0 + 10), T0 + 1400);
-    const sent = show(m.transmit(T0 + 1400));
+    const sent = show(transmitted(m, T0 + 1400));
     assert.deepEqual(sent, [0, 1, 2, 3, 4].map((i) => `NEW ${IN_FLIGHT_MAX + i} @${IN_FLIGHT_MAX + 2 + i}`));
     assert.deepEqual(m.queueLengths(), { tx: 0, rs: IN_FLIGHT_MAX - 10 + 1 + 5 });
   });
@@ -107,7 +108,7 @@ describe('FTFW: sender', () => {
     m.changed(a);
     a.state = 'alive';
     m.changed(a);
-    assert.deepEqual(show(m.transmit(T0 + 1200)), ['UPD 1001 @1']);
+    assert.deepEqual(show(transmitted(m, T0 + 1200)), ['UPD 1001 @1']);
   });
 
   it('keeps ACK, NACK and RESYNC for resending but not ALIVE, and drops the oldest when the queue is full', () => {
@@ -115,12 +116,12 @@ describe('FTFW: sender', () => {
     const m = ftfwReady(host, { ...CONFIG, resendQueueSize: 2 });
     const dead = obj(1001, 'dead');
     m.changed(dead);
-    m.transmit(T0 + 1200);
+    transmitted(m, T0 + 1200);
     m.requestResync();
     m.requestResync();
-    assert.deepEqual(show(m.transmit(T0 + 1300)), ['RESYNC @2', 'RESYNC @3']);
+    assert.deepEqual(show(transmitted(m, T0 + 1300)), ['RESYNC @2', 'RESYNC @3']);
     m.fireTimers(T0 + 2300);
-    assert.deepEqual(show(m.transmit(T0 + 2300)), ['ACK 100-100 @4']);
+    assert.deepEqual(show(transmitted(m, T0 + 2300)), ['ACK 100-100 @4']);
     assert.deepEqual(m.resendQueue(), [{ kind: 'control', seq: S0 + 3, flags: F.RESYNC }, { kind: 'control', seq: S0 + 4, flags: F.ACK }]);
     assert.deepEqual(host.released, [dead], 'a dead object pushed out of the queue is released');
   });
@@ -128,7 +129,7 @@ describe('FTFW: sender', () => {
   it('a malformed ACK range is a bad header and changes nothing', () => {
     const m = ftfwReady();
     m.changed(obj(1001));
-    m.transmit(T0 + 1200);
+    transmitted(m, T0 + 1200);
     m.receive(ctl(F.ACK, 101, S0 + 5, S0 + 1), T0 + 1300);
     assert.equal(m.counters.receiveBadHeader, 1);
     assert.equal(m.counters.receiveMalformed, 1);
@@ -138,12 +139,12 @@ describe('FTFW: sender', () => {
 
 describe('FTFW: loss repair (beyond 1.4.7, same messages)', () => {
   /** The data messages of a timer turn at `now`. */
-  const dataAt = (m: FtfwReplication, now: number): string[] => (m.fireTimers(now), show(m.transmit(now)).filter((x) => /^(NEW|UPD|DEL)/.test(x)));
+  const dataAt = (m: FtfwReplication, now: number): string[] => (m.fireTimers(now), show(transmitted(m, now)).filter((x) => /^(NEW|UPD|DEL)/.test(x)));
 
   it('an object not acknowledged goes again after RETRANSMIT_MS, unasked; the wait doubles while the peer is silent, then starts over', () => {
     const m = ftfwReady();
     m.changed(obj(1001));
-    assert.deepEqual(show(m.transmit(T0 + 1200)), ['NEW 1001 @1']);
+    assert.deepEqual(show(transmitted(m, T0 + 1200)), ['NEW 1001 @1']);
     assert.equal(m.nextTimer(), T0 + 1200 + RETRANSMIT_MS);
     assert.deepEqual(dataAt(m, T0 + 1199 + RETRANSMIT_MS), [], 'not due yet');
     assert.deepEqual(dataAt(m, T0 + 1200 + RETRANSMIT_MS), ['NEW 1001 @2'], 'in place of the keep-alive: no ALIVE between two resends');
@@ -154,26 +155,26 @@ describe('FTFW: loss repair (beyond 1.4.7, same messages)', () => {
     m.receive(ctl(F.ACK, 101, S0, S0 + 100), T0 + 8000);
     assert.deepEqual(m.resendQueue().filter((e) => e.kind === 'object'), []);
     m.changed(obj(1002));
-    m.transmit(T0 + 8100);
+    transmitted(m, T0 + 8100);
     assert.equal(dataAt(m, T0 + 8100 + RETRANSMIT_MS).length, 1, 'the peer spoke: the wait starts over');
   });
 
   it("a NACK's resend does not move the deadline: a resend the link keeps dropping is followed by a timed one", () => {
     const m = ftfwReady();
     m.changed(obj(1001));
-    m.transmit(T0 + 1200);
+    transmitted(m, T0 + 1200);
     m.receive(ctl(F.NACK, 101, S0 + 1, S0 + 1), T0 + 2000);
-    assert.deepEqual(show(m.transmit(T0 + 2000)), ['NEW 1001 @2']);
+    assert.deepEqual(show(transmitted(m, T0 + 2000)), ['NEW 1001 @2']);
     assert.deepEqual(dataAt(m, T0 + 1200 + RETRANSMIT_MS), ['NEW 1001 @3']);
   });
 
   it('control messages are resent only when NACKed, as in 1.4.7', () => {
     const m = ftfwReady();
     m.requestResync();
-    m.transmit(T0 + 1200);
+    transmitted(m, T0 + 1200);
     for (let t = T0 + 2200; t <= T0 + 9200; t += 1000) {
       m.fireTimers(t);
-      assert.deepEqual(show(m.transmit(t)).filter((x) => x.startsWith('RESYNC')), []);
+      assert.deepEqual(show(transmitted(m, t)).filter((x) => x.startsWith('RESYNC')), []);
     }
   });
 
@@ -183,21 +184,21 @@ describe('FTFW: loss repair (beyond 1.4.7, same messages)', () => {
     host.objects = [a, b, c];
     const m = ftfwReady(host, { ...CONFIG, resendQueueSize: 2 });
     for (const o of [a, b, c]) m.changed(o);
-    assert.deepEqual(show(m.transmit(T0 + 1200)), ['NEW 1001 @1', 'NEW 1002 @2', 'NEW 1003 @3']);
+    assert.deepEqual(show(transmitted(m, T0 + 1200)), ['NEW 1001 @1', 'NEW 1002 @2', 'NEW 1003 @3']);
     m.receive(ctl(F.NACK, 101, S0 + 1, S0 + 3), T0 + 1300);
-    assert.deepEqual(show(m.transmit(T0 + 1300)), ['NEW 1001 @4', 'NEW 1002 @5', 'NEW 1003 @6'], 'all of it, 1001 too');
+    assert.deepEqual(show(transmitted(m, T0 + 1300)), ['NEW 1001 @4', 'NEW 1002 @5', 'NEW 1003 @6'], 'all of it, 1001 too');
     m.receive(ctl(F.NACK, 102, S0 + 5, S0 + 6), T0 + 1400);
-    assert.deepEqual(show(m.transmit(T0 + 1400)).filter((x) => x.startsWith('NEW')), ['NEW 1002 @7', 'NEW 1003 @8'], 'what the queue holds: no bulk');
+    assert.deepEqual(show(transmitted(m, T0 + 1400)).filter((x) => x.startsWith('NEW')), ['NEW 1002 @7', 'NEW 1003 @8'], 'what the queue holds: no bulk');
   });
 
   it('a peer still saying HELLO is tracked: its gaps are NACKed, never acknowledged, and our resend queue stays', () => {
     const m = new FtfwReplication(new Host(), CONFIG, T0);
     m.receive(data(50, 3050, F.HELLO), T0 + 200);
     m.changed(obj(1001));
-    assert.deepEqual(show(m.transmit(T0 + 210)), ['NEW 1001 H HB @-1']);
+    assert.deepEqual(show(transmitted(m, T0 + 210)), ['NEW 1001 H HB @-1']);
     m.receive(data(51, 3051, F.HELLO), T0 + 220);
     m.receive(data(54, 3054, F.HELLO), T0 + 230);
-    assert.deepEqual(show(m.transmit(T0 + 300)), ['ACK 50-51 H HB @0', 'NACK 52-53 H @1']);
+    assert.deepEqual(show(transmitted(m, T0 + 300)), ['ACK 50-51 H HB @0', 'NACK 52-53 H @1']);
     assert.ok(m.resendQueue().some((e) => e.kind === 'object'), 'the later HELLOs did not empty the resend queue');
   });
 
@@ -219,7 +220,7 @@ describe('FTFW: receiver', () => {
     const m = ftfwReady(host);
     for (let i = 1; i <= 3; i++) m.receive(data(100 + i, 2000 + i), T0 + 1200);
     // The HELLO_BACK alive (100) opened the window: 100, 101, 102 fill it.
-    assert.deepEqual(show(m.transmit(T0 + 1200)), ['ACK 100-102 @1']);
+    assert.deepEqual(show(transmitted(m, T0 + 1200)), ['ACK 100-102 @1']);
     assert.equal(host.applied.length, 3);
   });
 
@@ -228,16 +229,16 @@ describe('FTFW: receiver', () => {
     const m = ftfwReady(host);
     m.receive(data(101, 2001), T0 + 1200);
     m.receive(data(105, 2005), T0 + 1200);
-    assert.deepEqual(show(m.transmit(T0 + 1200)), ['ACK 100-101 @1', 'NACK 102-104 @2']);
+    assert.deepEqual(show(transmitted(m, T0 + 1200)), ['ACK 100-101 @1', 'NACK 102-104 @2']);
     assert.equal(host.applied.length, 2);
     assert.equal(m.counters.sequenceLost, 105 - 101 + 1);
     m.receive(data(103, 2003), T0 + 1300);
     assert.equal(m.counters.sequenceBefore, 1, 'late messages are dropped');
     assert.equal(host.applied.length, 2);
     m.fireTimers(T0 + 2200);
-    assert.deepEqual(show(m.transmit(T0 + 2200)), ['ACK 105-105 @3'], 'the keep-alive acknowledges the new window');
+    assert.deepEqual(show(transmitted(m, T0 + 2200)), ['ACK 105-105 @3'], 'the keep-alive acknowledges the new window');
     m.fireTimers(T0 + 3200);
-    assert.deepEqual(show(m.transmit(T0 + 3200)), ['ALIVE @4'], 'nothing pending: ALIVE');
+    assert.deepEqual(show(transmitted(m, T0 + 3200)), ['ALIVE @4'], 'nothing pending: ALIVE');
   });
 
   it('a HELLO from a restarted peer: accepted whatever its sequence number, resend queue emptied but for the DELs, HELLO_BACK answered', () => {
@@ -246,21 +247,21 @@ describe('FTFW: receiver', () => {
     const dead = obj(1001, 'dead');
     m.changed(dead);
     m.changed(obj(1002));
-    m.transmit(T0 + 1200);
+    transmitted(m, T0 + 1200);
     m.receive(data(7, 3007, F.HELLO), T0 + 1300);
     assert.equal(host.applied.length, 1);
     assert.deepEqual(m.resendQueue(), []);
     assert.deepEqual(host.released, [], 'the peer may have the flow already: its DEL goes again');
     m.fireTimers(T0 + 2300);
     // The pending window (from 100) restarts at the hello's sequence number.
-    assert.deepEqual(show(m.transmit(T0 + 2300)), ['DEL 1001 HB @3', 'ACK 7-7 @4']);
+    assert.deepEqual(show(transmitted(m, T0 + 2300)), ['DEL 1001 HB @3', 'ACK 7-7 @4']);
   });
 
   it('a restarted peer gets the internal cache once, whatever number of HELLOs it sends before our HELLO_BACK', () => {
     const host = new Host();
     host.objects = [obj(1001), obj(1002, 'alive')];
     const m = ftfwReady(host);
-    const sent = (now: number): string[] => show(m.transmit(now)).filter((s) => !s.startsWith('ACK'));
+    const sent = (now: number): string[] => show(transmitted(m, now)).filter((s) => !s.startsWith('ACK'));
     m.receive(data(7, 3007, F.HELLO), T0 + 1300);
     m.receive(data(8, 3008, F.HELLO), T0 + 1310);
     assert.deepEqual(sent(T0 + 1400), ['NEW 1001 HB @1', 'UPD 1002 @2']);
@@ -276,12 +277,12 @@ describe('FTFW: receiver', () => {
     m.receive(data(101, 3001), T0 + 1200);
     m.receive(data(101 + 2 ** 30, 6666), T0 + 1210);
     assert.equal(host.applied.length, 2);
-    m.transmit(T0 + 1220);
+    transmitted(m, T0 + 1220);
     for (let seq = 102; seq <= 104; seq++) m.receive(data(seq, 3000 + seq), T0 + 1300);
     assert.equal(host.applied.length, 2, 'dropped as late, as 1.4.7 does');
     m.receive(data(105, 3105), T0 + 1400);
     assert.equal(host.applied.at(-1)!.seq, 105);
-    assert.deepEqual(show(m.transmit(T0 + 1500)), ['NACK 102-104 @3']);
+    assert.deepEqual(show(transmitted(m, T0 + 1500)), ['NACK 102-104 @3']);
     m.receive(data(106, 3106), T0 + 1600);
     assert.equal(host.applied.at(-1)!.seq, 106, 'in sync again');
     assert.equal(m.counters.sequenceBefore, 4, 'each late one counted, the one that ended the run too');
@@ -290,7 +291,7 @@ describe('FTFW: receiver', () => {
   it('the start-up handshake, as the C daemons do it', () => {
     const a = new FtfwReplication(new Host(), CONFIG, T0);
     const b = new FtfwReplication(new Host(), CONFIG, T0 + 500);
-    const round = (m: FtfwReplication, now: number): Buffer[] => (m.fireTimers(now), m.transmit(now));
+    const round = (m: FtfwReplication, now: number): Buffer[] => (m.fireTimers(now), transmitted(m, now));
     const a1 = round(a, T0 + 1000);
     b.receive(a1[0]!, T0 + 1001);
     const b1 = round(b, T0 + 1500);
@@ -320,11 +321,11 @@ describe('NOTRACK', () => {
     assert.equal(host.applied.length, 3, 'a late message is applied too');
     assert.equal(m.counters.sequenceLost, 14 - 10 + 1 + (15 - 12 + 1), 'the late 12 became the last seen');
     assert.equal(m.counters.sequenceBefore, 1);
-    assert.deepEqual(show(m.transmit(T0 + 1100)), ['NEW 1001 @0', 'UPD 1002 @1']);
+    assert.deepEqual(show(transmitted(m, T0 + 1100)), ['NEW 1001 @0', 'UPD 1002 @1']);
     m.fireTimers(T0 + 2099);
-    assert.deepEqual(m.transmit(T0 + 2099), []);
+    assert.deepEqual(transmitted(m, T0 + 2099), []);
     m.fireTimers(T0 + 2100);
-    assert.deepEqual(show(m.transmit(T0 + 2100)), ['ALIVE @2']);
+    assert.deepEqual(show(transmitted(m, T0 + 2100)), ['ALIVE @2']);
     m.receive(ctl(F.ACK, 16, 1, 2), T0 + 2200);
     assert.equal(m.counters.receiveBadHeader, 1, 'an ACK means nothing to NOTRACK');
   });
@@ -337,16 +338,16 @@ describe('ALARM', () => {
     const m = new AlarmReplication(new Host(), CONFIG, random);
     const t = T0 + 1000;
     m.changed(obj(1001), t);
-    assert.deepEqual(show(m.transmit(t)), ['NEW 1001 @0']);
+    assert.deepEqual(show(transmitted(m, t)), ['NEW 1001 @0']);
     assert.equal(m.nextTimer(), t + 5000);
     m.fireTimers(t + 4999);
-    assert.deepEqual(m.transmit(t + 4999), []);
+    assert.deepEqual(transmitted(m, t + 4999), []);
     m.fireTimers(t + 5000);
-    assert.deepEqual(show(m.transmit(t + 5000)), ['UPD 1001 @1']);
+    assert.deepEqual(show(transmitted(m, t + 5000)), ['UPD 1001 @1']);
     assert.equal(m.nextTimer(), t + 6200);
     m.requestResync();
     m.sendBulk();
-    assert.deepEqual(m.transmit(t + 5100), []);
+    assert.deepEqual(transmitted(m, t + 5100), []);
   });
 
   it('expires an external object CacheTimeout seconds after it was last refreshed, and ignores flagged messages', () => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { batchMessages } from '../../src/conntrackd/sync/batch';
 import { FtfwReplication } from '../../src/conntrackd/sync/ftfw';
 import { MessageType } from '../../src/conntrackd/sync/header';
 import { flowKey, syncKey } from '../../src/conntrackd/sync/key';
 import { decodeFrame, readFrames, type DataMessage, type FlowMessage } from '../../src/conntrackd/sync/message';
 import type { ReplicationHost, SyncObject } from '../../src/conntrackd/sync/replication';
 import { readPcapUdp, type CapturedDatagram } from './pcap';
+import { transmittedDatagrams } from './sync-out';
 
 /*
  * The backup of the golden capture, replayed: our FTFW machine receives
@@ -64,7 +64,7 @@ describe('FTFW replay of the C backup', () => {
     if (d.src === PRIMARY) ftfw.receive(d.payload, now);
     else if (d === resyncAt) ftfw.requestResync();
     ftfw.fireTimers(now);
-    sent.push(...batchMessages(ftfw.transmit(now), 1472));
+    sent.push(...transmittedDatagrams(ftfw, now, 1472));
   }
 
   it('sends the very datagrams the C backup sent, in order', () => {
@@ -144,7 +144,7 @@ describe('FTFW replay of the C primary (before the loss)', () => {
       ftfw.changed(obj);
     }
     ftfw.fireTimers(now);
-    sent.push(...batchMessages(ftfw.transmit(now), 1472));
+    sent.push(...transmittedDatagrams(ftfw, now, 1472));
   }
 
   it('sends the very datagrams the C primary sent, in order', () => {

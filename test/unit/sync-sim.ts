@@ -12,7 +12,7 @@
 import type { Flow } from '../../src/ctnetlink/flow';
 import type { SyncMode } from '../../src/conntrackd/config/config';
 import { AlarmReplication } from '../../src/conntrackd/sync/alarm';
-import { batchMessages } from '../../src/conntrackd/sync/batch';
+import { transmittedDatagrams } from './sync-out';
 import { FtfwReplication } from '../../src/conntrackd/sync/ftfw';
 import { MessageType } from '../../src/conntrackd/sync/header';
 import { flowKey, syncKey } from '../../src/conntrackd/sync/key';
@@ -109,7 +109,7 @@ export function simulate(opts: SimOptions): SimResult {
   const end = busyEnd + opts.quietMs;
 
   const send = (from: number, now: number): void => {
-    for (const datagram of batchMessages(nodes[from]!.machine.transmit(now), MTU_PAYLOAD)) {
+    for (const datagram of transmittedDatagrams(nodes[from]!.machine, now, MTU_PAYLOAD)) {
       result.datagrams++;
       const faulty = now > START + WARMUP_MS && now < busyEnd;
       if (faulty && random() < opts.loss) {

@@ -34,7 +34,7 @@ import { readFileSync } from 'node:fs';
 import type { ChannelConfig, SyncConfig } from '../config/config';
 import type { Log } from '../daemon/contract';
 import { newChannelCounters, type ExternalCounters, type QueueCounters, type SyncSnapshot } from '../stats/counters';
-import { batchMessages, maxBatchSize } from '../sync/batch';
+import { DatagramPacker, maxBatchSize } from '../sync/batch';
 import { DatagramChannel } from '../sync/channels/datagram';
 import { openMulticastChannel } from '../sync/channels/multicast';
 import { TcpChannel } from '../sync/channels/tcp';
@@ -108,7 +108,8 @@ export class SyncSide implements ReplicationHost {
   /** The objects of destroyed flows whose deletion the peer has not acknowledged, by key. */
   private readonly dead = new Map<string, InternalObject>();
   private readonly encodeOptions: EncodeOptions;
-  private maxBatch: number[] = [];
+  /** Each link's transmit rounds are written here, packed into its datagrams. */
+  private packers: DatagramPacker[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires (the mode's next timer as of the last turn). */
   private timerAt: number | undefined;
@@ -153,7 +154,7 @@ export class SyncSide implements ReplicationHost {
       for (const channel of this.channels) channel.close();
       throw failed.reason;
     }
-    this.maxBatch = blocks.map((b) => maxBatchSize(mtuOf(b.interface), b.kind));
+    this.packers = blocks.map((b) => new DatagramPacker(maxBatchSize(mtuOf(b.interface), b.kind)));
     this.channels.forEach((channel, i) =>
       channel.onReceive((datagram) => {
         this.links.received(i, this.mode.receive(datagram, Date.now()));
@@ -377,10 +378,13 @@ export class SyncSide implements ReplicationHost {
     if (this.stopped) return;
     const now = Date.now();
     this.mode.fireTimers(now);
-    const messages = this.mode.transmit(now);
     const active = this.links.active;
-    const channel = this.channels[active];
-    if (channel) for (const datagram of batchMessages(messages, this.maxBatch[active]!)) channel.send(datagram);
+    const packer = this.packers[active];
+    // Before start() no link is open: the queues keep everything until one is.
+    if (packer) {
+      this.mode.transmit(now, packer);
+      for (const datagram of packer.take()) this.channels[active]!.send(datagram);
+    }
     if (now >= this.carrierCheckAt) {
       this.checkCarriers(now);
       this.checkLimits();

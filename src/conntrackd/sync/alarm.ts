@@ -6,6 +6,7 @@
  * seconds. No control messages: a received message with any flag set is
  * ignored, `-n` and `-B` do nothing. Sequence numbers only feed `-s`.
  */
+import type { MessageOut } from './batch';
 import { ReceivedFlowMessage, type DataMessage } from './message';
 import { MessageType, type Header } from './header';
 import { syncKey } from './key';
@@ -63,15 +64,12 @@ export class AlarmReplication extends Replication {
     return expiry === undefined ? refresh : Math.min(refresh, expiry);
   }
 
-  transmit(now: number): Buffer[] {
-    const out: Buffer[] = [];
+  transmit(now: number, out: MessageOut): void {
     for (const [obj, refresh] of this.txObjects) {
-      const bytes = this.encodeObject(obj, this.seq.next(now), 0, refresh);
-      if (bytes) out.push(bytes);
+      this.encodeObject(obj, this.seq.next(now), 0, out, refresh);
       if (obj.state === 'dead') this.host.release(obj);
     }
     this.txObjects.clear();
-    return out;
   }
 
   protected judge(h: Header): Verdict {

@@ -119,8 +119,10 @@ export function walkAttributes(
 ): void {
   let off = start;
   while (end - off > ATTR_HEADER_SIZE) {
-    const len = buf.readUInt16BE(off);
-    const type = buf.readUInt16BE(off + 2);
+    // Read byte by byte: every received message is walked twice (its check
+    // and its key), and readUInt16BE's range check and call cost more.
+    const len = (buf[off]! << 8) | buf[off + 1]!;
+    const type = (buf[off + 2]! << 8) | buf[off + 3]!;
     if (len < ATTR_HEADER_SIZE || len > end - off) throw new SyncDecodeError('bad-payload', `attribute length ${len} at offset ${off}`);
     const size = sizes[type];
     if (size === undefined) throw new SyncDecodeError('bad-payload', `attribute type ${type} out of range`);
@@ -144,24 +146,57 @@ export class AttrWriter {
   private static scratch = Buffer.alloc(1024);
   private buf: Buffer;
   private len: number;
+  /** Writes into a buffer of its own (a datagram packer's), not the shared scratch. */
+  private readonly own: boolean;
 
-  /** `reserve` bytes at the start stay free for the header. */
-  constructor(reserve: number) {
-    if (AttrWriter.scratch.length < reserve) AttrWriter.scratch = Buffer.alloc(2 * reserve);
-    this.buf = AttrWriter.scratch;
+  /** `reserve` bytes at the start stay free for the header; `own`: a buffer to write into instead of the shared scratch. */
+  constructor(reserve: number, own?: Buffer) {
+    this.own = own !== undefined;
+    if (own === undefined && AttrWriter.scratch.length < reserve) AttrWriter.scratch = Buffer.alloc(2 * reserve);
+    this.buf = own ?? AttrWriter.scratch;
     this.len = reserve;
   }
 
-  /** Adds an attribute with an `n`-byte payload and returns the payload's offset for the caller to fill. */
+  /** The bytes written are `buffer[0, length)`; a write may move them to a bigger buffer. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  /** Forgets what was written after the first `length` bytes. */
+  truncate(length: number): void {
+    this.len = Math.min(length, this.len);
+  }
+
+  /** Leaves `n` bytes for the caller to fill (a header); they hold whatever was there. */
+  skip(n: number): void {
+    if (this.len + n > this.buf.length) this.grow(this.len + n);
+    this.len += n;
+  }
+
+  /**
+   * Adds an attribute with an `n`-byte payload and returns the payload's
+   * offset for the caller to fill. Bytes are stored one by one here and in
+   * the helpers below: a bulk send writes millions of attributes, and
+   * Buffer's writeUInt16BE and fill() calls (range checks, a builtin call)
+   * cost a sender more than the walk over the flow's record.
+   */
   put(type: number, n: number): number {
-    const need = this.len + align4(ATTR_HEADER_SIZE + n);
+    const len = this.len;
+    const need = len + align4(ATTR_HEADER_SIZE + n);
     if (need > this.buf.length) this.grow(need);
-    this.buf.writeUInt16BE(ATTR_HEADER_SIZE + n, this.len);
-    this.buf.writeUInt16BE(type, this.len + 2);
-    const at = this.len + ATTR_HEADER_SIZE;
-    if (at + n < need) this.buf.fill(0, at + n, need);
+    const buf = this.buf;
+    const size = ATTR_HEADER_SIZE + n;
+    buf[len] = size >>> 8;
+    buf[len + 1] = size & 0xff;
+    buf[len + 2] = type >>> 8;
+    buf[len + 3] = type & 0xff;
+    for (let i = len + size; i < need; i++) buf[i] = 0;
     this.len = need;
-    return at;
+    return len + ATTR_HEADER_SIZE;
   }
 
   // Every helper calls put() before touching this.buf: put() may replace it.
@@ -173,31 +208,34 @@ export class AttrWriter {
 
   u16be(type: number, v: number): void {
     const at = this.put(type, 2);
-    this.buf.writeUInt16BE(v, at);
+    this.buf[at] = (v >>> 8) & 0xff;
+    this.buf[at + 1] = v & 0xff;
   }
 
   /** The byte-swapped 16-bit fields of 1.4.7 (ICMP_ID, SPAT_PORT, DPAT_PORT). */
   u16le(type: number, v: number): void {
     const at = this.put(type, 2);
-    this.buf.writeUInt16LE(v, at);
+    this.buf[at] = v & 0xff;
+    this.buf[at + 1] = (v >>> 8) & 0xff;
   }
 
   /** Two big-endian 16-bit values: a port pair. */
   u16pair(type: number, a: number, b: number): void {
     const at = this.put(type, 4);
-    this.buf.writeUInt16BE(a, at);
-    this.buf.writeUInt16BE(b, at + 2);
+    this.buf[at] = (a >>> 8) & 0xff;
+    this.buf[at + 1] = a & 0xff;
+    this.buf[at + 2] = (b >>> 8) & 0xff;
+    this.buf[at + 3] = b & 0xff;
   }
 
   u32(type: number, v: number): void {
-    const at = this.put(type, 4);
-    this.buf.writeUInt32BE(v >>> 0, at);
+    this.setU32(this.put(type, 4), v);
   }
 
   /** Big-endian 32-bit words, in order. */
   u32s(type: number, vs: readonly number[]): void {
     const at = this.put(type, 4 * vs.length);
-    vs.forEach((v, i) => this.buf.writeUInt32BE(v >>> 0, at + 4 * i));
+    vs.forEach((v, i) => this.setU32(at + 4 * i, v));
   }
 
   bytes(type: number, ...parts: Uint8Array[]): void {
@@ -246,7 +284,11 @@ export class AttrWriter {
 
   /** A big-endian 32-bit word in a payload put() returned. */
   setU32(at: number, v: number): void {
-    this.buf.writeUInt32BE(v >>> 0, at);
+    const buf = this.buf;
+    buf[at] = v >>> 24;
+    buf[at + 1] = (v >>> 16) & 0xff;
+    buf[at + 2] = (v >>> 8) & 0xff;
+    buf[at + 3] = v & 0xff;
   }
 
   /** Attributes written before (by another writer's finish()), appended as they are. */
@@ -260,7 +302,8 @@ export class AttrWriter {
   private grow(need: number): void {
     const bigger = Buffer.alloc(Math.max(need, this.buf.length * 2));
     this.buf.copy(bigger, 0, 0, this.len);
-    this.buf = AttrWriter.scratch = bigger;
+    this.buf = bigger;
+    if (!this.own) AttrWriter.scratch = bigger;
   }
 
   /** A copy of what was written, header room included (its bytes unset: the caller writes the header). */

@@ -32,17 +32,25 @@ let into: Buffer = source;
 let keyLength = 0;
 
 /**
- * Where each key attribute's payload goes: the bit that says it is there
- * (none for the zone, whose absence counts as 0), its offset in the key
- * and its length; indexed by FlowAttr.
+ * Where each key attribute's payload goes, indexed by FlowAttr: the bit that
+ * says it is there (none for the zone, whose absence counts as 0), its
+ * offset in the key and its length (0: not part of the key). Flat typed
+ * arrays: the visitor runs for every attribute of every received message.
  */
-const FIELDS: (readonly [present: number, offset: number, length: number] | undefined)[] = [];
-FIELDS[FlowAttr.L4PROTO] = [Present.PROTO, 2, 1];
-FIELDS[FlowAttr.ICMP_TYPE] = [Present.ICMP_TYPE, 3, 1];
-FIELDS[FlowAttr.ICMP_CODE] = [Present.ICMP_CODE, 4, 1];
-FIELDS[FlowAttr.PORT] = [Present.PORTS, 6, 4];
-FIELDS[FlowAttr.ICMP_ID] = [Present.ICMP_ID, 10, 2];
-FIELDS[FlowAttr.ZONE] = [0, 12, 2];
+const PRESENT = new Uint8Array(FLOW_ATTR_SIZES.length);
+const OFFSET = new Uint8Array(FLOW_ATTR_SIZES.length);
+const LENGTH = new Uint8Array(FLOW_ATTR_SIZES.length);
+function field(type: FlowAttr, present: number, offset: number, length: number): void {
+  PRESENT[type] = present;
+  OFFSET[type] = offset;
+  LENGTH[type] = length;
+}
+field(FlowAttr.L4PROTO, Present.PROTO, 2, 1);
+field(FlowAttr.ICMP_TYPE, Present.ICMP_TYPE, 3, 1);
+field(FlowAttr.ICMP_CODE, Present.ICMP_CODE, 4, 1);
+field(FlowAttr.PORT, Present.PORTS, 6, 4);
+field(FlowAttr.ICMP_ID, Present.ICMP_ID, 10, 2);
+field(FlowAttr.ZONE, 0, 12, 2);
 
 function visit(type: number, at: number, n: number): void {
   const buf = source;
@@ -53,10 +61,10 @@ function visit(type: number, at: number, n: number): void {
     keyLength = ADDRESSES + n;
     return;
   }
-  const field = FIELDS[type];
-  if (field === undefined) return;
-  const [present, offset, length] = field;
-  into[0]! |= present;
+  const length = LENGTH[type]!;
+  if (length === 0) return;
+  const offset = OFFSET[type]!;
+  into[0]! |= PRESENT[type]!;
   for (let i = 0; i < length; i++) into[offset + i] = buf[at + i]!;
 }
 
@@ -68,7 +76,7 @@ function visit(type: number, at: number, n: number): void {
 export function flowKeyBytes(buf: Buffer, start: number, end: number, out: Buffer): number {
   source = buf;
   into = out;
-  out.fill(0, 0, ADDRESSES);
+  for (let i = 0; i < ADDRESSES; i++) out[i] = 0;
   keyLength = ADDRESSES;
   walkAttributes(buf, start, end, FLOW_ATTR_SIZES, visit);
   return keyLength;

@@ -68,6 +68,7 @@
 import type { Header } from './header';
 import { MessageFlag, MessageType, isControl, isData } from './header';
 import type { ResendQueueEntry } from '../stats/counters';
+import type { MessageOut } from './batch';
 import { ElementQueue, type QueuePosition } from './element-queue';
 import {
   ALIVE_INTERVAL_MS,
@@ -238,44 +239,46 @@ export class FtfwReplication extends Replication {
     this.retransmitAt = now + ALIVE_INTERVAL_MS;
   }
 
-  transmit(now: number): Buffer[] {
+  transmit(now: number, out: MessageOut): void {
     this.txQueue.compact();
     this.rsQueue.compact();
-    const out: Buffer[] = [];
+    let sent = false;
     for (const item of this.txQueue.keys()) {
       if (isObject(item) && this.rsQueue.size >= IN_FLIGHT_MAX) break;
-      this.send(item, now, out);
+      if (this.send(item, now, out)) sent = true;
     }
     // The window is full: objects wait for ACKs, control messages still go
     // (found in their own set: a walk of a bulk's queue to reach them cost
     // every round as much as the queue is long).
-    for (const control of this.controlsQueued) this.send(control, now, out);
-    if (out.length > 0) this.aliveAt = now + ALIVE_INTERVAL_MS;
-    return out;
+    for (const control of this.controlsQueued) if (this.send(control, now, out)) sent = true;
+    if (sent) this.aliveAt = now + ALIVE_INTERVAL_MS;
   }
 
-  /** Takes `item` out of the transmit queue and appends its message, with a new sequence number, to `out`. */
-  private send(item: Element, now: number, out: Buffer[]): void {
+  /**
+   * Takes `item` out of the transmit queue and writes its message, with a
+   * new sequence number, to `out`; false when nothing went out (a body the
+   * wire cannot carry).
+   */
+  private send(item: Element, now: number, out: MessageOut): boolean {
     this.txQueue.delete(item);
     if (!isObject(item)) this.controlsQueued.delete(item);
     const seq = this.seq.next(now);
     const flags = this.helloFlags();
     if (isObject(item)) {
-      const bytes = this.encodeObject(item, seq, flags);
-      if (!bytes) {
+      if (!this.encodeObject(item, seq, flags, out)) {
         item.due = undefined;
-        return;
+        return false;
       }
-      out.push(bytes);
       this.remember(item, seq, now);
-    } else {
-      const bytes = this.encode({ type: MessageType.CTL, flags: item.flags | flags, seq, from: item.from, to: item.to });
-      if (!bytes) return;
-      out.push(bytes);
-      if (item.flags === MessageFlag.ALIVE) return;
-      item.sentFlags = item.flags | flags;
-      this.remember(item, seq, now);
+      return true;
     }
+    const bytes = this.encode({ type: MessageType.CTL, flags: item.flags | flags, seq, from: item.from, to: item.to });
+    if (!bytes) return false;
+    out.encoded(bytes);
+    if (item.flags === MessageFlag.ALIVE) return true;
+    item.sentFlags = item.flags | flags;
+    this.remember(item, seq, now);
+    return true;
   }
 
   /** The resend queue, oldest first, as `-s rsqueue` lists it. */

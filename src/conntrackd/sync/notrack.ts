@@ -4,6 +4,7 @@
  * messages for `-s`; everything valid is applied. A keep-alive goes out one
  * second after the last transmit round; RESYNC works as in FTFW.
  */
+import type { MessageOut } from './batch';
 import { MessageFlag, MessageType, isControl, isData, type Header } from './header';
 import {
   ALIVE_INTERVAL_MS,
@@ -52,23 +53,20 @@ export class NotrackReplication extends Replication {
     return this.aliveAt;
   }
 
-  transmit(now: number): Buffer[] {
-    const out: Buffer[] = [];
-    if (this.txControls.length === 0 && this.txObjects.size === 0) return out;
+  transmit(now: number, out: MessageOut): void {
+    if (this.txControls.length === 0 && this.txObjects.size === 0) return;
     for (const flags of this.txControls) {
       const bytes = this.encode({ type: MessageType.CTL, flags, seq: this.seq.next(now), from: 0, to: 0 });
-      if (bytes) out.push(bytes);
+      if (bytes) out.encoded(bytes);
     }
     for (const obj of this.txObjects) {
-      const bytes = this.encodeObject(obj, this.seq.next(now), 0);
-      if (bytes) out.push(bytes);
+      this.encodeObject(obj, this.seq.next(now), 0, out);
       // Nothing will ask for a dead object again: the cache may forget it once it is sent.
       if (obj.state === 'dead') this.host.release(obj);
     }
     this.txControls = [];
     this.txObjects.clear();
     this.aliveAt = now + ALIVE_INTERVAL_MS;
-    return out;
   }
 
   protected judge(h: Header): Verdict {

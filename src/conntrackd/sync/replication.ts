@@ -27,9 +27,10 @@ import { newNetworkCounters, type NetworkCounters } from '../stats/counters';
 import { SyncDecodeError, SyncEncodeError, type RejectReason } from './errors';
 import { MessageType, PROTOCOL_VERSION, type Header } from './header';
 import type { AttrWriter } from './attributes';
+import type { MessageOut } from './batch';
 import { encodeExpectAttributes } from './expect-attributes';
 import { encodeFlowAttributes } from './flow-attributes';
-import { encodeData, encodeMessage, readFrames, receiveBody, type DataMessage, type EncodeOptions, type SyncMessage } from './message';
+import { encodeMessage, readFrames, receiveBody, type DataMessage, type EncodeOptions, type SyncMessage } from './message';
 import { seqAdd, seqAfter, seqBefore, seqDistance } from './seq';
 
 /**
@@ -170,8 +171,8 @@ export abstract class Replication {
   abstract sendBulk(now: number): void;
   /** Runs every timer due at `now`. */
   abstract fireTimers(now: number): void;
-  /** The transmit round: every queued message, encoded, in order, each with its own sequence number. */
-  abstract transmit(now: number): Buffer[];
+  /** The transmit round: every queued message, written to `out` in order, each with its own sequence number. */
+  abstract transmit(now: number, out: MessageOut): void;
   /** When the next timer is due (ms), or undefined when none is armed. */
   abstract nextTimer(): number | undefined;
 
@@ -190,21 +191,23 @@ export abstract class Replication {
   }
 
   /**
-   * The message that sends `obj` now (its type follows the object's state;
-   * `refresh`: a NEW goes as an UPD), or undefined, counted as "send
-   * malformed", when its body cannot be carried.
+   * Writes the message that sends `obj` now to `out` (its type follows the
+   * object's state; `refresh`: a NEW goes as an UPD). False, counted as
+   * "send malformed", when its body cannot be carried.
    */
-  protected encodeObject(obj: SyncObject, seq: number, flags: number, refresh = false): Buffer | undefined {
+  protected encodeObject(obj: SyncObject, seq: number, flags: number, out: MessageOut, refresh = false): boolean {
     const state = refresh && obj.state === 'new' ? 'alive' : obj.state;
     const offset = state === 'new' ? 0 : state === 'alive' ? 1 : 2;
     try {
-      return encodeData((obj.expectation ? MessageType.EXP_NEW : MessageType.CT_NEW) + offset, flags, seq, (w) => {
+      out.data((obj.expectation ? MessageType.EXP_NEW : MessageType.CT_NEW) + offset, flags, seq, (w) => {
         if (obj.writeAttributes) obj.writeAttributes(w, this.encodeOptions);
         else if (obj.flow) encodeFlowAttributes(w, obj.flow, this.encodeOptions);
         else encodeExpectAttributes(w, obj.expectation!, this.encodeOptions);
       });
+      return true;
     } catch (err) {
-      return this.unsendable(err);
+      this.unsendable(err);
+      return false;
     }
   }
 
