@@ -132,13 +132,15 @@ export class WireEntry {
    * asks for them. Throws ProtocolError for malformed attributes.
    */
   index(only = ALL_ATTRS): this {
-    if ((this.indexed & only) === only) return this;
-    const want = this.indexed | only;
-    this.at.fill(-1);
+    // Each call locates only what no earlier one did: a daemon's filter asks
+    // for the tuples and its timeout note for the timeout, of every entry.
+    const missing = only & ~this.indexed;
+    if (missing === 0) return this;
+    if (this.indexed === 0) this.at.fill(-1);
     const c = this.top.reset(this.buf, this.start, this.end);
     while (c.next()) {
       // Types past 31 have no slot (and would alias a bit of the mask).
-      if (c.type > 31 || ((want >>> c.type) & 1) === 0) continue;
+      if (c.type > 31 || ((missing >>> c.type) & 1) === 0) continue;
       switch (c.type) {
         case CtAttr.TUPLE_ORIG:
           this.tuple(c, Slot.ORIG);
@@ -190,7 +192,7 @@ export class WireEntry {
           break;
       }
     }
-    this.indexed = want;
+    this.indexed |= only;
     return this;
   }
 

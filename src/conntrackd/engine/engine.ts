@@ -10,7 +10,8 @@
  */
 import type { Writable } from 'node:stream';
 import type { EventType } from '../../ctnetlink/event';
-import { Slot, type WireEntry } from '../../ctnetlink/wire-entry';
+import { CtAttr } from '../../ctnetlink/constants';
+import { Slot, attrMask, type WireEntry } from '../../ctnetlink/wire-entry';
 import type { Config, SyncConfig } from '../config/config';
 import { Request } from '../control/codes';
 import { commitReport } from '../control/commit-report';
@@ -49,8 +50,10 @@ function commitOptions(sync: SyncConfig): CommitOptions {
   return { commitTimeout: sync.commitTimeout, tcpWindowTracking: sync.tcpWindowTracking };
 }
 
+const TIMEOUT_ONLY = attrMask(CtAttr.TIMEOUT);
+
 function timeoutOf(entry: WireEntry): number | undefined {
-  return entry.index().has(Slot.TIMEOUT) ? entry.u32(Slot.TIMEOUT) : undefined;
+  return entry.index(TIMEOUT_ONLY).has(Slot.TIMEOUT) ? entry.u32(Slot.TIMEOUT) : undefined;
 }
 
 export function modeOf(config: Config): ModeName {

@@ -19,8 +19,8 @@
 import type { AddressRule, FilterConfig, FilterPolicy } from '../config/config';
 import { encodeAddress } from '../../ctnetlink/address';
 import { compileListFilter, type ListedNetwork } from '../../ctnetlink/filter-bpf';
-import { Proto } from '../../ctnetlink/constants';
-import { Slot, TupleField, type WireEntry } from '../../ctnetlink/wire-entry';
+import { CtAttr, Proto } from '../../ctnetlink/constants';
+import { Slot, TupleField, attrMask, type WireEntry } from '../../ctnetlink/wire-entry';
 
 export type FlowPredicate = (entry: WireEntry) => boolean;
 
@@ -37,11 +37,20 @@ interface Network {
 /** Compiles the filter; no filter passes every flow that has layer-3 information. */
 export function compileFlowFilter(filter: FilterConfig | undefined): FlowPredicate {
   const tests: FlowPredicate[] = [];
+  // Only the attributes the tests read are located: every event and every
+  // dumped entry passes here, and the others' nested walks are most of an index.
+  let wanted = attrMask(CtAttr.TUPLE_ORIG);
   if (filter?.protocol) tests.push(listTest(filter.protocol.policy, protocolListed(filter.protocol.protocols)));
-  if (filter?.address) tests.push(listTest(filter.address.policy, addressListed(filter.address.addresses)));
-  if (filter?.state) tests.push(stateTest(filter.state.policy, new Set(filter.state.states)));
+  if (filter?.address) {
+    tests.push(listTest(filter.address.policy, addressListed(filter.address.addresses)));
+    wanted |= attrMask(CtAttr.TUPLE_REPLY);
+  }
+  if (filter?.state) {
+    tests.push(stateTest(filter.state.policy, new Set(filter.state.states)));
+    wanted |= attrMask(CtAttr.PROTOINFO);
+  }
   return (entry) => {
-    entry.index();
+    entry.index(wanted);
     if (!entry.has(ORIG_SRC)) return false;
     for (let i = 0; i < tests.length; i++) if (!tests[i]!(entry)) return false;
     return true;

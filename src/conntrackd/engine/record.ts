@@ -13,7 +13,7 @@
 import { AttributeCursor } from '../../netlink/attributes';
 import { CtAttr } from '../../ctnetlink/constants';
 import type { Flow } from '../../ctnetlink/flow';
-import { WireEntry } from '../../ctnetlink/wire-entry';
+import { WireEntry, attrMask } from '../../ctnetlink/wire-entry';
 
 /** Where a flow is in its life, as 1.4.7's cache objects are. */
 export const enum FlowState {
@@ -62,7 +62,7 @@ const NLA_F_NESTED = 0x8000;
  * belong to requests, which the kernel never sends back: kept, they would
  * make a record say what no dump or event said.
  */
-const UNCACHED = new Set<number>([
+const UNCACHED = attrMask(
   CtAttr.TIMEOUT,
   CtAttr.USE,
   CtAttr.COUNTERS_ORIG,
@@ -71,7 +71,12 @@ const UNCACHED = new Set<number>([
   CtAttr.NAT_SRC,
   CtAttr.NAT_DST,
   CtAttr.LABELS_MASK,
-]);
+);
+
+/** A bit mask rather than a Set: keep() asks for every attribute of every event and dumped entry. */
+function uncached(type: number): boolean {
+  return type < 32 && ((UNCACHED >>> type) & 1) !== 0;
+}
 
 /**
  * Assembles one record at a time in a reused buffer: begin() with the key,
@@ -119,7 +124,7 @@ export class RecordBuilder {
   keep(buf: Buffer, start: number, end: number, skip?: Set<number>): void {
     const c = this.cursor.reset(buf, start, end);
     while (c.next()) {
-      if (UNCACHED.has(c.type) || skip?.has(c.type)) continue;
+      if (uncached(c.type) || skip?.has(c.type)) continue;
       const attr = c.offset - 4;
       const padded = (c.length + 4 + 3) & ~3;
       this.reserve(padded);
