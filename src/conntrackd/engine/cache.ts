@@ -168,7 +168,7 @@ export class FlowCache {
     const old = t.start(slot);
     b.keep(t.buf, old + b.keyLength, old + t.lengthOf(slot), b.typesOf(raw.buf, raw.start, raw.end));
     b.keep(raw.buf, raw.start, raw.end);
-    t.replace(slot, b.bytes, b.length);
+    t.replaceBody(slot, b.bytes, b.keyLength, b.length);
     this.states[slot] = FlowState.ALIVE;
     this.seen[slot] = this.round;
     this.counters.updOk++;
@@ -223,7 +223,7 @@ export class FlowCache {
     }
     const b = this.builder;
     b.keep(raw.buf, raw.start, raw.end);
-    const slot = this.table.insert(b.bytes, b.length, b.keyLength, hash);
+    const slot = this.table.insert(b.bytes, b.keyLength, b.bytes, b.keyLength, b.length, hash);
     this.since[slot] = this.now();
     this.seen[slot] = this.round;
     this.states[slot] = FlowState.NEW;

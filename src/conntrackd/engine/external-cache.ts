@@ -18,7 +18,6 @@ import { FLOW_KEY_MAX, flowKeyBytes } from '../sync/flow-key';
 import { MessageType } from '../sync/header';
 import { ReceivedFlowMessage, type DataMessage, type FlowMessage } from '../sync/message';
 import { newCacheCounters } from '../stats/counters';
-import { copyBytes } from './record';
 import { hashKey, NO_SLOT, RecordTable, widen } from './record-table';
 
 /** What every entry of a cache of the peer's objects has. */
@@ -184,10 +183,12 @@ export class ExternalCache extends PeerCache<FlowMessage> {
   private readonly table: RecordTable;
   private since: Uint32Array;
   private updatedAt: Float64Array;
-  /** The record being looked up or stored: its key, then its attributes. */
-  private record = Buffer.alloc(1024);
-  private recordLength = 0;
+  /** The key of the flow last looked up, and where that flow's attributes are (stored from there). */
+  private key = Buffer.alloc(FLOW_KEY_MAX);
   private keyLength = 0;
+  private attributesBuf: Buffer = this.key;
+  private attributesStart = 0;
+  private attributesEnd = 0;
   private hash = 0;
   private found = NO_SLOT;
 
@@ -255,7 +256,7 @@ export class ExternalCache extends PeerCache<FlowMessage> {
   }
 
   protected refreshFound(_msg: FlowMessage, now: number): void {
-    this.table.replace(this.found, this.record, this.recordLength);
+    this.table.replaceBody(this.found, this.attributesBuf, this.attributesStart, this.attributesEnd);
     this.updatedAt[this.found] = now;
   }
 
@@ -265,7 +266,7 @@ export class ExternalCache extends PeerCache<FlowMessage> {
   }
 
   protected add(_msg: FlowMessage, since: number, updatedAt: number): void {
-    const slot = this.table.insert(this.record, this.recordLength, this.keyLength, this.hash);
+    const slot = this.table.insert(this.key, this.keyLength, this.attributesBuf, this.attributesStart, this.attributesEnd, this.hash);
     this.since[slot] = since;
     this.updatedAt[slot] = updatedAt;
   }
@@ -282,16 +283,15 @@ export class ExternalCache extends PeerCache<FlowMessage> {
     return this.lookUp(attributes, 0, attributes.length);
   }
 
-  /** Builds the record of the attributes `buf[start, end)` and finds its key's slot. */
+  /** Finds the slot of the key of the flow whose attributes are `buf[start, end)`, and notes where they are. */
   private lookUp(buf: Buffer, start: number, end: number): boolean {
-    const need = FLOW_KEY_MAX + end - start;
-    if (this.record.length < need) this.record = Buffer.alloc(2 * need);
-    const keyLength = flowKeyBytes(buf, start, end, this.record);
-    copyBytes(buf, start, end, this.record, keyLength);
+    const keyLength = flowKeyBytes(buf, start, end, this.key);
     this.keyLength = keyLength;
-    this.recordLength = keyLength + end - start;
-    this.hash = hashKey(this.record, keyLength);
-    this.found = this.table.find(this.record, keyLength, this.hash);
+    this.attributesBuf = buf;
+    this.attributesStart = start;
+    this.attributesEnd = end;
+    this.hash = hashKey(this.key, keyLength);
+    this.found = this.table.find(this.key, keyLength, this.hash);
     return this.found !== NO_SLOT;
   }
 }

@@ -93,10 +93,19 @@ export class RecordTable {
     return NO_SLOT;
   }
 
-  /** Adds the record `bytes[0, length)` whose first `keyLength` bytes are its key (not in the table yet); returns its slot. */
-  insert(bytes: Buffer, length: number, keyLength: number, hash: number): number {
+  /**
+   * Adds the record of key `key[0, keyLength)` and body `body[start, end)`
+   * (not in the table yet); returns its slot. Key and body come apart so
+   * that a cache can store a received message's bytes without first
+   * assembling the record elsewhere.
+   */
+  insert(key: Buffer, keyLength: number, body: Buffer, start: number, end: number, hash: number): number {
     const slot = this.freeSlots.pop() ?? this.newSlot();
-    this.store(slot, bytes, length, keyLength);
+    const at = this.arena.alloc(keyLength + end - start);
+    const buf = this.arena.buf;
+    copyBytes(key, 0, keyLength, buf, at);
+    copyBytes(body, start, end, buf, at + keyLength);
+    this.place(slot, at, keyLength + end - start, keyLength);
     this.hashes[slot] = hash;
     const bucket = this.bucket(hash);
     this.next[slot] = this.heads[bucket]!;
@@ -105,10 +114,17 @@ export class RecordTable {
     return slot;
   }
 
-  /** Replaces the record of `slot` with `bytes[0, length)`, of the same key. */
-  replace(slot: number, bytes: Buffer, length: number): void {
-    this.arena.release(this.at[slot]!, this.length[slot]!);
-    this.store(slot, bytes, length, this.keyLength[slot]!);
+  /** Replaces the body of the record of `slot` with `body[start, end)`; its key stays. */
+  replaceBody(slot: number, body: Buffer, start: number, end: number): void {
+    const keyLength = this.keyLength[slot]!;
+    const old = this.at[slot]!;
+    const oldLength = this.length[slot]!;
+    const at = this.arena.alloc(keyLength + end - start);
+    const buf = this.arena.buf;
+    copyBytes(buf, old, old + keyLength, buf, at);
+    copyBytes(body, start, end, buf, at + keyLength);
+    this.arena.release(old, oldLength);
+    this.place(slot, at, keyLength + end - start, keyLength);
   }
 
   /** Removes the record of `slot`; the slot goes to the next insert. */
@@ -133,9 +149,7 @@ export class RecordTable {
     for (let slot = 0; slot < this.used; slot++) if (this.length[slot] !== 0) yield slot;
   }
 
-  private store(slot: number, bytes: Buffer, length: number, keyLength: number): void {
-    const at = this.arena.alloc(length);
-    copyBytes(bytes, 0, length, this.arena.buf, at);
+  private place(slot: number, at: number, length: number, keyLength: number): void {
     this.at[slot] = at;
     this.length[slot] = length;
     this.keyLength[slot] = keyLength;
