@@ -72,7 +72,9 @@ class RecordAt {
     this.master.clear();
     this.status = this.mark = this.zone = NONE;
     this.seqOrig = this.seqReply = this.helper = this.labels = this.synproxy = NONE;
-    this.info.fill(NONE);
+    // A loop, not fill(): a builtin call costs more than twelve stores, once per flow sent.
+    const info = this.info;
+    for (let i = 0; i < info.length; i++) info[i] = NONE;
   }
 }
 
@@ -218,9 +220,10 @@ function readProtoinfo(c: AttributeCursor): void {
   while (c.next()) {
     const block = c.type;
     if (block !== ProtoinfoAttr.TCP && block !== ProtoinfoAttr.SCTP && block !== ProtoinfoAttr.DCCP) continue;
-    at.info.fill(NONE, 3 * block, 3 * block + 3);
+    const info = at.info;
+    info[3 * block] = info[3 * block + 1] = info[3 * block + 2] = NONE;
     const a = c.enter(innermost);
-    while (a.next()) if (a.type >= 1 && a.type <= 3 && a.length >= 1) at.info[3 * block + a.type - 1] = a.offset;
+    while (a.next()) if (a.type >= 1 && a.type <= 3 && a.length >= 1) info[3 * block + a.type - 1] = a.offset;
   }
 }
 
