@@ -1,3 +1,4 @@
+import { readU16LE, readU32LE } from './bytes';
 import { NLMSG_HDRLEN } from './constants';
 import { ProtocolError } from './errors';
 
@@ -40,14 +41,15 @@ export class MessageCursor {
     if (remaining < NLMSG_HDRLEN) {
       throw new ProtocolError(`${remaining} stray bytes after the last netlink message`);
     }
-    const len = this.buf.readUInt32LE(pos);
+    const buf = this.buf;
+    const len = readU32LE(buf, pos);
     if (len < NLMSG_HDRLEN || len > remaining) {
       throw new ProtocolError(`netlink message length ${len} at offset ${pos} (datagram has ${remaining} bytes left)`);
     }
-    this.type = this.buf.readUInt16LE(pos + 4);
-    this.flags = this.buf.readUInt16LE(pos + 6);
-    this.seq = this.buf.readUInt32LE(pos + 8);
-    this.pid = this.buf.readUInt32LE(pos + 12);
+    this.type = readU16LE(buf, pos + 4);
+    this.flags = readU16LE(buf, pos + 6);
+    this.seq = readU32LE(buf, pos + 8);
+    this.pid = readU32LE(buf, pos + 12);
     this.start = pos;
     this.payload = pos + NLMSG_HDRLEN;
     this.end = pos + len;

@@ -18,6 +18,7 @@ import { beginCreateRequest } from '../../ctnetlink/requests';
 import { Status } from '../../ctnetlink/status';
 import { icmpReplyType, PORT_PROTOCOLS } from '../../ctnetlink/tuple';
 import type { MessageWriter } from '../../netlink/attributes';
+import { readU16BE, readU16LE, readU32BE } from '../../netlink/bytes';
 import { FlowAttr } from '../sync/attributes';
 import { cString } from '../sync/flow-attributes';
 
@@ -46,7 +47,7 @@ export interface CommitRequestOptions {
 /** Whether the flow whose attributes are `buf[start, end)` has a master (any MASTER_* attribute): it is committed after the others. */
 export function isRelated(buf: Buffer, start: number, end: number): boolean {
   for (let off = start; end - off > 4; off = next(buf, off)) {
-    const type = u16(buf, off + 2);
+    const type = readU16BE(buf, off + 2);
     if (type >= FlowAttr.MASTER_IPV4 && type <= FlowAttr.MASTER_PORT) return true;
   }
   return false;
@@ -54,7 +55,7 @@ export function isRelated(buf: Buffer, start: number, end: number): boolean {
 
 /** The offset of the attribute after the one at `off` (the end of the walk for a length below the header's). */
 function next(buf: Buffer, off: number): number {
-  const length = u16(buf, off);
+  const length = readU16BE(buf, off);
   return length < 4 ? Infinity : off + ((length + 3) & ~3);
 }
 
@@ -82,9 +83,9 @@ export function writeCommitRequest(
   writeTuple(w, CtAttr.TUPLE_ORIG, buf, proto, false);
   writeTuple(w, CtAttr.TUPLE_REPLY, buf, proto, true);
   writeMaster(w, buf);
-  const status = at[FlowAttr.STATUS]! < 0 ? 0 : u32(buf, at[FlowAttr.STATUS]!) & ~Status.EXPECTED;
+  const status = at[FlowAttr.STATUS]! < 0 ? 0 : readU32BE(buf, at[FlowAttr.STATUS]!) & ~Status.EXPECTED;
   w.u32be(CtAttr.STATUS, (status | Status.CONFIRMED) >>> 0);
-  w.u32be(CtAttr.TIMEOUT, timeout(at[FlowAttr.TIMEOUT]! < 0 ? undefined : u32(buf, at[FlowAttr.TIMEOUT]!)));
+  w.u32be(CtAttr.TIMEOUT, timeout(at[FlowAttr.TIMEOUT]! < 0 ? undefined : readU32BE(buf, at[FlowAttr.TIMEOUT]!)));
   if (at[FlowAttr.MARK]! >= 0) copy(w, CtAttr.MARK, buf, FlowAttr.MARK);
   if (at[FlowAttr.ZONE]! >= 0) copy(w, CtAttr.ZONE, buf, FlowAttr.ZONE);
   writeProtoinfo(w, buf, proto === Proto.TCP && !opts.tcpWindowTracking);
@@ -118,11 +119,11 @@ export function writeCommitRequest(
 function locate(buf: Buffer, start: number, end: number): void {
   for (let i = 0; i < SLOTS; i++) at[i] = -1;
   for (let off = start; end - off > 4; off = next(buf, off)) {
-    const type = u16(buf, off + 2);
+    const type = readU16BE(buf, off + 2);
     if (type >= SLOTS) continue;
     const slot = SLOT_OF[type]!;
     at[slot] = off + 4;
-    len[slot] = u16(buf, off) - 4;
+    len[slot] = readU16BE(buf, off) - 4;
   }
 }
 
@@ -151,8 +152,8 @@ function writeTuple(w: MessageWriter, type: CtAttr, buf: Buffer, proto: number, 
   w.u8(ProtoAttr.NUM, proto);
   const port = at[FlowAttr.PORT]!;
   if (PORT_PROTOCOLS.has(proto)) {
-    const sport = port < 0 ? 0 : u16(buf, reply ? port + 2 : port);
-    const dport = port < 0 ? 0 : u16(buf, reply ? port : port + 2);
+    const sport = port < 0 ? 0 : readU16BE(buf, reply ? port + 2 : port);
+    const dport = port < 0 ? 0 : readU16BE(buf, reply ? port : port + 2);
     w.u16be(ProtoAttr.SRC_PORT, sport);
     w.u16be(ProtoAttr.DST_PORT, dport);
   } else if (proto === Proto.ICMP || proto === Proto.ICMPV6) {
@@ -164,7 +165,7 @@ function writeTuple(w: MessageWriter, type: CtAttr, buf: Buffer, proto: number, 
     const icmpType = type < 0 ? 0 : reply ? (icmpReplyType(v6 ? Family.INET6 : Family.INET, buf[type]!) ?? 255) : buf[type]!;
     w.u8(v4 ? ProtoAttr.ICMP_TYPE : ProtoAttr.ICMPV6_TYPE, icmpType);
     // NTA_ICMP_ID travels little-endian.
-    w.u16be(v4 ? ProtoAttr.ICMP_ID : ProtoAttr.ICMPV6_ID, id < 0 ? 0 : buf.readUInt16LE(id));
+    w.u16be(v4 ? ProtoAttr.ICMP_ID : ProtoAttr.ICMPV6_ID, id < 0 ? 0 : readU16LE(buf, id));
   }
   w.endNested(p);
   w.endNested(nest);
@@ -190,8 +191,8 @@ function writeMaster(w: MessageWriter, buf: Buffer): void {
     w.u8(ProtoAttr.NUM, proto);
     const port = at[FlowAttr.MASTER_PORT]!;
     if (PORT_PROTOCOLS.has(proto)) {
-      w.u16be(ProtoAttr.SRC_PORT, port < 0 ? 0 : u16(buf, port));
-      w.u16be(ProtoAttr.DST_PORT, port < 0 ? 0 : u16(buf, port + 2));
+      w.u16be(ProtoAttr.SRC_PORT, port < 0 ? 0 : readU16BE(buf, port));
+      w.u16be(ProtoAttr.DST_PORT, port < 0 ? 0 : readU16BE(buf, port + 2));
     } else if (proto === Proto.ICMP || proto === Proto.ICMPV6) {
       const v4 = proto === Proto.ICMP;
       w.u8(v4 ? ProtoAttr.ICMP_CODE : ProtoAttr.ICMPV6_CODE, 0);
@@ -249,7 +250,7 @@ function writeNat(w: MessageWriter, type: CtAttr, buf: Buffer, ipSlot: FlowAttr,
   if (ip >= 0) w.bytesOf(len[ipSlot] === 16 ? NatAttr.V6_MINIP : NatAttr.V4_MINIP, buf, ip, ip + len[ipSlot]!);
   if (port >= 0) {
     const ports = w.beginNested(NatAttr.PROTO);
-    w.u16be(ProtoNatAttr.PORT_MIN, buf.readUInt16LE(port));
+    w.u16be(ProtoNatAttr.PORT_MIN, readU16LE(buf, port));
     w.endNested(ports);
   }
   w.endNested(nest);
@@ -271,12 +272,3 @@ function labels(buf: Buffer): Buffer {
   return out;
 }
 
-// Byte reads, not Buffer's readUInt16BE/readUInt32BE: a commit reads every
-// attribute of a million flows, and each of those calls checks its range.
-function u16(buf: Buffer, offset: number): number {
-  return (buf[offset]! << 8) | buf[offset + 1]!;
-}
-
-function u32(buf: Buffer, offset: number): number {
-  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
-}

@@ -12,6 +12,7 @@
 import { CtAttr, Family, HelpAttr, IpAttr, Proto, ProtoAttr, ProtoinfoAttr, SeqAdjAttr, SynproxyAttr, TupleAttr } from '../../ctnetlink/constants';
 import { Status } from '../../ctnetlink/status';
 import { AttributeCursor } from '../../netlink/attributes';
+import { readU16BE, readU32BE } from '../../netlink/bytes';
 import { FlowAttr, type AttrWriter } from '../sync/attributes';
 import { SyncEncodeError } from '../sync/errors';
 import type { FlowEncodeOptions } from '../sync/flow-attributes';
@@ -113,19 +114,19 @@ export function writeRecordAttributes(
   checkAddress(o.src, o.srcSize, size, 'source');
   checkAddress(o.dst, o.dstSize, size, 'destination');
   w.pair(size === 4 ? FlowAttr.IPV4 : FlowAttr.IPV6, buf, o.src, o.dst, size);
-  if (at.status !== NONE) w.u32(FlowAttr.STATUS, u32(buf, at.status));
+  if (at.status !== NONE) w.u32(FlowAttr.STATUS, readU32BE(buf, at.status));
   const proto = buf[o.proto]!;
   w.u8(FlowAttr.L4PROTO, proto);
   writeProtocolPart(w, buf, proto, opts);
   if (timeout !== undefined && !opts.omitTimeout) w.u32(FlowAttr.TIMEOUT, timeout);
-  if (at.mark !== NONE) w.u32(FlowAttr.MARK, u32(buf, at.mark));
+  if (at.mark !== NONE) w.u32(FlowAttr.MARK, readU32BE(buf, at.mark));
   if (at.master.src !== NONE) writeMaster(w, buf, at.master);
-  writeNat(w, buf, at.status === NONE ? 0 : u32(buf, at.status), size);
+  writeNat(w, buf, at.status === NONE ? 0 : readU32BE(buf, at.status), size);
   if (at.seqOrig !== NONE && at.seqReply !== NONE) writeSeqAdj(w, buf);
   if (at.helper !== NONE) w.cString(FlowAttr.HELPER_NAME, buf, at.helper, at.helperLength);
   if (at.labels !== NONE) writeLabels(w, buf);
   if (at.synproxy !== NONE) writeSynproxy(w, buf);
-  if (at.zone !== NONE) w.u16be(FlowAttr.ZONE, u16(buf, at.zone));
+  if (at.zone !== NONE) w.u16be(FlowAttr.ZONE, readU16BE(buf, at.zone));
 }
 
 /** Notes the values of the record's kept attributes (the key holds only the original tuple). */
@@ -237,7 +238,7 @@ function readHelper(c: AttributeCursor): void {
 
 function writeProtocolPart(w: AttrWriter, buf: Buffer, proto: number, opts: FlowEncodeOptions): void {
   const o = at.orig;
-  if (alwaysPort(proto)) w.u16pair(FlowAttr.PORT, o.sport === NONE ? 0 : u16(buf, o.sport), o.dport === NONE ? 0 : u16(buf, o.dport));
+  if (alwaysPort(proto)) w.u16pair(FlowAttr.PORT, o.sport === NONE ? 0 : readU16BE(buf, o.sport), o.dport === NONE ? 0 : readU16BE(buf, o.dport));
   const info = at.info;
   switch (proto) {
     case Proto.TCP: {
@@ -254,8 +255,8 @@ function writeProtocolPart(w: AttrWriter, buf: Buffer, proto: number, opts: Flow
       const b = 3 * ProtoinfoAttr.SCTP;
       if (info[b] === NONE) return;
       w.u8(FlowAttr.SCTP_STATE, buf[info[b]!]!);
-      w.u32(FlowAttr.SCTP_VTAG_ORIG, info[b + 1] === NONE ? 0 : u32(buf, info[b + 1]!));
-      w.u32(FlowAttr.SCTP_VTAG_REPL, info[b + 2] === NONE ? 0 : u32(buf, info[b + 2]!));
+      w.u32(FlowAttr.SCTP_VTAG_ORIG, info[b + 1] === NONE ? 0 : readU32BE(buf, info[b + 1]!));
+      w.u32(FlowAttr.SCTP_VTAG_REPL, info[b + 2] === NONE ? 0 : readU32BE(buf, info[b + 2]!));
       return;
     }
     case Proto.DCCP: {
@@ -269,7 +270,7 @@ function writeProtocolPart(w: AttrWriter, buf: Buffer, proto: number, opts: Flow
     case Proto.ICMPV6:
       if (o.icmpType !== NONE) w.u8(FlowAttr.ICMP_TYPE, buf[o.icmpType]!);
       if (o.icmpCode !== NONE) w.u8(FlowAttr.ICMP_CODE, buf[o.icmpCode]!);
-      if (o.icmpId !== NONE) w.u16le(FlowAttr.ICMP_ID, u16(buf, o.icmpId));
+      if (o.icmpId !== NONE) w.u16le(FlowAttr.ICMP_ID, readU16BE(buf, o.icmpId));
       return;
   }
 }
@@ -280,7 +281,7 @@ function writeMaster(w: AttrWriter, buf: Buffer, m: TupleAt): void {
   checkAddress(m.dst, m.dstSize, size, 'master destination');
   w.pair(size === 4 ? FlowAttr.MASTER_IPV4 : FlowAttr.MASTER_IPV6, buf, m.src, m.dst, size);
   if (m.proto !== NONE) w.u8(FlowAttr.MASTER_L4PROTO, buf[m.proto]!);
-  if (m.sport !== NONE || m.dport !== NONE) w.u16pair(FlowAttr.MASTER_PORT, m.sport === NONE ? 0 : u16(buf, m.sport), m.dport === NONE ? 0 : u16(buf, m.dport));
+  if (m.sport !== NONE || m.dport !== NONE) w.u16pair(FlowAttr.MASTER_PORT, m.sport === NONE ? 0 : readU16BE(buf, m.sport), m.dport === NONE ? 0 : readU16BE(buf, m.dport));
 }
 
 /**
@@ -303,8 +304,8 @@ function writeNat(w: AttrWriter, buf: Buffer, status: number, size: number): voi
     checkAddress(r.src, r.srcSize, size, 'DNAT');
     w.copy(size === 4 ? FlowAttr.DNAT_IPV4 : FlowAttr.DNAT_IPV6, buf, r.src, size);
   }
-  if (snat && portDiffers(buf, r.dport, o.sport)) w.u16le(FlowAttr.SPAT_PORT, u16(buf, r.dport));
-  if (dnat && portDiffers(buf, r.sport, o.dport)) w.u16le(FlowAttr.DPAT_PORT, u16(buf, r.sport));
+  if (snat && portDiffers(buf, r.dport, o.sport)) w.u16le(FlowAttr.SPAT_PORT, readU16BE(buf, r.dport));
+  if (dnat && portDiffers(buf, r.sport, o.dport)) w.u16le(FlowAttr.DPAT_PORT, readU16BE(buf, r.sport));
 }
 
 /** A reply address that is there and is not the original one (of another size, it is not). */
@@ -316,7 +317,7 @@ function differs(buf: Buffer, replyAt: number, replySize: number, origAt: number
 }
 
 function portDiffers(buf: Buffer, replyAt: number, origAt: number): boolean {
-  return replyAt !== NONE && origAt !== NONE && u16(buf, replyAt) !== u16(buf, origAt);
+  return replyAt !== NONE && origAt !== NONE && readU16BE(buf, replyAt) !== readU16BE(buf, origAt);
 }
 
 function writeSeqAdj(w: AttrWriter, buf: Buffer): void {
@@ -333,9 +334,9 @@ function seqAdjInto(w: AttrWriter, p: number, buf: Buffer, nest: number): void {
   const c = inner.reset(buf, nest, nestEnd(buf, nest));
   while (c.next()) {
     if (c.length < 4) continue;
-    if (c.type === SeqAdjAttr.CORRECTION_POS) pos = u32(buf, c.offset);
-    else if (c.type === SeqAdjAttr.OFFSET_BEFORE) before = u32(buf, c.offset);
-    else if (c.type === SeqAdjAttr.OFFSET_AFTER) after = u32(buf, c.offset);
+    if (c.type === SeqAdjAttr.CORRECTION_POS) pos = readU32BE(buf, c.offset);
+    else if (c.type === SeqAdjAttr.OFFSET_BEFORE) before = readU32BE(buf, c.offset);
+    else if (c.type === SeqAdjAttr.OFFSET_AFTER) after = readU32BE(buf, c.offset);
   }
   w.setU32(p, pos);
   w.setU32(p + 4, before);
@@ -364,9 +365,9 @@ function writeSynproxy(w: AttrWriter, buf: Buffer): void {
   const c = inner.reset(buf, at.synproxy, at.synproxyEnd);
   while (c.next()) {
     if (c.length < 4) continue;
-    if (c.type === SynproxyAttr.ISN) isn = u32(buf, c.offset);
-    else if (c.type === SynproxyAttr.ITS) its = u32(buf, c.offset);
-    else if (c.type === SynproxyAttr.TSOFF) tsoff = u32(buf, c.offset);
+    if (c.type === SynproxyAttr.ISN) isn = readU32BE(buf, c.offset);
+    else if (c.type === SynproxyAttr.ITS) its = readU32BE(buf, c.offset);
+    else if (c.type === SynproxyAttr.TSOFF) tsoff = readU32BE(buf, c.offset);
   }
   const p = w.put(FlowAttr.SYNPROXY, 12);
   w.setU32(p, its);
@@ -380,10 +381,3 @@ function checkAddress(offset: number, size: number, wanted: number, what: string
   if (size !== wanted) throw new SyncEncodeError(`${what} address of ${size} bytes in a flow of ${wanted}-byte addresses`);
 }
 
-function u16(buf: Buffer, offset: number): number {
-  return (buf[offset]! << 8) | buf[offset + 1]!;
-}
-
-function u32(buf: Buffer, offset: number): number {
-  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
-}

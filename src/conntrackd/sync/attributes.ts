@@ -12,6 +12,7 @@
  * the 4-byte aligned offset. Flow messages and expectation messages number
  * their attributes separately (`FlowAttr`, `ExpectAttr`).
  */
+import { readU16BE, writeU16BE, writeU32BE } from '../../netlink/bytes';
 import { SyncDecodeError } from './errors';
 
 /** Attributes of flow messages (CT_NEW, CT_UPD, CT_DEL). */
@@ -121,8 +122,8 @@ export function walkAttributes(
   while (end - off > ATTR_HEADER_SIZE) {
     // Read byte by byte: every received message is walked twice (its check
     // and its key), and readUInt16BE's range check and call cost more.
-    const len = (buf[off]! << 8) | buf[off + 1]!;
-    const type = (buf[off + 2]! << 8) | buf[off + 3]!;
+    const len = readU16BE(buf, off);
+    const type = readU16BE(buf, off + 2);
     if (len < ATTR_HEADER_SIZE || len > end - off) throw new SyncDecodeError('bad-payload', `attribute length ${len} at offset ${off}`);
     const size = sizes[type];
     if (size === undefined) throw new SyncDecodeError('bad-payload', `attribute type ${type} out of range`);
@@ -190,10 +191,8 @@ export class AttrWriter {
     if (need > this.buf.length) this.grow(need);
     const buf = this.buf;
     const size = ATTR_HEADER_SIZE + n;
-    buf[len] = size >>> 8;
-    buf[len + 1] = size & 0xff;
-    buf[len + 2] = type >>> 8;
-    buf[len + 3] = type & 0xff;
+    writeU16BE(buf, len, size);
+    writeU16BE(buf, len + 2, type);
     for (let i = len + size; i < need; i++) buf[i] = 0;
     this.len = need;
     return len + ATTR_HEADER_SIZE;
@@ -207,9 +206,7 @@ export class AttrWriter {
   }
 
   u16be(type: number, v: number): void {
-    const at = this.put(type, 2);
-    this.buf[at] = (v >>> 8) & 0xff;
-    this.buf[at + 1] = v & 0xff;
+    writeU16BE(this.buf, this.put(type, 2), v);
   }
 
   /** The byte-swapped 16-bit fields of 1.4.7 (ICMP_ID, SPAT_PORT, DPAT_PORT). */
@@ -222,10 +219,8 @@ export class AttrWriter {
   /** Two big-endian 16-bit values: a port pair. */
   u16pair(type: number, a: number, b: number): void {
     const at = this.put(type, 4);
-    this.buf[at] = (a >>> 8) & 0xff;
-    this.buf[at + 1] = a & 0xff;
-    this.buf[at + 2] = (b >>> 8) & 0xff;
-    this.buf[at + 3] = b & 0xff;
+    writeU16BE(this.buf, at, a);
+    writeU16BE(this.buf, at + 2, b);
   }
 
   u32(type: number, v: number): void {
@@ -284,11 +279,7 @@ export class AttrWriter {
 
   /** A big-endian 32-bit word in a payload put() returned. */
   setU32(at: number, v: number): void {
-    const buf = this.buf;
-    buf[at] = v >>> 24;
-    buf[at + 1] = (v >>> 16) & 0xff;
-    buf[at + 2] = (v >>> 8) & 0xff;
-    buf[at + 3] = v & 0xff;
+    writeU32BE(this.buf, at, v);
   }
 
   /** Attributes written before (by another writer's finish()), appended as they are. */

@@ -15,6 +15,7 @@
  * x86 builds emit, and x86 is what peers run). `len` covers the whole
  * message, header included; attributes follow the header of data messages.
  */
+import { readU16BE, readU32BE, writeU16BE, writeU32BE } from '../../netlink/bytes';
 
 /** The only version 1.4.7 speaks and accepts. */
 export const PROTOCOL_VERSION = 1;
@@ -86,12 +87,12 @@ export function readHeader(buf: Buffer, off: number): Header {
     version: buf[off]! >> 4,
     type: buf[off]! & 0x0f,
     flags: buf[off + 1]!,
-    len: buf.readUInt16BE(off + 2),
-    seq: buf.readUInt32BE(off + 4),
+    len: readU16BE(buf, off + 2),
+    seq: readU32BE(buf, off + 4),
   };
   if (hasRange(h)) {
-    h.from = buf.readUInt32BE(off + 8);
-    h.to = buf.readUInt32BE(off + 12);
+    h.from = readU32BE(buf, off + 8);
+    h.to = readU32BE(buf, off + 12);
   }
   return h;
 }
@@ -100,10 +101,10 @@ export function readHeader(buf: Buffer, off: number): Header {
 export function writeHeader(buf: Buffer, off: number, h: Omit<Header, 'version'>): void {
   buf[off] = (PROTOCOL_VERSION << 4) | (h.type & 0x0f);
   buf[off + 1] = h.flags;
-  buf.writeUInt16BE(h.len, off + 2);
-  buf.writeUInt32BE(h.seq >>> 0, off + 4);
+  writeU16BE(buf, off + 2, h.len);
+  writeU32BE(buf, off + 4, h.seq);
   if (hasRange(h)) {
-    buf.writeUInt32BE((h.from ?? 0) >>> 0, off + 8);
-    buf.writeUInt32BE((h.to ?? 0) >>> 0, off + 12);
+    writeU32BE(buf, off + 8, h.from ?? 0);
+    writeU32BE(buf, off + 12, h.to ?? 0);
   }
 }

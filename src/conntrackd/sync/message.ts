@@ -10,6 +10,7 @@
  */
 import type { Expectation } from '../../ctnetlink/expect';
 import type { Flow } from '../../ctnetlink/flow';
+import { readU16BE } from '../../netlink/bytes';
 import { AttrWriter, FLOW_ATTR_SIZES, walkAttributes } from './attributes';
 import { SyncDecodeError, SyncEncodeError, type RejectReason } from './errors';
 import { decodeExpectAttributes, encodeExpectAttributes } from './expect-attributes';
@@ -117,7 +118,7 @@ export function readFrames(buf: Buffer, start = 0, end = buf.length): FrameSplit
   while (off < end) {
     const remain = end - off;
     if (remain < HEADER_SIZE) return { frames, end: off, stop: 'truncated' };
-    const len = buf.readUInt16BE(off + 2);
+    const len = readU16BE(buf, off + 2);
     if (len === 0) return { frames, end: off, stop: 'bad-size' };
     if (len > remain) return { frames, end: off, stop: 'truncated' };
     const ranged = hasRange({ type: buf[off]! & 0x0f, flags: buf[off + 1]! });
