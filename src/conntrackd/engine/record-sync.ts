@@ -58,6 +58,13 @@ class RecordAt {
    * reply; DCCP: state, role).
    */
   readonly info = new Int32Array(12);
+  /**
+   * Where the reply tuple's nest lies (its values start, its end): walked
+   * only for a NAT-ed flow, the one case whose message shows the reply, so
+   * that the walk of most flows skips a third of the record.
+   */
+  replyNest = NONE;
+  replyEnd = 0;
   seqOrig = NONE;
   seqReply = NONE;
   helper = NONE;
@@ -71,7 +78,7 @@ class RecordAt {
     this.orig.clear();
     this.reply.clear();
     this.master.clear();
-    this.status = this.mark = this.zone = NONE;
+    this.status = this.mark = this.zone = this.replyNest = NONE;
     this.seqOrig = this.seqReply = this.helper = this.labels = this.synproxy = NONE;
     // A loop, not fill(): a builtin call costs more than twelve stores, once per flow sent.
     const info = this.info;
@@ -135,8 +142,8 @@ function readKept(buf: Buffer, start: number, end: number): void {
   while (c.next()) {
     switch (c.type) {
       case CtAttr.TUPLE_REPLY:
-        at.reply.clear();
-        readTuple(c.enter(inner), at.reply);
+        at.replyNest = c.offset;
+        at.replyEnd = c.offset + c.length;
         break;
       case CtAttr.TUPLE_MASTER:
         at.master.clear();
@@ -294,6 +301,8 @@ function writeNat(w: AttrWriter, buf: Buffer, status: number, size: number): voi
   const r = at.reply;
   const snat = (status & Status.SRC_NAT_DONE) !== 0;
   const dnat = (status & Status.DST_NAT_DONE) !== 0;
+  if (!snat && !dnat) return;
+  if (at.replyNest !== NONE) readTuple(inner.reset(buf, at.replyNest, at.replyEnd), r);
   const snatIp = snat && differs(buf, r.dst, r.dstSize, o.src, o.srcSize);
   const dnatIp = dnat && differs(buf, r.src, r.srcSize, o.dst, o.dstSize);
   if (snatIp) {
