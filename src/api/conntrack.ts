@@ -188,7 +188,7 @@ export class Conntrack {
   private modifyChannel: NetlinkChannel | undefined;
   private readonly sockets = new Map<NetlinkChannel, NetlinkSocket>();
   /** Event streams opened by events() / expectationEvents() / rawEvents(): close() ends them too. */
-  private readonly streams = new Set<EventStream<unknown>>();
+  private readonly streams = new Set<{ close(): void }>();
   private closed = false;
   /** What the kernel filters in dumps: probed once, by the first dump that could use CTA_FILTER. */
   private kernelFilter: Promise<KernelFilterSupport> | undefined;

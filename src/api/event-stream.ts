@@ -109,6 +109,8 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
   private holds = 0;
   private queuePaused = false;
   private closed = false;
+  /** What an item becomes when it is queued beyond its delivery (a copy of what decode() only lent). */
+  private readonly keep: ((item: T) => T) | undefined;
   private receivedCount = 0;
   private lostCount = 0;
   private overrunCount = 0;
@@ -122,7 +124,7 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
    * Listens on a new socket for `groups` (bind() bits: 1 << (group - 1) for
    * each Group). `decode` returns undefined for messages to skip.
    */
-  static open<T>(groups: number, decode: (m: MessageCursor) => T | undefined, options: EventStreamOptions = {}): EventStream<T> {
+  static open<T>(groups: number, decode: (m: MessageCursor) => T | undefined, options: EventStreamOptions = {}, keep?: (item: T) => T): EventStream<T> {
     const socket = NetlinkSocket.open({ netns: options.netns, readAhead: READ_AHEAD, wakeDelay: WAKE_DELAY_US });
     let bufferSize: number;
     try {
@@ -141,16 +143,17 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
       socket.close();
       throw err;
     }
-    return new EventStream(socket, decode, { bufferSize, signal: options.signal, reliable: options.reliable });
+    return new EventStream(socket, decode, { bufferSize, signal: options.signal, reliable: options.reliable, keep });
   }
 
   /** Listens on a transport already subscribed to its groups. */
   constructor(
     transport: Transport,
     decode: (m: MessageCursor) => T | undefined,
-    settings: { bufferSize?: number; signal?: AbortSignal; reliable?: boolean } = {},
+    settings: { bufferSize?: number; signal?: AbortSignal; reliable?: boolean; keep?: (item: T) => T } = {},
   ) {
     super();
+    this.keep = settings.keep;
     this.transport = transport;
     this.receiveBuffer = settings.bufferSize;
     // Reliable: the kernel's drop counter counts failed deliveries it retries, not losses.
@@ -302,7 +305,7 @@ export class EventStream<T> extends EventEmitter<EventStreamEvents<T>> implement
     if (isLost(item)) this.emit('lost', item);
     else this.emit('event', item);
     if (!this.iterating && this.listenerCount('event') > 0) return;
-    this.queue.push(item);
+    this.queue.push(this.keep && !isLost(item) ? this.keep(item) : item);
     if (!this.queuePaused && this.queue.length >= HIGH_WATER) {
       this.queuePaused = true;
       this.pause();

@@ -98,7 +98,8 @@ export function conntrackEvents(options: EventOptions & { netns?: string } = {})
 /**
  * A conntrack event as the kernel sent it, undecoded: for listeners that keep
  * many entries (a daemon's cache) and store the attributes rather than a
- * decoded Flow. `attributes` is a copy, the listener's to keep.
+ * decoded Flow. `attributes` is a copy, the listener's to keep, unless the
+ * stream is `transient` (RawEventOptions).
  */
 export interface RawConntrackEvent {
   type: EventType;
@@ -113,6 +114,14 @@ export interface RawConntrackEvent {
 export interface RawEventOptions extends Omit<EventStreamOptions, 'netns'> {
   /** Which kinds (EventMask bits); default all. */
   mask?: number;
+  /**
+   * The `attributes` an 'event' listener gets lie in the receive buffer and
+   * are valid only until the listener returns: no copy per event, for
+   * listeners that take what they need at once (a daemon's cache, a
+   * tally). Events kept for an iteration (`for await`), or received before
+   * any listener, are copies still.
+   */
+  transient?: boolean;
 }
 
 /**
@@ -121,12 +130,13 @@ export interface RawEventOptions extends Omit<EventStreamOptions, 'netns'> {
  * buffer defaults to the kernel's default, as conntrackd 1.4.7 leaves it.
  */
 export function rawConntrackEvents(options: RawEventOptions & { netns?: string } = {}): EventStream<RawConntrackEvent> {
+  const { mask, transient, ...stream } = options;
   const decode = (m: MessageCursor): RawConntrackEvent | undefined => {
     const type = eventType(m);
     if (type === undefined || m.end - m.payload < NFGENMSG_LEN) return undefined;
-    const attributes = Buffer.from(m.buf.subarray(m.payload + NFGENMSG_LEN, m.end));
-    return { type, portid: m.pid, family: m.buf[m.payload]!, attributes };
+    const lent = m.buf.subarray(m.payload + NFGENMSG_LEN, m.end);
+    return { type, portid: m.pid, family: m.buf[m.payload]!, attributes: transient ? lent : Buffer.from(lent) };
   };
-  const { mask, ...stream } = options;
-  return EventStream.open((mask ?? EventMask.ALL) & EventMask.ALL, decode, stream);
+  const keep = transient ? (event: RawConntrackEvent): RawConntrackEvent => ({ ...event, attributes: Buffer.from(event.attributes) }) : undefined;
+  return EventStream.open((mask ?? EventMask.ALL) & EventMask.ALL, decode, stream, keep);
 }

@@ -206,7 +206,8 @@ export class TableSummary<K extends string> extends EventEmitter<TableSummaryEve
   }
 
   private listen(): void {
-    const stream = this.ct.rawEvents({ bufferSize: this.options.bufferSize ?? defaultEventBufferSize() });
+    // Transient: each event is tallied at once, nothing of it kept.
+    const stream = this.ct.rawEvents({ bufferSize: this.options.bufferSize ?? defaultEventBufferSize(), transient: true });
     this.stream = stream;
     stream.on('event', (ev) => this.tally.apply(ev.type, this.entry.set(ev.attributes, 0, ev.attributes.length, ev.family)));
     // The loss is reported once the kernel stops dropping: a dump from then on misses nothing.

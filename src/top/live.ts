@@ -128,7 +128,7 @@ class LiveView {
 
   async run(): Promise<void> {
     const { stdin, stdout } = process;
-    const events = this.conntrack.rawEvents();
+    const events = this.conntrack.rawEvents({ transient: true });
     events.on('event', () => this.events++);
     events.on('error', () => {});
     stdout.write(ENTER);

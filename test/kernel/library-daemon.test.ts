@@ -58,3 +58,36 @@ test('EventStream.resize changes the receive buffer of a listening stream', asyn
   assert.equal(stream.resize(65536), 131072);
   assert.equal(stream.bufferSize, 131072);
 });
+
+test('rawEvents({ transient }): a listener gets each event in the receive buffer; what an iteration keeps is a copy', async (t) => {
+  const ns = await withNetns(t, 'lib-transient');
+  const ct = Conntrack.open({ netns: ns.name });
+  t.after(() => ct.close());
+  const heard: string[] = [];
+  const lent: RawConntrackEvent[] = [];
+  const listened = ct.rawEvents({ transient: true });
+  t.after(() => listened.close());
+  listened.on('event', (e) => {
+    lent.push(e);
+    heard.push(decodeFlow(e.attributes, 0, e.attributes.length, e.family).orig.src!);
+  });
+  const iterated = ct.rawEvents({ transient: true });
+  t.after(() => iterated.close());
+  const kept: RawConntrackEvent[] = [];
+  const iteration = (async () => {
+    for await (const e of iterated) {
+      if (e.type === 'lost') continue;
+      kept.push(e);
+      if (kept.length === 40) break;
+    }
+  })();
+
+  await ctFill(ns, entries(40));
+  await iteration;
+  const sources = Array.from({ length: 40 }, (_, i) => `10.0.0.${i + 1}`);
+  assert.deepEqual(heard, sources, 'each event, read while its listener ran');
+  // Kept past their delivery, the iteration's events still say what they said.
+  assert.deepEqual(kept.map((e) => decodeFlow(e.attributes, 0, e.attributes.length, e.family).orig.src), sources);
+  // The listener's were lent, not copied: they all lie in the stream's one receive buffer.
+  assert.ok(lent.every((e) => e.attributes.buffer === lent[0]!.attributes.buffer));
+});

@@ -141,7 +141,8 @@ export class KernelSide {
     if (general.filter) log.write('NOTICE', `using ${kernelFilter ? 'kernel' : 'user'}-space event filtering`);
     const size = general.netlinkBufferSize;
     const applied = size !== undefined && size <= this.maxGrowth() ? size : undefined;
-    const events = this.ct.rawEvents({ bufferSize: applied, reliable: general.netlinkEventsReliable, kernelFilter });
+    // Transient: an event goes into the cache (a copy of its own) before the next one is read.
+    const events = this.ct.rawEvents({ bufferSize: applied, reliable: general.netlinkEventsReliable, kernelFilter, transient: true });
     if (applied === undefined) {
       log.write('NOTICE', 'NetlinkBufferSize is either not set or is greater than NetlinkBufferSizeMaxGrowth. Using current system buffer size');
     }
