@@ -76,7 +76,6 @@ class RecordAt {
 
   clear(): void {
     this.orig.clear();
-    this.reply.clear();
     this.master.clear();
     this.status = this.mark = this.zone = this.replyNest = NONE;
     this.seqOrig = this.seqReply = this.helper = this.labels = this.synproxy = NONE;
@@ -302,6 +301,7 @@ function writeNat(w: AttrWriter, buf: Buffer, status: number, size: number): voi
   const snat = (status & Status.SRC_NAT_DONE) !== 0;
   const dnat = (status & Status.DST_NAT_DONE) !== 0;
   if (!snat && !dnat) return;
+  r.clear();
   if (at.replyNest !== NONE) readTuple(inner.reset(buf, at.replyNest, at.replyEnd), r);
   const snatIp = snat && differs(buf, r.dst, r.dstSize, o.src, o.srcSize);
   const dnatIp = dnat && differs(buf, r.src, r.srcSize, o.dst, o.dstSize);

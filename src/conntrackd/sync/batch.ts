@@ -42,10 +42,13 @@ export interface MessageOut {
  */
 export class DatagramPacker implements MessageOut {
   /** Writes every message in place; its buffer holds the open datagram from offset 0. */
-  private readonly w = new AttrWriter(0, Buffer.alloc(2 * 1500));
+  private readonly w: AttrWriter;
   private readonly datagrams: Buffer[] = [];
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number) {
+    // Room for a full datagram and the message that overflows it; a bigger message grows it.
+    this.w = new AttrWriter(0, Buffer.alloc(2 * max));
+  }
 
   data(type: MessageType, flags: number, seq: number, write: (w: AttrWriter) => void): void {
     const w = this.w;
