@@ -108,18 +108,53 @@ export interface RawConntrackEvent {
   /** nfgen_family of the message. */
   family: number;
   /** The CTA_* attributes after the nfgenmsg (decodeFlow(attributes, 0, length, family), or WireEntry.set). */
-  attributes: Buffer;
+  readonly attributes: Buffer;
+  /**
+   * Where the same attributes lie, `buf[start, end)`: for readers that
+   * index them in place (WireEntry.set(buf, start, end, family)) without
+   * making a Buffer view of them, which costs more than a small event's
+   * reading.
+   */
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
+/**
+ * The one event a transient stream hands its listeners, set anew for each:
+ * neither it nor a view of the attributes is made per event (`attributes`
+ * makes the view when asked).
+ */
+class LentEvent implements RawConntrackEvent {
+  type: EventType = 'new';
+  portid = 0;
+  family = 0;
+  buf: Buffer = Buffer.alloc(0);
+  start = 0;
+  end = 0;
+
+  get attributes(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+}
+
+/** An event over a copy of `buf[start, end)`, the holder's to keep. */
+function ownedEvent(type: EventType, portid: number, family: number, buf: Buffer, start: number, end: number): RawConntrackEvent {
+  const attributes = Buffer.allocUnsafe(end - start);
+  buf.copy(attributes, 0, start, end);
+  return { type, portid, family, attributes, buf: attributes, start: 0, end: attributes.length };
 }
 
 export interface RawEventOptions extends Omit<EventStreamOptions, 'netns'> {
   /** Which kinds (EventMask bits); default all. */
   mask?: number;
   /**
-   * The `attributes` an 'event' listener gets lie in the receive buffer and
-   * are valid only until the listener returns: no copy per event, for
-   * listeners that take what they need at once (a daemon's cache, a
-   * tally). Events kept for an iteration (`for await`), or received before
-   * any listener, are copies still.
+   * The event an 'event' listener gets, and the attributes in it, are valid
+   * only until the listener returns: one event object is reused and its
+   * attributes lie in the receive buffer, no copy and no allocation per
+   * event, for listeners that take what they need at once (a daemon's
+   * cache, a tally). Events kept for an iteration (`for await`), or
+   * received before any listener, are copies still.
    */
   transient?: boolean;
 }
@@ -131,12 +166,20 @@ export interface RawEventOptions extends Omit<EventStreamOptions, 'netns'> {
  */
 export function rawConntrackEvents(options: RawEventOptions & { netns?: string } = {}): EventStream<RawConntrackEvent> {
   const { mask, transient, ...stream } = options;
+  const lent = transient ? new LentEvent() : undefined;
   const decode = (m: MessageCursor): RawConntrackEvent | undefined => {
     const type = eventType(m);
     if (type === undefined || m.end - m.payload < NFGENMSG_LEN) return undefined;
-    const lent = m.buf.subarray(m.payload + NFGENMSG_LEN, m.end);
-    return { type, portid: m.pid, family: m.buf[m.payload]!, attributes: transient ? lent : Buffer.from(lent) };
+    const start = m.payload + NFGENMSG_LEN;
+    if (!lent) return ownedEvent(type, m.pid, m.buf[m.payload]!, m.buf, start, m.end);
+    lent.type = type;
+    lent.portid = m.pid;
+    lent.family = m.buf[m.payload]!;
+    lent.buf = m.buf;
+    lent.start = start;
+    lent.end = m.end;
+    return lent;
   };
-  const keep = transient ? (event: RawConntrackEvent): RawConntrackEvent => ({ ...event, attributes: Buffer.from(event.attributes) }) : undefined;
+  const keep = transient ? (e: RawConntrackEvent): RawConntrackEvent => ownedEvent(e.type, e.portid, e.family, e.buf, e.start, e.end) : undefined;
   return EventStream.open((mask ?? EventMask.ALL) & EventMask.ALL, decode, stream, keep);
 }

@@ -209,7 +209,7 @@ export class TableSummary<K extends string> extends EventEmitter<TableSummaryEve
     // Transient: each event is tallied at once, nothing of it kept.
     const stream = this.ct.rawEvents({ bufferSize: this.options.bufferSize ?? defaultEventBufferSize(), transient: true });
     this.stream = stream;
-    stream.on('event', (ev) => this.tally.apply(ev.type, this.entry.set(ev.attributes, 0, ev.attributes.length, ev.family)));
+    stream.on('event', (ev) => this.tally.apply(ev.type, this.entry.set(ev.buf, ev.start, ev.end, ev.family)));
     // The loss is reported once the kernel stops dropping: a dump from then on misses nothing.
     stream.on('lost', () => void this.reconcile().catch(() => undefined));
     let failed = false;

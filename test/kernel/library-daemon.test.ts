@@ -59,17 +59,20 @@ test('EventStream.resize changes the receive buffer of a listening stream', asyn
   assert.equal(stream.bufferSize, 131072);
 });
 
-test('rawEvents({ transient }): a listener gets each event in the receive buffer; what an iteration keeps is a copy', async (t) => {
+test('rawEvents({ transient }): a listener gets each event, one object, in the receive buffer; what an iteration keeps is a copy', async (t) => {
   const ns = await withNetns(t, 'lib-transient');
   const ct = Conntrack.open({ netns: ns.name });
   t.after(() => ct.close());
   const heard: string[] = [];
   const lent: RawConntrackEvent[] = [];
+  const buffers: ArrayBufferLike[] = [];
   const listened = ct.rawEvents({ transient: true });
   t.after(() => listened.close());
   listened.on('event', (e) => {
     lent.push(e);
-    heard.push(decodeFlow(e.attributes, 0, e.attributes.length, e.family).orig.src!);
+    buffers.push(e.buf.buffer);
+    heard.push(decodeFlow(e.buf, e.start, e.end, e.family).orig.src!);
+    assert.ok(e.attributes.equals(e.buf.subarray(e.start, e.end)));
   });
   const iterated = ct.rawEvents({ transient: true });
   t.after(() => iterated.close());
@@ -90,6 +93,8 @@ test('rawEvents({ transient }): a listener gets each event in the receive buffer
   assert.deepEqual(heard, sources, 'each event, read while its listener ran');
   // Kept past their delivery, the iteration's events still say what they said.
   assert.deepEqual(kept.map((e) => decodeFlow(e.attributes, 0, e.attributes.length, e.family).orig.src), sources);
-  // The listener's were lent, not copied: they all lie in the stream's one receive buffer.
-  assert.ok(lent.every((e) => e.attributes.buffer === lent[0]!.attributes.buffer));
+  assert.ok(kept.every((e) => e.attributes.equals(e.buf.subarray(e.start, e.end))));
+  // The listener's were lent, not copied: one event object, its attributes all in the stream's one receive buffer.
+  assert.ok(lent.every((e) => e === lent[0]));
+  assert.ok(buffers.every((b) => b === buffers[0]));
 });

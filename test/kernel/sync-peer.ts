@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   const internal: SyncObject[] = opts.flows.map((flow) => ({ state: 'new', flow }));
   const external = new Map<string, Flow>();
   const host: ReplicationHost = {
-    internalObjects: () => internal,
+    forEachInternal: (visit: (obj: SyncObject) => void) => {
+      for (const obj of internal) visit(obj);
+    },
     applyExternal(msg: DataMessage) {
       if (!('flow' in msg)) return;
       if (msg.type === MessageType.CT_DEL) external.delete(syncKey(msg));

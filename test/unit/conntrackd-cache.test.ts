@@ -11,7 +11,7 @@ const tcp = (sport: number, extra: Partial<FlowSpec> = {}) =>
 
 function cacheAt(limit = 100, clock = { now: 1000 }): { cache: FlowCache; changes: [CacheChange, FlowState][] } {
   const changes: [CacheChange, FlowState][] = [];
-  const cache = new FlowCache(limit, 4, () => clock.now, (change, flow) => changes.push([change, flow.state]));
+  const cache = new FlowCache(limit, 4, () => clock.now, (change, slot) => changes.push([change, cache.stateOf(slot)]));
   return { cache, changes };
 }
 

@@ -45,7 +45,11 @@ describe('ElementQueue', () => {
           assert.equal(queue.size, model.size);
           assert.equal(queue.first(), model.keys().next().value);
         }
-        assert.deepEqual([...queue.entries()], [...model]);
+        const walked: [Item, number][] = [];
+        queue.walk((item, value) => {
+          walked.push([item, value]);
+        });
+        assert.deepEqual(walked, [...model]);
         for (const item of items) {
           assert.equal(queue.has(item), model.has(item));
           assert.equal(queue.value(item), model.get(item));
@@ -73,13 +77,25 @@ describe('ElementQueue', () => {
     queue.push(items[0]!, 0);
     queue.push(items[1]!, 1);
     const seen: number[] = [];
-    for (const item of queue.keys()) {
+    queue.walk((item) => {
       seen.push(item.id);
       if (item.id === 0) {
         queue.delete(items[1]!);
         queue.push(items[2]!, 2);
       }
-    }
+    });
     assert.deepEqual(seen, [0, 2]);
+  });
+
+  it('stops a walk where the visitor returns false', () => {
+    const items = Array.from({ length: 5 }, (_, id): Item => ({ id }));
+    const queue = new ElementQueue<Item>({ get: (i) => i.at, set: (i, at) => (i.at = at) });
+    items.forEach((item, i) => queue.push(item, i));
+    const seen: number[] = [];
+    queue.walk((item, value) => {
+      seen.push(item.id);
+      return value < 2;
+    });
+    assert.deepEqual(seen, [0, 1, 2]);
   });
 });

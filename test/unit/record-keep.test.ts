@@ -1,8 +1,8 @@
 /**
  * RecordBuilder#keep copies runs of kept attributes at once: the record must
  * be what copying each kept attribute alone, zero-padded, would make, for
- * any mix of kept, uncached and skipped attributes, a last attribute
- * without its padding included.
+ * any mix of kept, uncached and skipped attributes (the types of an
+ * update), a last attribute without its padding included.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -42,10 +42,13 @@ describe('RecordBuilder#keep', () => {
       fc.property(fc.array(attrArb, { maxLength: 12 }), fc.boolean(), fc.subarray(TYPES), fc.boolean(), (attrs, trim, skipped, useSkip) => {
         const skip = useSkip ? new Set<number>(skipped) : undefined;
         const input = Buffer.concat([Buffer.from([9, 9, 9]), message(attrs, trim)]);
-        // One builder for every run: its buffer holds earlier records' bytes, as in a cache.
+        // One builder for every run: its buffer holds earlier records' bytes,
+        // as in a cache, and its stamps the types earlier updates skipped.
         const b = builder;
         b.length = 0;
-        b.keep(input, 3, input.length, skip);
+        const update = message(skipped.map((type) => ({ type, payload: new Uint8Array(1) })), false);
+        b.skipTypesOf(update, 0, update.length);
+        b.keep(input, 3, input.length, useSkip);
         const expected = message(attrs.filter((a) => !UNCACHED.has(a.type) && !skip?.has(a.type)), false);
         assert.deepEqual(b.bytes.subarray(0, b.length), expected);
       }),

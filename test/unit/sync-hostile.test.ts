@@ -25,8 +25,8 @@ const CONFIG: ReplicationConfig = { resendQueueSize: 100, ackWindowSize: 3, refr
 class Host implements ReplicationHost {
   objects: SyncObject[] = [];
   applied: DataMessage[] = [];
-  internalObjects(): Iterable<SyncObject> {
-    return this.objects;
+  forEachInternal(visit: (obj: SyncObject) => void): void {
+    this.objects.forEach(visit);
   }
   applyExternal(msg: DataMessage): void {
     this.applied.push(msg);

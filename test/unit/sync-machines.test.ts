@@ -24,8 +24,8 @@ class Host implements ReplicationHost {
   applied: DataMessage[] = [];
   released: SyncObject[] = [];
   expired: DataMessage[] = [];
-  internalObjects(): Iterable<SyncObject> {
-    return this.objects;
+  forEachInternal(visit: (obj: SyncObject) => void): void {
+    this.objects.forEach(visit);
   }
   applyExternal(msg: DataMessage): void {
     this.applied.push(msg);

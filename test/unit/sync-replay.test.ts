@@ -38,9 +38,7 @@ const ms = (d: CapturedDatagram): number => d.time * 1000;
 class ExternalCache implements ReplicationHost {
   readonly flows = new Map<string, FlowMessage['flow']>();
   readonly expectations = new Map<string, DataMessage>();
-  internalObjects(): Iterable<SyncObject> {
-    return [];
-  }
+  forEachInternal(): void {}
   applyExternal(msg: DataMessage): void {
     if (!('flow' in msg)) {
       if (msg.type === MessageType.EXP_DEL) this.expectations.delete(syncKey(msg));
@@ -110,7 +108,7 @@ describe('FTFW replay of the C primary (before the loss)', () => {
   let bulkOrder: Obj[] = [];
   const released: Obj[] = [];
   const host: ReplicationHost = {
-    internalObjects: () => bulkOrder,
+    forEachInternal: (visit) => bulkOrder.forEach(visit),
     applyExternal: () => assert.fail('the backup sends no data'),
     release: (obj) => released.push(obj as Obj),
     expireExternal: () => {},

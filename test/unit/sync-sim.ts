@@ -62,8 +62,8 @@ class Node implements ReplicationHost {
   readonly external = new Map<string, Flow>();
   machine!: Replication;
 
-  internalObjects(): Iterable<SyncObject> {
-    return this.internal.values();
+  forEachInternal(visit: (obj: SyncObject) => void): void {
+    for (const obj of this.internal.values()) visit(obj);
   }
 
   applyExternal(msg: DataMessage): void {

@@ -14,14 +14,16 @@ import { newCacheCounters } from '../stats/counters';
 import { AttrWriter } from '../sync/attributes';
 import { SyncEncodeError } from '../sync/errors';
 import type { FlowEncodeOptions } from '../sync/flow-attributes';
-import { decodeRecord, FlowState, RecordBuilder, type RawFlow } from './record';
+import type { WireEntry } from '../../ctnetlink/wire-entry';
+import { decodeRecord, FlowState, RecordBuilder } from './record';
 import { writeRecordAttributes } from './record-sync';
 import { hashKey, NO_SLOT, RecordTable, widen } from './record-table';
 
 /** What happened to a cached flow; a sync mode replicates these. */
 export type CacheChange = 'new' | 'update' | 'destroy';
 
-export type CacheListener = (change: CacheChange, flow: CachedFlow) => void;
+/** Told each change with the flow's slot (no object per change: a burst makes a million). */
+export type CacheListener = (change: CacheChange, slot: number) => void;
 
 /** A cached flow as its users see it; valid until the cache changes. */
 export class CachedFlow {
@@ -90,6 +92,11 @@ export class FlowCache {
     for (const slot of this.table.slots()) yield new CachedFlow(this, slot);
   }
 
+  /** Calls `visit` with the slot of every cached flow, in slot order (a bulk send's walk, with no object per flow). */
+  forEachSlot(visit: (slot: number) => void): void {
+    this.table.forEachSlot(visit);
+  }
+
   stateOf(slot: number): FlowState {
     return this.states[slot]!;
   }
@@ -143,7 +150,7 @@ export class FlowCache {
   }
 
   /** A NEW event: adds the flow unless its key is cached already (then nothing changes). */
-  add(raw: RawFlow): void {
+  add(raw: WireEntry): void {
     const b = this.builder;
     if (!b.begin(raw)) return;
     const hash = hashKey(b.bytes, b.keyLength);
@@ -152,7 +159,7 @@ export class FlowCache {
   }
 
   /** An UPDATE event or a dumped entry: updates the cached flow, or adds it when missing. */
-  update(raw: RawFlow): void {
+  update(raw: WireEntry): void {
     const b = this.builder;
     if (!b.begin(raw)) return;
     const hash = hashKey(b.bytes, b.keyLength);
@@ -166,7 +173,8 @@ export class FlowCache {
     // others stay (an UPDATE event carries only what changed besides tuples,
     // status and id), as 1.4.7 copies the set attributes over its object.
     const old = t.start(slot);
-    b.keep(t.buf, old + b.keyLength, old + t.lengthOf(slot), b.typesOf(raw.buf, raw.start, raw.end));
+    b.skipTypesOf(raw.buf, raw.start, raw.end);
+    b.keep(t.buf, old + b.keyLength, old + t.lengthOf(slot), true);
     b.keep(raw.buf, raw.start, raw.end);
     t.replaceBody(slot, b.bytes, b.keyLength, b.length);
     this.states[slot] = FlowState.ALIVE;
@@ -176,7 +184,7 @@ export class FlowCache {
   }
 
   /** A DESTROY event: removes the flow; false when it was not cached. */
-  remove(raw: RawFlow): boolean {
+  remove(raw: WireEntry): boolean {
     const b = this.builder;
     const slot = b.begin(raw) ? this.table.find(b.bytes, b.keyLength, hashKey(b.bytes, b.keyLength)) : NO_SLOT;
     if (slot === NO_SLOT) {
@@ -215,7 +223,7 @@ export class FlowCache {
     return count;
   }
 
-  private insert(hash: number, raw: RawFlow): void {
+  private insert(hash: number, raw: WireEntry): void {
     if (this.size >= this.limit) {
       this.counters.addFail++;
       this.counters.addFailNoSpace++;
@@ -244,6 +252,6 @@ export class FlowCache {
   }
 
   private tell(change: CacheChange, slot: number): void {
-    this.listener?.(change, new CachedFlow(this, slot));
+    this.listener?.(change, slot);
   }
 }

@@ -29,6 +29,7 @@ import { statsText } from './stats-text';
 import type { StatsLog } from './stats-log';
 import { SyncSide } from './sync-side';
 import { DestroyedFlows } from './traffic';
+import { KEY_ATTRIBUTES } from './record';
 
 export type ModeName = 'stats' | 'sync' | 'none';
 
@@ -116,16 +117,16 @@ export class ConntrackdEngine implements Engine, KernelSink {
     this.startedAt = wallSeconds();
     this.mode = modeOf(this.config);
     const general = this.config.general;
-    this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, (change, flow) => {
+    this.cache = new FlowCache(general.hashLimit, general.hashSize, wallSeconds, (change, slot) => {
       // A flow a resync found gone is logged as destroyed, as its lost DESTROY event would have been.
-      if (change === 'destroy' && this.sweeping) this.destroyed?.record(flow.flow());
+      if (change === 'destroy' && this.sweeping) this.destroyed?.record(this.cache.flowOf(slot));
       if (!this.sync) return;
-      if (change !== 'destroy' && this.timeout !== undefined) this.cache.noteTimeout(flow.slot, this.timeout);
+      if (change !== 'destroy' && this.timeout !== undefined) this.cache.noteTimeout(slot, this.timeout);
       // A resync that finds a flow the peer sent us found our own commit's
       // entry (its events were lost): sending it back would be 1.4.7's
       // "commit echo".
-      const echo = this.replicating && this.dumping && this.isPeers(flow.slot);
-      this.sync.cacheChanged(change, flow.slot, this.replicating && !echo);
+      const echo = this.replicating && this.dumping && this.isPeers(slot);
+      this.sync.cacheChanged(change, slot, this.replicating && !echo);
     });
     if (this.mode === 'none') return;
     if (this.mode === 'stats') this.destroyed = new DestroyedFlows(options.statsLog, this.log, wallSeconds);
@@ -133,7 +134,9 @@ export class ConntrackdEngine implements Engine, KernelSink {
       general,
       log: this.log,
       netns: options.netns,
-      filter: compileFlowFilter(general.filter),
+      // What the cache and the timeout note read of every event and dumped
+      // entry is located in the filter's walk, not in walks of their own.
+      filter: compileFlowFilter(general.filter, KEY_ATTRIBUTES | TIMEOUT_ONLY),
       kernelFilter: kernelFilterOf(general.filter),
       sink: this,
     });

@@ -34,12 +34,16 @@ interface Network {
   mask: Buffer;
 }
 
-/** Compiles the filter; no filter passes every flow that has layer-3 information. */
-export function compileFlowFilter(filter: FilterConfig | undefined): FlowPredicate {
+/**
+ * Compiles the filter; no filter passes every flow that has layer-3
+ * information. `alsoLocated` (an attrMask): what the caller reads of the
+ * entries that pass, located in the filter's one walk over the attributes.
+ */
+export function compileFlowFilter(filter: FilterConfig | undefined, alsoLocated = 0): FlowPredicate {
   const tests: FlowPredicate[] = [];
   // Only the attributes the tests read are located: every event and every
   // dumped entry passes here, and the others' nested walks are most of an index.
-  let wanted = attrMask(CtAttr.TUPLE_ORIG);
+  let wanted = attrMask(CtAttr.TUPLE_ORIG) | alsoLocated;
   if (filter?.protocol) tests.push(listTest(filter.protocol.policy, protocolListed(filter.protocol.protocols)));
   if (filter?.address) {
     tests.push(listTest(filter.address.policy, addressListed(filter.address.addresses)));

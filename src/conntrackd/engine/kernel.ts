@@ -300,7 +300,7 @@ export class KernelSide {
 
   private onEvent(event: RawConntrackEvent): void {
     this.counters.eventsReceived++;
-    const entry = this.entry.set(event.attributes, 0, event.attributes.length, event.family);
+    const entry = this.entry.set(event.buf, event.start, event.end, event.family);
     if (!this.options.filter(entry)) {
       this.counters.eventsFiltered++;
     } else {

@@ -149,6 +149,11 @@ export class RecordTable {
     for (let slot = 0; slot < this.used; slot++) if (this.length[slot] !== 0) yield slot;
   }
 
+  /** Calls `visit` with the slots that hold a record, in slot order: slots() without a generator's cost per step, for walks of every flow. */
+  forEachSlot(visit: (slot: number) => void): void {
+    for (let slot = 0; slot < this.used; slot++) if (this.length[slot] !== 0) visit(slot);
+  }
+
   private place(slot: number, at: number, length: number, keyLength: number): void {
     this.at[slot] = at;
     this.length[slot] = length;

@@ -291,13 +291,12 @@ export class SyncSide implements ReplicationHost {
 
   // ReplicationHost ---------------------------------------------------------
 
-  *internalObjects(): Iterable<SyncObject> {
+  forEachInternal(visit: (obj: SyncObject) => void): void {
     // Every cached flow, given its object if a dump alone brought it.
-    for (const cached of this.cache.values()) {
-      const slot = cached.slot;
-      yield this.bySlot[slot] ?? this.place(slot, new InternalObject(cached.state === FlowState.NEW ? 'new' : 'alive', this.cache, slot));
-    }
-    if (this.expectations) yield* this.expectations.internal.values();
+    this.cache.forEachSlot((slot) => {
+      visit(this.bySlot[slot] ?? this.place(slot, new InternalObject(this.cache.stateOf(slot) === FlowState.NEW ? 'new' : 'alive', this.cache, slot)));
+    });
+    if (this.expectations) for (const obj of this.expectations.internal.values()) visit(obj);
   }
 
   applyExternal(msg: DataMessage): void {

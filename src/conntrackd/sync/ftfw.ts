@@ -196,7 +196,9 @@ export class FtfwReplication extends Replication {
 
   sendBulk(): void {
     this.dropped = undefined;
-    for (const obj of this.host.internalObjects()) if (obj.state !== 'dead') this.changed(obj);
+    this.host.forEachInternal((obj) => {
+      if (obj.state !== 'dead') this.changed(obj);
+    });
   }
 
   fireTimers(now: number): void {
@@ -226,14 +228,14 @@ export class FtfwReplication extends Replication {
     const wait = Math.min(2 * this.retransmitWait, RETRANSMIT_MAX_MS);
     const progressing = now - this.progressAt < RETRANSMIT_MS;
     let resent = 0;
-    for (const [item, seq] of this.rsQueue.entries()) {
-      if (!isObject(item) || item.due === undefined || item.due > now) continue;
-      if (progressing && (this.ackedTo === undefined || !seqBefore(seq, this.ackedTo))) continue;
+    this.rsQueue.walk((item, seq) => {
+      if (!isObject(item) || item.due === undefined || item.due > now) return;
+      if (progressing && (this.ackedTo === undefined || !seqBefore(seq, this.ackedTo))) return;
       this.rsQueue.delete(item);
       this.queue(item);
       item.due = now + wait;
       resent++;
-    }
+    });
     if (resent > 0) this.retransmitWait = wait;
     this.counters.sendResent += resent;
     this.retransmitAt = now + ALIVE_INTERVAL_MS;
@@ -243,10 +245,11 @@ export class FtfwReplication extends Replication {
     this.txQueue.compact();
     this.rsQueue.compact();
     let sent = false;
-    for (const item of this.txQueue.keys()) {
-      if (isObject(item) && this.rsQueue.size >= IN_FLIGHT_MAX) break;
+    this.txQueue.walk((item) => {
+      if (isObject(item) && this.rsQueue.size >= IN_FLIGHT_MAX) return false;
       if (this.send(item, now, out)) sent = true;
-    }
+      return true;
+    });
     // The window is full: objects wait for ACKs, control messages still go
     // (found in their own set: a walk of a bulk's queue to reach them cost
     // every round as much as the queue is long).
@@ -283,9 +286,11 @@ export class FtfwReplication extends Replication {
 
   /** The resend queue, oldest first, as `-s rsqueue` lists it. */
   resendQueue(): ResendQueueEntry[] {
-    return [...this.rsQueue.entries()].map(([item, seq]) =>
-      isObject(item) ? { kind: 'object', seq } : { kind: 'control', seq, flags: item.sentFlags },
-    );
+    const entries: ResendQueueEntry[] = [];
+    this.rsQueue.walk((item, seq) => {
+      entries.push(isObject(item) ? { kind: 'object', seq } : { kind: 'control', seq, flags: item.sentFlags });
+    });
+    return entries;
   }
 
   /** Elements the full resend queue has dropped unacknowledged, ever. */
@@ -398,24 +403,24 @@ export class FtfwReplication extends Replication {
         this.ackedTo = h.to!;
         this.progressAt = now;
       }
-      for (const item of this.sentBetween(h.from!, h.to!)) {
+      this.sentBetween(h.from!, h.to!, (item) => {
         this.rsQueue.delete(item);
-        if (!isObject(item)) continue;
+        if (!isObject(item)) return;
         item.due = undefined;
         if (item.state === 'dead') this.host.release(item);
-      }
+      });
       return Verdict.CONTROL;
     }
     if (isControl(h, MessageFlag.NACK)) {
       if (seqBefore(h.to!, h.from!)) return Verdict.BAD;
       // What the peer asks for may be gone from the full queue: only a bulk send still has it.
       if (this.dropped !== undefined && !seqBefore(this.dropped, h.from!)) this.sendBulk();
-      for (const item of this.sentBetween(h.from!, h.to!)) {
+      this.sentBetween(h.from!, h.to!, (item) => {
         this.rsQueue.delete(item);
         this.counters.sendResent++;
         this.queue(item);
         if (!isObject(item)) this.controlsQueued.add(item);
-      }
+      });
       return Verdict.CONTROL;
     }
     if (isControl(h, MessageFlag.RESYNC)) {
@@ -428,16 +433,17 @@ export class FtfwReplication extends Replication {
   }
 
   /**
-   * The resend queue's elements sent with a number in [from, to]. The queue
-   * is in the order of its numbers (every element is appended with a new
-   * one), so the walk stops at the first number past `to`: an ACK costs
-   * what it acknowledges, not the length of the queue.
+   * Calls `visit` with the resend queue's elements sent with a number in
+   * [from, to]. The queue is in the order of its numbers (every element is
+   * appended with a new one), so the walk stops at the first number past
+   * `to`: an ACK costs what it acknowledges, not the length of the queue.
    */
-  private *sentBetween(from: number, to: number): Generator<Element> {
-    for (const [item, seq] of this.rsQueue.entries()) {
-      if (seqAfter(seq, to)) return;
-      if (!seqBefore(seq, from)) yield item;
-    }
+  private sentBetween(from: number, to: number, visit: (item: Element) => void): void {
+    this.rsQueue.walk((item, seq) => {
+      if (seqAfter(seq, to)) return false;
+      if (!seqBefore(seq, from)) visit(item);
+      return true;
+    });
   }
 
   /** Notes the handshake bits of a received header; true when it carries HELLO. */
@@ -504,12 +510,14 @@ export class FtfwReplication extends Replication {
    * deleted while the peer was starting stays in its cache).
    */
   private flushResendQueue(): void {
-    for (const item of this.rsQueue.keys()) {
-      if (!isObject(item)) continue;
+    this.rsQueue.walk((item) => {
+      if (!isObject(item)) return;
       item.due = undefined;
       if (item.state === 'dead') this.queue(item);
-    }
-    for (const item of this.txQueue.keys()) if (isObject(item)) item.due = undefined;
+    });
+    this.txQueue.walk((item) => {
+      if (isObject(item)) item.due = undefined;
+    });
     this.rsQueue.clear();
     this.dropped = undefined;
     this.ackedTo = undefined;

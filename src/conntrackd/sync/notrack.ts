@@ -40,7 +40,9 @@ export class NotrackReplication extends Replication {
   }
 
   sendBulk(): void {
-    for (const obj of this.host.internalObjects()) if (obj.state !== 'dead') this.txObjects.add(obj);
+    this.host.forEachInternal((obj) => {
+      if (obj.state !== 'dead') this.txObjects.add(obj);
+    });
   }
 
   fireTimers(now: number): void {

@@ -63,8 +63,8 @@ export interface SyncObject {
 
 /** The daemon side of a mode. */
 export interface ReplicationHost {
-  /** Every internal-cache object, for a bulk send (RESYNC from the peer, `-B`). */
-  internalObjects(): Iterable<SyncObject>;
+  /** Calls `visit` with every internal-cache object, for a bulk send (RESYNC from the peer, `-B`). */
+  forEachInternal(visit: (obj: SyncObject) => void): void;
   /** A change from the peer for the external cache (or for the kernel, with `DisableExternalCache`). */
   applyExternal(msg: DataMessage): void;
   /**
