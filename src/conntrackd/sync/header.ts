@@ -81,19 +81,20 @@ export function hasRange(h: Pick<Header, 'type' | 'flags'>): boolean {
   return h.type === MessageType.CTL && (h.flags & RANGE_FLAGS) !== 0;
 }
 
-/** Reads the header at `off`; the caller has checked that `hasRange` bytes are there. */
-export function readHeader(buf: Buffer, off: number): Header {
-  const h: Header = {
-    version: buf[off]! >> 4,
-    type: buf[off]! & 0x0f,
-    flags: buf[off + 1]!,
-    len: readU16BE(buf, off + 2),
-    seq: readU32BE(buf, off + 4),
-  };
-  if (hasRange(h)) {
-    h.from = readU32BE(buf, off + 8);
-    h.to = readU32BE(buf, off + 12);
-  }
+/**
+ * Reads the header at `off` into `h` (a new one when not given: a receiver
+ * reuses one for every message); the caller has checked that `hasRange`
+ * bytes are there.
+ */
+export function readHeader(buf: Buffer, off: number, h: Header = { version: 0, type: 0, flags: 0, len: 0, seq: 0 }): Header {
+  h.version = buf[off]! >> 4;
+  h.type = buf[off]! & 0x0f;
+  h.flags = buf[off + 1]!;
+  h.len = readU16BE(buf, off + 2);
+  h.seq = readU32BE(buf, off + 4);
+  const ranged = hasRange(h);
+  h.from = ranged ? readU32BE(buf, off + 8) : undefined;
+  h.to = ranged ? readU32BE(buf, off + 12) : undefined;
   return h;
 }
 

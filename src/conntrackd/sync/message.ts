@@ -114,20 +114,58 @@ export interface FrameSplit {
  */
 export function readFrames(buf: Buffer, start = 0, end = buf.length): FrameSplit {
   const frames: Frame[] = [];
-  let off = start;
-  while (off < end) {
-    const remain = end - off;
-    if (remain < HEADER_SIZE) return { frames, end: off, stop: 'truncated' };
-    const len = readU16BE(buf, off + 2);
-    if (len === 0) return { frames, end: off, stop: 'bad-size' };
-    if (len > remain) return { frames, end: off, stop: 'truncated' };
-    const ranged = hasRange({ type: buf[off]! & 0x0f, flags: buf[off + 1]! });
-    if (ranged && remain < CONTROL_HEADER_SIZE) return { frames, end: off, stop: 'truncated' };
-    if (len < (ranged ? CONTROL_HEADER_SIZE : HEADER_SIZE)) return { frames, end: off, stop: 'bad-size' };
-    frames.push({ header: readHeader(buf, off), buf, start: off });
-    off += len;
+  const c = new FrameCursor().reset(buf, start, end);
+  while (c.next()) frames.push({ header: readHeader(buf, c.start), buf, start: c.start });
+  return c.stop ? { frames, end: c.end, stop: c.stop } : { frames, end: c.end };
+}
+
+/**
+ * readFrames() one message at a time, the frame being the cursor itself
+ * (its header read into one object, reused): a receiver applies a message
+ * before it reads the next, and a Frame and a Header per message were
+ * most of what a received datagram allocated.
+ */
+export class FrameCursor implements Frame {
+  readonly header: Header = readHeader(Buffer.alloc(HEADER_SIZE), 0);
+  buf: Buffer = Buffer.alloc(0);
+  /** Where the current message starts. */
+  start = 0;
+  /** Where the next one starts; once next() is false, the first byte not consumed. */
+  end = 0;
+  private limit = 0;
+  /** Why the last next() stopped before the end, as FrameSplit's `stop`. */
+  stop: FrameSplit['stop'] = undefined;
+
+  reset(buf: Buffer, start = 0, end = buf.length): this {
+    this.buf = buf;
+    this.end = start;
+    this.limit = end;
+    this.stop = undefined;
+    return this;
   }
-  return { frames, end: off };
+
+  /** Moves to the next message; false at the end or at the first violation (`stop`). */
+  next(): boolean {
+    const { buf, end: off } = this;
+    const remain = this.limit - off;
+    if (remain <= 0) return false;
+    if (remain < HEADER_SIZE) return this.halt('truncated');
+    const len = readU16BE(buf, off + 2);
+    if (len === 0) return this.halt('bad-size');
+    if (len > remain) return this.halt('truncated');
+    const ranged = hasRange({ type: buf[off]! & 0x0f, flags: buf[off + 1]! });
+    if (ranged && remain < CONTROL_HEADER_SIZE) return this.halt('truncated');
+    if (len < (ranged ? CONTROL_HEADER_SIZE : HEADER_SIZE)) return this.halt('bad-size');
+    readHeader(buf, off, this.header);
+    this.start = off;
+    this.end = off + len;
+    return true;
+  }
+
+  private halt(stop: NonNullable<FrameSplit['stop']>): false {
+    this.stop = stop;
+    return false;
+  }
 }
 
 /**

@@ -30,7 +30,7 @@ import type { AttrWriter } from './attributes';
 import type { MessageOut } from './batch';
 import { encodeExpectAttributes } from './expect-attributes';
 import { encodeFlowAttributes } from './flow-attributes';
-import { encodeMessage, readFrames, receiveBody, type DataMessage, type EncodeOptions, type SyncMessage } from './message';
+import { encodeMessage, FrameCursor, receiveBody, type DataMessage, type EncodeOptions, type SyncMessage } from './message';
 import { seqAdd, seqAfter, seqBefore, seqDistance } from './seq';
 
 /**
@@ -112,6 +112,7 @@ export abstract class Replication {
   protected readonly encodeOptions: EncodeOptions;
   /** Datagrams received so far: tells the messages of one datagram from those of the next. */
   protected datagrams = 0;
+  private readonly frames = new FrameCursor();
 
   constructor(
     protected readonly host: ReplicationHost,
@@ -128,9 +129,9 @@ export abstract class Replication {
    */
   receive(datagram: Buffer, now: number): number {
     this.datagrams++;
-    const split = readFrames(datagram);
+    const frame = this.frames.reset(datagram);
     let valid = 0;
-    for (const frame of split.frames) {
+    while (frame.next()) {
       const h = frame.header;
       if (h.version !== PROTOCOL_VERSION) {
         this.reject('bad-version');
@@ -152,7 +153,7 @@ export abstract class Replication {
       this.host.applyExternal(msg);
       this.applied(msg, now);
     }
-    if (split.stop) this.reject(split.stop);
+    if (frame.stop) this.reject(frame.stop);
     return valid;
   }
 
