@@ -6,6 +6,7 @@
  */
 
 import { prefault } from '../../api/prefault';
+import { forgetBuffer } from './byte-copy';
 
 const GRANULE = 16;
 /**
@@ -55,6 +56,7 @@ export class Arena {
     this.mapped = Math.min(bigger.length, this.top + MAP_AHEAD);
     prefault(bigger, 0, this.mapped);
     this.buf.copy(bigger, 0, 0, this.top);
+    forgetBuffer(this.buf);
     this.buf = bigger;
   }
 

@@ -16,10 +16,9 @@ import { readU16BE, readU32BE } from '../../netlink/bytes';
 import { FlowAttr, type AttrWriter } from '../sync/attributes';
 import { SyncEncodeError } from '../sync/errors';
 import type { FlowEncodeOptions } from '../sync/flow-attributes';
+import { KEY_TUPLE } from './record';
 
 const NONE = -1;
-/** Where the original tuple starts in a record: after the family and the zone. */
-const KEY_TUPLE = 3;
 
 /** Where one tuple's values are (offsets into the record's buffer; NONE when absent). */
 class TupleAt {

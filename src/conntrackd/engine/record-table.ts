@@ -11,7 +11,7 @@
  * fields in typed arrays too, sized by `capacity` (`grown` tells it when).
  */
 import { Arena } from './arena';
-import { copyBytes } from './record';
+import { copyBytes } from './byte-copy';
 
 /** Records made room for at once (more grow the table). */
 const PRESIZED_RECORDS = 1 << 20;
