@@ -25,11 +25,11 @@ import { externalLine, externalXml, internalLine, internalXml, writeLines } from
 import { compileFlowFilter, kernelFilterOf } from './filter';
 import { KernelSide, type KernelSink, type Origin } from './kernel';
 import { LimitWarnings } from './limit-warnings';
+import { KEY_ATTRIBUTES } from './record';
 import { statsText } from './stats-text';
 import type { StatsLog } from './stats-log';
 import { SyncSide } from './sync-side';
 import { DestroyedFlows } from './traffic';
-import { KEY_ATTRIBUTES } from './record';
 
 export type ModeName = 'stats' | 'sync' | 'none';
 

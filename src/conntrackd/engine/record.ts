@@ -11,10 +11,10 @@
  * ```
  */
 import { AttributeCursor } from '../../netlink/attributes';
-import { copyBytes, forgetBuffer } from './byte-copy';
 import { CtAttr } from '../../ctnetlink/constants';
 import type { Flow } from '../../ctnetlink/flow';
 import { Slot, TupleField, WireEntry, attrMask } from '../../ctnetlink/wire-entry';
+import { copyBytes, forgetBuffer } from './byte-copy';
 
 /** Where a flow is in its life, as 1.4.7's cache objects are. */
 export const enum FlowState {
