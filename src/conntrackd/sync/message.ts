@@ -115,7 +115,7 @@ export interface FrameSplit {
 export function readFrames(buf: Buffer, start = 0, end = buf.length): FrameSplit {
   const frames: Frame[] = [];
   const c = new FrameCursor().reset(buf, start, end);
-  while (c.next()) frames.push({ header: readHeader(buf, c.start), buf, start: c.start });
+  while (c.next()) frames.push({ header: { ...c.header }, buf, start: c.start });
   return c.stop ? { frames, end: c.end, stop: c.stop } : { frames, end: c.end };
 }
 
@@ -126,7 +126,7 @@ export function readFrames(buf: Buffer, start = 0, end = buf.length): FrameSplit
  * most of what a received datagram allocated.
  */
 export class FrameCursor implements Frame {
-  readonly header: Header = readHeader(Buffer.alloc(HEADER_SIZE), 0);
+  readonly header: Header = { version: 0, type: 0, flags: 0, len: 0, seq: 0, from: undefined, to: undefined };
   buf: Buffer = Buffer.alloc(0);
   /** Where the current message starts. */
   start = 0;
