@@ -6,7 +6,7 @@
  */
 
 import { prefault } from '../../api/prefault';
-import { forgetBuffer } from './byte-copy';
+import { forgetBuffer } from './record-bytes';
 
 const GRANULE = 16;
 /**

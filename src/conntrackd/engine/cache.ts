@@ -17,7 +17,8 @@ import type { FlowEncodeOptions } from '../sync/flow-attributes';
 import type { WireEntry } from '../../ctnetlink/wire-entry';
 import { decodeRecord, FlowState, RecordBuilder } from './record';
 import { writeRecordAttributes } from './record-sync';
-import { hashKey, NO_SLOT, RecordTable, widen } from './record-table';
+import { hashKey } from './record-bytes';
+import { NO_SLOT, RecordTable, widen } from './record-table';
 
 /** What happened to a cached flow; a sync mode replicates these. */
 export type CacheChange = 'new' | 'update' | 'destroy';

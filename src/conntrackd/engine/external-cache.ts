@@ -18,7 +18,8 @@ import { FLOW_KEY_MAX, flowKeyBytes } from '../sync/flow-key';
 import { MessageType } from '../sync/header';
 import { ReceivedFlowMessage, type DataMessage, type FlowMessage } from '../sync/message';
 import { newCacheCounters } from '../stats/counters';
-import { hashKey, NO_SLOT, RecordTable, widen } from './record-table';
+import { hashKey } from './record-bytes';
+import { NO_SLOT, RecordTable, widen } from './record-table';
 
 /** What every entry of a cache of the peer's objects has. */
 export interface ReplicatedEntry {

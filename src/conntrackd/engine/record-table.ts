@@ -11,7 +11,7 @@
  * fields in typed arrays too, sized by `capacity` (`grown` tells it when).
  */
 import { Arena } from './arena';
-import { copyBytes } from './byte-copy';
+import { copyBytes } from './record-bytes';
 
 /** Records made room for at once (more grow the table). */
 const PRESIZED_RECORDS = 1 << 20;
@@ -185,11 +185,4 @@ export class RecordTable {
 export function widen<T extends Uint32Array | Uint16Array | Int32Array | Float64Array | Uint8Array>(old: T, wider: T): T {
   wider.set(old);
   return wider;
-}
-
-/** FNV-1a of `key[0, keyLength)`. */
-export function hashKey(key: Buffer, keyLength: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < keyLength; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
-  return h | 0;
 }

@@ -14,7 +14,7 @@ import { AttributeCursor } from '../../netlink/attributes';
 import { CtAttr } from '../../ctnetlink/constants';
 import type { Flow } from '../../ctnetlink/flow';
 import { Slot, TupleField, WireEntry, attrMask } from '../../ctnetlink/wire-entry';
-import { copyBytes, forgetBuffer } from './byte-copy';
+import { copyBytes, forgetBuffer } from './record-bytes';
 
 /** Where a flow is in its life, as 1.4.7's cache objects are. */
 export const enum FlowState {
@@ -29,7 +29,7 @@ export const enum FlowState {
 /**
  * Where a key's original tuple starts: after the family, a zero byte and the
  * zone, so that the tuple and the attributes after it lie 4-byte aligned in
- * the record as in the kernel's message, and copy by words (byte-copy.ts).
+ * the record as in the kernel's message, and copy by words (record-bytes.ts).
  */
 export const KEY_TUPLE = 4;
 const NLA_F_NESTED = 0x8000;

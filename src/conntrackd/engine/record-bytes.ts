@@ -1,15 +1,21 @@
 /**
- * Copies between the buffers a cache's records pass through (the receive
- * buffer, a record being assembled, the arena). A record is 100 to 250
- * bytes, an attribute run a few dozen, and Buffer#copy costs some 110 ns
- * for 120 bytes whatever it copies: it makes a Uint8Array view of the
+ * Copying and hashing the bytes of records 32 bits at a time.
+ *
+ * Copies go between the buffers a cache's records pass through (the
+ * receive buffer, a record being assembled, the arena). A record is 100 to
+ * 250 bytes, an attribute run a few dozen, and Buffer#copy costs some 110
+ * ns for 120 bytes whatever it copies: it makes a Uint8Array view of the
  * source range before the copy itself. A loop over 32-bit words copies the
  * same 120 bytes in about 50 ns, and a byte loop beats both below 32 bytes.
+ * A key is hashed a word at a time too: byte-wise FNV-1a cost 70 ns for a
+ * 56-byte key (its multiplications wait on one another), 25 ns by words.
  *
- * Word copies need both ends 4-byte aligned: netlink attributes and sync
- * messages are (records and arena blocks are laid out for it), and what is
- * not takes Buffer#copy.
+ * Word access needs 4-byte alignment: netlink attributes and sync messages
+ * are aligned (records, keys and arena blocks are laid out for it), and
+ * what is not is copied by Buffer#copy and hashed by bytes put together
+ * into the same words.
  */
+import { endianness } from 'node:os';
 
 /** Below this many bytes a byte loop costs less than any call. */
 const BYTE_LOOP_MAX = 32;
@@ -25,6 +31,8 @@ const WORD_LOOP_MAX = 256;
  * current datagram.
  */
 const VIEWS = 4;
+/** Word views read words as the host orders them: the same as put together from bytes only on a little-endian host. */
+const LITTLE_ENDIAN = endianness() === 'LE';
 const viewed: (Buffer | undefined)[] = new Array<Buffer | undefined>(VIEWS).fill(undefined);
 const views: Int32Array[] = Array.from({ length: VIEWS }, () => new Int32Array(0));
 const offsets = new Int32Array(VIEWS);
@@ -80,4 +88,41 @@ export function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, 
   const dw = to >>> 2;
   for (let i = 0; i < words; i++) d[dw + i] = s[sw + i]!;
   for (let i = words << 2; i < n; i++) dst[at + i] = src[start + i]!;
+}
+
+/**
+ * The hash of `key[0, keyLength)`: its little-endian 32-bit words (the
+ * last one zero-padded) mixed in turn, then murmur3's finalizer, so that
+ * buckets taken from the low bits depend on every byte.
+ */
+export function hashKey(key: Buffer, keyLength: number): number {
+  const words = keyLength >>> 2;
+  let h = 0x811c9dc5 ^ keyLength;
+  const e = LITTLE_ENDIAN && keyLength > BYTE_LOOP_MAX ? entryOf(key, -1) : -1;
+  if (e >= 0 && (offsets[e]! & 3) === 0) {
+    const w = views[e]!;
+    const at = offsets[e]! >>> 2;
+    for (let i = 0; i < words; i++) h = mix(h, w[at + i]!);
+  } else {
+    for (let i = 0; i < words; i++) {
+      const o = i << 2;
+      h = mix(h, key[o]! | (key[o + 1]! << 8) | (key[o + 2]! << 16) | (key[o + 3]! << 24));
+    }
+  }
+  if ((keyLength & 3) !== 0) {
+    let tail = 0;
+    for (let i = words << 2; i < keyLength; i++) tail |= key[i]! << ((i & 3) << 3);
+    h = mix(h, tail);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
+function mix(h: number, word: number): number {
+  h = Math.imul(h ^ word, 0x9e3779b1);
+  return h ^ (h >>> 15);
 }

@@ -2,12 +2,14 @@
  * copyBytes copies what Buffer#copy copies, by bytes, words or Buffer#copy
  * alike: any length, any alignment of either end, between more buffers
  * than it keeps word views of, and buffers that are views into a shared
- * ArrayBuffer at an offset (Node's pooled small Buffers).
+ * ArrayBuffer at an offset (Node's pooled small Buffers). hashKey gives a
+ * key the same hash wherever its bytes lie, and spreads keys that differ
+ * in one byte over the low bits that choose a bucket.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { copyBytes } from '../../src/conntrackd/engine/byte-copy';
+import { copyBytes, hashKey } from '../../src/conntrackd/engine/record-bytes';
 
 /** Six buffers, two of them views at odd and even offsets into one ArrayBuffer. */
 function buffers(): Buffer[] {
@@ -44,5 +46,35 @@ describe('copyBytes', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('hashKey', () => {
+  it('hashes the same bytes alike at any alignment', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat(7), (bytes, shift) => {
+        const aligned = Buffer.alloc(bytes.length);
+        aligned.set(bytes);
+        const shifted = Buffer.from(new ArrayBuffer(bytes.length + 8), shift, bytes.length);
+        shifted.set(bytes);
+        assert.equal(hashKey(shifted, bytes.length), hashKey(aligned, bytes.length));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('puts keys that differ in one byte in different buckets', () => {
+    const key = Buffer.alloc(56);
+    const buckets = new Set<number>();
+    for (let at = 0; at < key.length; at++) {
+      for (let v = 1; v < 256; v += 17) {
+        key[at] = v;
+        buckets.add(hashKey(key, key.length) & 0xffff);
+        key[at] = 0;
+      }
+    }
+    // 840 keys into 65,536 buckets: about 5 collisions by chance; a hash
+    // that left a byte out of the low bits would have hundreds.
+    assert.ok(buckets.size > 56 * 15 - 25, `${buckets.size} buckets`);
   });
 });
