@@ -6,7 +6,7 @@
  * 250 bytes, an attribute run a few dozen, and Buffer#copy costs some 110
  * ns for 120 bytes whatever it copies: it makes a Uint8Array view of the
  * source range before the copy itself. A loop over 32-bit words copies the
- * same 120 bytes in about 50 ns, and a byte loop beats both below 32 bytes.
+ * same 120 bytes in 50 to 75 ns, and a byte loop beats both below 32 bytes.
  * A key is hashed a word at a time too: byte-wise FNV-1a cost 70 ns for a
  * 56-byte key (its multiplications wait on one another), 25 ns by words.
  *
@@ -23,12 +23,12 @@ const BYTE_LOOP_MAX = 32;
 const WORD_LOOP_MAX = 256;
 
 /**
- * Word views of the last few Buffers copied between, with their byte
- * offsets: a view costs what Buffer#copy's does, and even reading a
+ * Word views of the last few Buffers copied between or hashed, with their
+ * byte offsets: a view costs what Buffer#copy's does, and even reading a
  * Buffer's `buffer` costs a call into the engine, so both are looked up
- * once per Buffer, not per copy. A record moves between three Buffers at
- * most (received, assembled, stored), and a fourth entry keeps a backup's
- * current datagram.
+ * once per Buffer, not per copy. A cache works with three Buffers at a time
+ * (what was received, the record or key being assembled, the arena), and a
+ * fourth entry spares a backup a new view when its next datagram comes.
  */
 const VIEWS = 4;
 /** Word views read words as the host orders them: the same as put together from bytes only on a little-endian host. */
