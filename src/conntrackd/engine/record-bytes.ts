@@ -16,6 +16,7 @@
  * into the same words.
  */
 import { endianness } from 'node:os';
+import { readU32LE } from '../../netlink/bytes';
 
 /** Below this many bytes a byte loop costs less than any call. */
 const BYTE_LOOP_MAX = 32;
@@ -104,10 +105,7 @@ export function hashKey(key: Buffer, keyLength: number): number {
     const at = offsets[e]! >>> 2;
     for (let i = 0; i < words; i++) h = mix(h, w[at + i]!);
   } else {
-    for (let i = 0; i < words; i++) {
-      const o = i << 2;
-      h = mix(h, key[o]! | (key[o + 1]! << 8) | (key[o + 2]! << 16) | (key[o + 3]! << 24));
-    }
+    for (let i = 0; i < words; i++) h = mix(h, readU32LE(key, i << 2));
   }
   if ((keyLength & 3) !== 0) {
     let tail = 0;
